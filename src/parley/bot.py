@@ -1,0 +1,104 @@
+"""``parley bot``: an agent that logs in over HTTP, accepts rings, greets and echoes each visitor line."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from parley.client import AgentClient, ApiCallError
+
+log = logging.getLogger("parley.bot")
+
+# The sample agent app polls every 2 s; a bot may be quicker, the API asks for no less than 1 s.
+POLL_SECONDS = 1.0
+# The Login Service asks for a refresh every 3–5 minutes.
+REFRESH_SECONDS = 180
+RETRY_SECONDS = 2.0
+
+
+def echo(text: str) -> str:
+    return f"You said: {text}"
+
+
+class Bot:
+    def __init__(self, url: str, account: str, login: str, password: str, *, answer=echo,
+                 poll_seconds: float = POLL_SECONDS) -> None:
+        self.url, self.account, self.login_name, self.password = url, account, login, password
+        self.answer = answer
+        self.poll_seconds = poll_seconds
+        self.client: AgentClient | None = None
+        self.nickname = login
+        self._chats: dict[str, asyncio.Task] = {}
+
+    async def sign_in(self) -> None:
+        if self.client is not None:
+            await self.client.close()
+        self.client = AgentClient(self.url, self.account)
+        await self.client.login(self.login_name, self.password)
+        await self.client.start_session()
+        await self.client.set_availability("Online")
+        self.nickname = (await self.client.info())["agentName"]
+        log.info("bot %s online in account %s", self.login_name, self.account)
+
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        stop = stop or asyncio.Event()
+        loop = asyncio.get_running_loop()
+        last_refresh = loop.time()
+        signed_in = False
+        while not stop.is_set():
+            try:
+                if not signed_in:
+                    await self.sign_in()
+                    signed_in = True
+                    last_refresh = loop.time()
+                if loop.time() - last_refresh > REFRESH_SECONDS:
+                    await self.client.refresh()
+                    last_refresh = loop.time()
+                while await self.client.ringing_count() > 0:
+                    chat_uri = await self._accept()
+                    if chat_uri and chat_uri not in self._chats:
+                        self._chats[chat_uri] = asyncio.create_task(self._converse(chat_uri))
+                self._chats = {uri: task for uri, task in self._chats.items() if not task.done()}
+            except Exception as exc:  # keep serving whatever happened: log, wait, retry
+                log.warning("bot: %s; retrying", exc)
+                # A lost login or agent session needs a new sign-in; anything else is retried as is.
+                if isinstance(exc, ApiCallError) and exc.status in (401, 404):
+                    signed_in = False
+                await _sleep_or_stop(stop, RETRY_SECONDS)
+                continue
+            await _sleep_or_stop(stop, self.poll_seconds)
+        for task in self._chats.values():
+            task.cancel()
+        if self.client is not None:
+            await self.client.close()
+
+    async def _accept(self) -> str | None:
+        try:
+            return await self.client.accept()
+        except ApiCallError as exc:
+            if exc.status == 404:  # the ring went away between the count and the accept
+                return None
+            raise
+
+    async def _converse(self, chat_uri: str) -> None:
+        client = self.client
+        try:
+            await client.send_line(chat_uri, f"Hi, I'm {self.nickname}. How can I help you today?")
+            href = chat_uri + "/events"
+            while True:
+                events, href = await client.events(href)
+                for event in events:
+                    if event.get("@type") == "state" and event.get("state") == "ended":
+                        return
+                    if event.get("@type") == "line" and event.get("source") == "visitor":
+                        await client.send_line(chat_uri, self.answer(str(event.get("text", ""))))
+                await asyncio.sleep(self.poll_seconds)
+        except ApiCallError as exc:
+            log.info("bot: chat %s closed (%s)", chat_uri, exc.status)
+
+
+async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), seconds)
+    except asyncio.TimeoutError:
+        pass

@@ -1,0 +1,211 @@
+"""``parley``: serve the APIs, administer accounts, run a bot. Every flag also reads ``PARLEY_*``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import fields
+
+import httpx
+
+from parley.config import DEFAULT_DATABASE, Settings, env_name
+from parley.domain.refusals import Refusal
+from parley.services import accounts
+from parley.services.accounts import Admin
+from parley.store import open_store
+
+
+def _env(name: str, default=None):
+    return os.environ.get(env_name(name), default)
+
+
+def _add_database(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--database", default=_env("database", DEFAULT_DATABASE),
+                        help="database URL (default sqlite:///./parley.db; env PARLEY_DATABASE)")
+
+
+def _settings_flags(parser: argparse.ArgumentParser) -> None:
+    defaults = Settings.from_env()
+    for spec in fields(Settings):
+        if spec.name == "database":
+            continue
+        flag = "--" + spec.name.replace("_", "-")
+        value = getattr(defaults, spec.name)
+        if spec.type == "bool":
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=value,
+                                help=f"(env {env_name(spec.name)})")
+        else:
+            kind = {"int": int, "float": float}.get(spec.type, str)
+            parser.add_argument(flag, type=kind, default=value, help=f"default {value} (env {env_name(spec.name)})")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="parley", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="serve every API on one port")
+    _add_database(serve)
+    _settings_flags(serve)
+    serve.add_argument("--demo", action="store_true", default=_env("demo", "") in ("1", "true"),
+                       help="seed the demo account and run a demo bot agent")
+
+    account = commands.add_parser("account", help="accounts").add_subparsers(dest="action", required=True)
+    create = account.add_parser("create", help="create an account; prints its first app key")
+    _add_database(create)
+    create.add_argument("--id", required=True, default=_env("account_id"))
+    create.add_argument("--name", default=None)
+    create.add_argument("--timezone", default=_env("timezone", "UTC"))
+    update = account.add_parser("update", help="change an account")
+    _add_database(update)
+    update.add_argument("--id", required=True)
+    update.add_argument("--name")
+    update.add_argument("--timezone")
+    update.add_argument("--default-skill", help="skill name for chats requested without a skill")
+
+    appkey = commands.add_parser("appkey", help="app keys").add_subparsers(dest="action", required=True)
+    key_create = appkey.add_parser("create", help="add an app key to an account; prints it")
+    _add_database(key_create)
+    key_create.add_argument("--account", required=True)
+
+    skill = commands.add_parser("skill", help="skills").add_subparsers(dest="action", required=True)
+    skill_create = skill.add_parser("create", help="create a skill; prints its id")
+    _add_database(skill_create)
+    skill_create.add_argument("--account", required=True)
+    skill_create.add_argument("--name", required=True)
+
+    agent = commands.add_parser("agent", help="agents").add_subparsers(dest="action", required=True)
+    agent_create = agent.add_parser("create", help="create an agent user; prints its id")
+    _add_database(agent_create)
+    agent_create.add_argument("--account", required=True)
+    agent_create.add_argument("--login", required=True)
+    agent_create.add_argument("--password", required=True, default=_env("password"))
+    agent_create.add_argument("--nickname")
+    agent_create.add_argument("--skills", default="", help="comma-separated skill names")
+    agent_create.add_argument("--max-chats", type=int, default=4, help="-1 = unlimited")
+
+    bot = commands.add_parser("bot", help="run an agent bot that greets and echoes")
+    bot.add_argument("--url", default=_env("url", "http://127.0.0.1:8080"))
+    bot.add_argument("--account", default=_env("account", accounts.DEMO_ACCOUNT))
+    bot.add_argument("--login", default=_env("login", accounts.DEMO_AGENT))
+    bot.add_argument("--password", default=_env("password", accounts.DEMO_AGENT))
+    return parser
+
+
+async def _admin(database: str, action):
+    store = open_store(database)
+    await store.open()
+    try:
+        return await action(Admin(store))
+    finally:
+        await store.close()
+
+
+def _run_admin(args) -> int:
+    command = (args.command, getattr(args, "action", None))
+    actions = {
+        ("account", "create"): lambda a: a.create_account(args.id, args.name, args.timezone),
+        ("account", "update"): lambda a: a.update_account(args.id, args.name, args.timezone, args.default_skill),
+        ("appkey", "create"): lambda a: a.create_app_key(args.account),
+        ("skill", "create"): lambda a: a.create_skill(args.account, args.name),
+        ("agent", "create"): lambda a: a.create_agent(
+            args.account, args.login, args.password, args.nickname,
+            [s for s in args.skills.split(",") if s.strip()], args.max_chats),
+    }
+    try:
+        result = asyncio.run(_admin(args.database, actions[command]))
+    except Refusal as exc:
+        print(f"parley: {exc.message}", file=sys.stderr)
+        return 2
+    if command == ("account", "update"):
+        print(f"account {result.id}: name={result.name} timezone={result.timezone}")
+    else:
+        print(result)
+    return 0
+
+
+DEMO_HELP = """\
+parley demo: account {account}, app key {key}, agent natalie/natalie (skill Sales), bot answering.
+
+  B={base}/api/account/{account}
+  K="v=1&NC=true&appKey={key}"
+  curl -s "$B/chat/availability.json?$K"
+  curl -si -X POST "$B/chat/request.json?$K" -H 'Content-Type: application/json' -d '{{"request":{{"skill":"Sales"}}}}'
+  # copy the Location header: CHAT=<location>
+  curl -s "$CHAT.json?$K"
+  curl -s -X POST "$CHAT/events.json?$K" -H 'Content-Type: application/json' -d '{{"event":{{"@type":"line","text":"Hello"}}}}'
+  curl -s "$CHAT/events.json?$K&from=0"
+  curl -s -X POST "$CHAT/events.json?$K" -H 'Content-Type: application/json' -d '{{"event":{{"@type":"state","state":"ended"}}}}'
+"""
+
+
+def _serve(args) -> int:
+    settings = Settings(**{spec.name: getattr(args, spec.name) for spec in fields(Settings)})
+    if args.demo:
+        asyncio.run(_admin(settings.database, lambda a: a.seed_demo()))
+    else:
+        asyncio.run(_admin(settings.database, lambda a: asyncio.sleep(0)))  # create or migrate the schema
+    os.environ.update(settings.to_env())
+    base = f"http://{settings.host}:{settings.port}"
+    bot = None
+    if args.demo:
+        print(DEMO_HELP.format(account=accounts.DEMO_ACCOUNT, key=accounts.DEMO_APP_KEY,
+                               base=settings.public_url or base), flush=True)
+        bot = subprocess.Popen([sys.executable, "-m", "parley", "bot", "--url", base])
+    try:
+        return _run_server(settings)
+    finally:
+        if bot is not None:
+            bot.terminate()
+            bot.wait(timeout=10)
+
+
+def _run_server(settings: Settings) -> int:
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    # One worker: the embedded mode keeps the live view of open chats in this one process.
+    server = Granian(
+        "parley.http.app:app_from_env", address=settings.host, port=settings.port,
+        interface=Interfaces.ASGI, workers=1, factory=True, log_access=False,
+    )
+    server.serve()
+    return 0
+
+
+def _bot(args) -> int:
+    from parley.bot import Bot
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:  # started beside the server: wait until it answers
+        try:
+            httpx.get(f"{args.url}/health", timeout=2)
+            break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    stop = asyncio.Event()
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await Bot(args.url, args.account, args.login, args.password).run(stop)
+
+    asyncio.run(main())
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per bot poll drowns the log
+    args = build_parser().parse_args(argv)
+    if args.command == "serve":
+        return _serve(args)
+    if args.command == "bot":
+        return _bot(args)
+    return _run_admin(args)

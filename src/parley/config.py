@@ -1,0 +1,64 @@
+"""Server settings. Every one has a ``PARLEY_*`` environment variable and a ``parley serve`` flag."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+
+DEFAULT_DATABASE = "sqlite:///./parley.db"
+
+
+@dataclass
+class Settings:
+    database: str = DEFAULT_DATABASE
+    host: str = "127.0.0.1"
+    port: int = 8080
+    # Links, Location and baseURI come from here; without it, from the request's Host.
+    public_url: str | None = None
+    # info.chatTimeout when the request names no interactionTimeout (server spec §7.3).
+    chat_timeout: int = 40
+    ended_retention: int = 3600
+    typing_ttl: int = 30
+    # Login bearer lifetime after the last login or refresh (the Login Service's sessionTTl).
+    session_ttl: int = 28800
+    agent_default_availability: str = "Online"
+    # "end": a chat nobody could take gets system line 2 and ends at once; "queue": it waits.
+    no_agent_policy: str = "end"
+    json_always_arrays: bool = False
+    system_message_id_as_string: bool = False
+    max_body_bytes: int = 1_048_576
+    # How often the timers look for chats past their chatTimeout.
+    sweep_interval: float = 1.0
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
+        environ = os.environ if environ is None else environ
+        values = {}
+        for spec in fields(cls):
+            raw = environ.get(env_name(spec.name))
+            if raw is None or raw == "":
+                continue
+            values[spec.name] = _convert(raw, spec.type)
+        return cls(**values)
+
+    def to_env(self) -> dict[str, str]:
+        out = {}
+        for spec in fields(self):
+            value = getattr(self, spec.name)
+            if value is not None:
+                out[env_name(spec.name)] = ("true" if value else "false") if isinstance(value, bool) else str(value)
+        return out
+
+
+def env_name(field_name: str) -> str:
+    return "PARLEY_" + field_name.upper()
+
+
+def _convert(raw: str, annotation: str):
+    if annotation == "bool":
+        return raw.strip().lower() in ("1", "true", "yes", "on")
+    if annotation == "int":
+        return int(raw)
+    if annotation == "float":
+        return float(raw)
+    return raw

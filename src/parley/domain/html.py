@@ -1,0 +1,30 @@
+"""Sanitizing agent HTML lines by allow-list (compatibility rule 10)."""
+
+from __future__ import annotations
+
+import nh3
+
+_TAGS = {
+    "p", "div", "span", "b", "strong", "i", "em", "u", "a", "br", "ul", "ol", "li",
+    "font", "blockquote", "pre", "code", "small", "sub", "sup", "h1", "h2", "h3", "h4",
+}
+_ATTRIBUTES = {
+    "*": {"dir", "style", "title", "align"},
+    "a": {"href"},
+    "font": {"color", "size", "face"},
+}
+# Scripts, styles and frames go with their content; other unknown tags keep their text.
+_DROP_WITH_CONTENT = {"script", "style", "iframe", "frame", "frameset", "object", "embed", "noscript", "template"}
+
+
+def sanitize(html: str) -> str:
+    """Keep text and common formatting; remove scripts, handlers, frames, ``javascript:`` URLs."""
+    return nh3.clean(
+        html,
+        tags=_TAGS,
+        clean_content_tags=_DROP_WITH_CONTENT,
+        attributes=_ATTRIBUTES,
+        url_schemes={"http", "https", "mailto", "tel"},
+        link_rel="noopener noreferrer",
+        set_tag_attribute_values={"a": {"target": "_blank"}},
+    )

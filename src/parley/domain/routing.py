@@ -1,0 +1,32 @@
+"""Who gets the next chat (agent spec §4.3): an eligible agent with the fewest chats, then longest idle."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from parley.domain.account import ONLINE, Agent
+
+
+@dataclass(frozen=True)
+class Candidate:
+    agent: Agent
+    availability: str
+    load: int  # assigned chats plus rings not yet answered
+    idle_since_ms: int
+
+
+def eligible(candidate: Candidate, skill_id: int | None) -> bool:
+    """Online, below capacity, and holding the skill (a chat without a skill may go to anyone)."""
+    if candidate.availability != ONLINE or not candidate.agent.enabled:
+        return False
+    if not candidate.agent.has_capacity(candidate.load):
+        return False
+    return skill_id is None or skill_id in candidate.agent.skill_ids
+
+
+def choose(candidates: list[Candidate], skill_id: int | None) -> Agent | None:
+    pool = [c for c in candidates if eligible(c, skill_id)]
+    if not pool:
+        return None
+    best = min(pool, key=lambda c: (c.load, c.idle_since_ms, c.agent.id))
+    return best.agent

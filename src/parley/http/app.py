@@ -1,0 +1,102 @@
+"""The ASGI application: routes of every API surface on one listener, and the error bodies."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.routing import Route
+
+from parley.config import Settings
+from parley.domain import refusals
+from parley.http import agent, discovery, login, visitor
+from parley.http.exchange import engine_of, reply
+from parley.http.gateway import Gateway
+from parley.services.engine import Engine
+from parley.store import open_store
+from parley.wire import errors
+from parley.wire.errors import ApiError, error_tree
+from parley.wire.negotiation import JSON
+from parley.wire.times import format_time
+
+log = logging.getLogger("parley.http")
+
+REFUSALS = {
+    refusals.Malformed: (400, errors.BAD_BODY),
+    refusals.Invalid: (400, errors.OUT_OF_RANGE),
+    refusals.Unauthenticated: (401, errors.UNAUTHORIZED),
+    refusals.Forbidden: (403, errors.UNAUTHORIZED),
+    refusals.NotFound: (404, errors.NOT_FOUND),
+}
+# Surfaces whose clients only speak JSON get JSON errors when they did not choose.
+JSON_FIRST = ("/login", "/refresh", "/logout", "/baseURI", "/app/engagement")
+
+
+def error_response(request: Request, error: ApiError):
+    engine = engine_of(request)
+    account_id = (request.path_params or {}).get("account_id", "")
+    zone = engine.directory.zone(account_id)
+    default = JSON if request.url.path.endswith(JSON_FIRST) or "/app/engagement" in request.url.path else "xml"
+    return reply(request, error_tree(format_time(engine.clock(), zone), error), error.status, default=default)
+
+
+async def on_api_error(request: Request, exc: ApiError):
+    return error_response(request, exc)
+
+
+async def on_refusal(request: Request, exc: refusals.Refusal):
+    status, code = next(v for k, v in REFUSALS.items() if isinstance(exc, k))
+    return error_response(request, ApiError(status, code, exc.message))
+
+
+async def on_http_error(request: Request, exc: HTTPException):
+    if exc.status_code == 405:
+        return error_response(request, ApiError(405, errors.METHOD, "Method not supported on this resource"))
+    if exc.status_code == 404:
+        return error_response(request, ApiError(404, errors.NOT_FOUND, "Resource not found"))
+    return error_response(request, ApiError(exc.status_code, errors.BAD_BODY, str(exc.detail)))
+
+
+async def on_unexpected(request: Request, exc: Exception):
+    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    return error_response(request, ApiError(500, errors.INTERNAL, "Unexpected server error"))
+
+
+async def health(request: Request):
+    return reply(request, {"status": "ok"}, default=JSON)
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> Gateway:
+    settings = settings or Settings.from_env()
+    engine = engine or Engine(settings, open_store(settings.database))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        await engine.start()
+        try:
+            yield
+        finally:
+            await engine.stop()
+
+    routes = [Route("/health", health, methods=["GET"])]
+    routes += discovery.routes + login.routes + agent.routes + visitor.routes
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={
+            ApiError: on_api_error,
+            refusals.Refusal: on_refusal,
+            HTTPException: on_http_error,
+            Exception: on_unexpected,
+        },
+    )
+    app.state.engine = engine
+    return Gateway(app)
+
+
+def app_from_env() -> Gateway:
+    """Factory for the HTTP server process: settings come from ``PARLEY_*`` variables."""
+    return create_app(Settings.from_env())

@@ -1,0 +1,70 @@
+"""Who is calling: the visitor side's app key (or bearer), the agent side's bearer and session."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.requests import Request
+
+from parley.domain.account import Account, Agent
+from parley.domain.refusals import NotFound
+from parley.http.exchange import check_version, engine_of, query
+from parley.services.agents import Agents
+from parley.services.presence import AgentSession, LoginSession
+
+
+def _authorization(request: Request) -> tuple[str, str]:
+    """(scheme, credentials) of the Authorization header, scheme lower-cased."""
+    scheme, _, value = request.headers.get("authorization", "").strip().partition(" ")
+    return scheme.lower(), value.strip()
+
+
+def bearer_token(request: Request) -> str | None:
+    scheme, value = _authorization(request)
+    return value if scheme == "bearer" and value else None
+
+
+def visitor_account(request: Request) -> Account:
+    """The account of a visitor-side call; the key comes from the query or ``LivePerson appKey=``."""
+    check_version(request)
+    engine = engine_of(request)
+    account = engine.directory.account(request.path_params["account_id"])
+    bearer = bearer_token(request)
+    if bearer is not None:
+        Agents(engine).authenticate(account.id, bearer)
+        return account
+    key = query(request, "appKey")
+    if key is None:
+        scheme, value = _authorization(request)
+        if scheme == "liveperson":
+            name, _, given = value.partition("=")
+            key = given.strip() if name.strip().lower() == "appkey" else None
+    engine.directory.check_app_key(account.id, key)
+    return account
+
+
+@dataclass
+class AgentContext:
+    login: LoginSession
+    session: AgentSession
+    agent: Agent
+    session_uri: str
+
+
+def agent_login(request: Request) -> LoginSession:
+    check_version(request)
+    engine = engine_of(request)
+    account = engine.directory.account(request.path_params["account_id"])
+    return Agents(engine).authenticate(account.id, bearer_token(request))
+
+
+def agent_context(request: Request, base_url: str) -> AgentContext:
+    """Bearer first (401), then the agent session named in the path (404, or 401 if another user's)."""
+    login = agent_login(request)
+    engine = engine_of(request)
+    session = Agents(engine).session(login, request.path_params["session_id"])
+    agent = engine.directory.agent(login.agent_id)
+    if agent is None:
+        raise NotFound("Agent not found")
+    uri = f"{base_url}/api/account/{login.account_id}/agentSession/{session.id}"
+    return AgentContext(login, session, agent, uri)

@@ -1,0 +1,342 @@
+"""Server Chat API (visitor side), V1–V24."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.routing import Route
+
+from parley.domain import waittime
+from parley.domain.account import Account
+from parley.domain.chat import NOT_TYPING, TYPING, Chat
+from parley.domain.refusals import Invalid, Malformed, NotFound
+from parley.http import fields
+from parley.http.auth import visitor_account
+from parley.http.exchange import base_url, empty, engine_of, query, read_body, reply, root_of
+from parley.http.resources import View, chat_tree, event_tree, events_tree, info_tree
+from parley.services.visitors import ChatRequest, VisitorEvent, Visitors
+from parley.wire.links import link
+from parley.wire.tree import Many, one_or_many
+
+ACCOUNT_LINKS = [
+    ("chat-availability", "/chat/availability"),
+    ("chat-available-slots", "/chat/availableSlots"),
+    ("chat-estimatedWaitTime", "/chat/estimatedWaitTime"),
+    ("chat-request", "/chat/request"),
+    ("prechat-survey", "/chat/preSurvey"),
+    ("chat-offline-survey", "/chat/offlineSurvey"),
+]
+MAX_WAIT = 86400
+# Request fields kept on the chat as given (info echoes some; agents read the rest).
+KEPT_FIELDS = (
+    "visitorIp", "chatReferrer", "userAgent", "LETagVisitorId", "LETagSessionId", "language",
+    "visitorSessionId", "buttonName", "a2aSourceSiteId", "a2aSourceSessionId", "a2aEventId",
+    "participantId", "conversationId",
+)
+NUMERIC_FIELDS = ("LETagContextId", "engagementId", "campaignId", "queuePriority")
+
+
+def account_uri(request: Request, account: Account) -> str:
+    return f"{base_url(request)}/api/account/{account.id}"
+
+
+async def account_entry(request: Request):
+    account = visitor_account(request)
+    uri = account_uri(request, account)
+    links = [link(uri, "self")] + [link(uri + suffix, rel) for rel, suffix in ACCOUNT_LINKS]
+    return reply(request, {"account": {"@id": account.id, "link": Many(links)}})
+
+
+def _skills_in_query(request: Request, account: Account) -> list[str]:
+    return [value for key, value in request.query_params.multi_items() if key == "skill" and value]
+
+
+def _skill_id(request: Request, account: Account, name: str | None) -> int | None:
+    if not name:
+        return None
+    skill = engine_of(request).directory.skill_named(account.id, name)
+    # A skill nobody configured has no agents: route the question to an id nobody holds.
+    return skill.id if skill else -1
+
+
+def _max_wait(request: Request) -> int | None:
+    return fields.integer(request.query_params.get("maxWaitTime"), "maxWaitTime", low=0, high=MAX_WAIT)
+
+
+def _exclusive_agent(request: Request) -> str | None:
+    agent = request.query_params.get("agent")
+    if agent is not None and any(k in request.query_params for k in ("skill", "maxWaitTime", "serviceQueue")):
+        raise Invalid("agent cannot be combined with skill, serviceQueue or maxWaitTime")
+    return agent
+
+
+def _is_available(request: Request, account: Account, skill_name: str | None, max_wait: int | None) -> bool:
+    engine = engine_of(request)
+    queue = engine.queue
+    skill_id = _skill_id(request, account, skill_name)
+    online = [c for c in queue.candidates(account.id)
+              if c.availability == "Online" and (skill_id is None or skill_id in c.agent.skill_ids)]
+    if max_wait is None:
+        return bool(online)
+    if max_wait == 0:
+        return queue.free_slots(account.id, skill_id) != 0 and bool(online)
+    return 0 <= _estimate(request, account, skill_id) <= max_wait
+
+
+async def availability(request: Request):
+    account = visitor_account(request)
+    agent_login = _exclusive_agent(request)
+    engine = engine_of(request)
+    if agent_login is not None:
+        agent = engine.directory.agent_by_login(account.id, agent_login)
+        ok = bool(agent) and engine.presence.availability_of(agent.id) == "Online" and agent.has_capacity(
+            engine.queue.load(agent.id))
+        return reply(request, {"availability": ok})
+    max_wait = _max_wait(request)
+    skills = _skills_in_query(request, account)
+    if len(skills) > 1:
+        items = [{"skill": s, "isAvailable": _is_available(request, account, s, max_wait)} for s in skills]
+        return reply(request, {"availability": {"AvailabilityForSkills": {"skillAvailability": items}}})
+    name = skills[0] if skills else request.query_params.get("serviceQueue") if max_wait is not None else None
+    return reply(request, {"availability": _is_available(request, account, name, max_wait)})
+
+
+def slots_answer(request: Request, account: Account) -> dict:
+    engine = engine_of(request)
+    agent_login = _exclusive_agent(request)
+    if agent_login is not None:
+        agent = engine.directory.agent_by_login(account.id, agent_login)
+        if agent is None or engine.presence.availability_of(agent.id) != "Online":
+            return {"availableSlots": 0}
+        return {"availableSlots": agent.free_slots(engine.queue.load(agent.id))}
+    _max_wait(request)
+    skill_id = _skill_id(request, account, request.query_params.get("skill"))
+    return {"availableSlots": engine.queue.free_slots(account.id, skill_id)}
+
+
+async def available_slots(request: Request):
+    return reply(request, slots_answer(request, visitor_account(request)))
+
+
+def _estimate(request: Request, account: Account, skill_id: int | None) -> int:
+    engine = engine_of(request)
+    queue = engine.queue
+    online = [c for c in queue.candidates(account.id)
+              if c.availability == "Online" and (skill_id is None or skill_id in c.agent.skill_ids)]
+    return waittime.estimate(
+        len(online), queue.free_slots(account.id, skill_id), queue.queue_length(account.id, skill_id),
+        list(engine.recent_waits[skill_id]),
+    )
+
+
+async def estimated_wait_time(request: Request):
+    account = visitor_account(request)
+    if "agent" in request.query_params:
+        raise Invalid("The estimated wait time cannot be asked for a specific agent")
+    name = request.query_params.get("skill") or request.query_params.get("serviceQueue")
+    return reply(request, {"estimatedWaitTime": _estimate(request, account, _skill_id(request, account, name))})
+
+
+async def no_survey(request: Request):
+    visitor_account(request)
+    raise NotFound("No survey is configured")
+
+
+def parse_chat_request(request: Request, content: dict) -> ChatRequest:
+    details = {}
+    for name in KEPT_FIELDS:
+        value = fields.text(content.get(name), name, max_length=2000)
+        if value is not None:
+            details[name] = value
+    for name in NUMERIC_FIELDS:
+        raw = content.get(name)
+        try:
+            value = fields.integer(raw, name)
+        except Invalid:
+            value = fields.text(raw, name, max_length=200)
+        if value is not None:
+            details[name] = value
+    details.setdefault("visitorIp", request.client.host if request.client else "")
+    details.setdefault("userAgent", request.headers.get("user-agent", ""))
+    skill_id_raw = content.get("skillId")
+    try:
+        skill_id = fields.integer(skill_id_raw, "skillId")
+    except Invalid:
+        skill_id = None  # ids are never a reason for 400 (compatibility rule 3)
+    variables = []
+    custom = content.get("customVariables")
+    if isinstance(custom, dict):
+        variables = parse_variables(custom)
+    return ChatRequest(
+        skill=fields.text(content.get("skill"), "skill", max_length=200),
+        skill_id=skill_id,
+        agent=fields.text(content.get("agent"), "agent", max_length=200),
+        max_wait_time=fields.integer(content.get("maxWaitTime"), "maxWaitTime", low=0, high=MAX_WAIT),
+        interaction_timeout=fields.integer(content.get("interactionTimeout"), "interactionTimeout", low=0),
+        visitor_id=_visitor_id(content.get("visitorId")),
+        prechat_lines=[line for line in fields.text_list(content.get("preChatLines"), "preChatLines") if line.strip()],
+        custom_variables=variables,
+        details=details,
+    )
+
+
+def _visitor_id(value) -> int | None:
+    try:
+        number = fields.integer(value, "visitorId", low=1)
+    except Invalid:
+        return None  # an id we cannot use gets a new one, never an error (spec V9)
+    return number
+
+
+def parse_variables(content: dict) -> list[dict[str, str]]:
+    out = []
+    for item in one_or_many(content.get("customVariable")):
+        if not isinstance(item, dict) or fields.text(item.get("name"), "name") in (None, ""):
+            raise Invalid("each customVariable needs a name")
+        out.append({"name": fields.text(item["name"], "name", max_length=200),
+                    "value": fields.text(item.get("value", ""), "value", max_length=4000) or ""})
+    return out
+
+
+async def request_chat(request: Request):
+    account = visitor_account(request)
+    body = await read_body(request)
+    content = root_of(body, "request", required=False) if body else {}
+    chat = await Visitors(engine_of(request)).start_chat(account.id, parse_chat_request(request, content))
+    location = f"{account_uri(request, account)}/chat/{chat.id}"
+    return empty(201, {"Location": location})
+
+
+def _chat(request: Request) -> tuple[Chat, View]:
+    account = visitor_account(request)
+    engine = engine_of(request)
+    chat = engine.chat(account.id, request.path_params["chat_id"])
+    Visitors(engine).touch(chat)
+    uri = f"{account_uri(request, account)}/chat/{chat.id}"
+    return chat, View(chat, uri, engine.directory.zone(account.id), True, engine)
+
+
+def from_param(request: Request) -> int:
+    value = request.query_params.get("from")
+    if value is None or value == "":
+        return 0
+    if not value.strip().isdigit():
+        raise Invalid("from must be a non-negative integer")
+    return int(value)
+
+
+async def chat_resource(request: Request):
+    _, view = _chat(request)
+    return reply(request, {"chat": chat_tree(view, from_param(request))})
+
+
+async def events_resource(request: Request):
+    _, view = _chat(request)
+    return reply(request, {"events": events_tree(view, from_param(request))})
+
+
+def parse_visitor_event(body: dict) -> VisitorEvent:
+    content = root_of(body, "event")
+    kind = fields.text(content.get("@type", content.get("type")), "type")
+    if kind == "state":
+        state = fields.text(content.get("state"), "state")
+        if not state:
+            raise Malformed("a state event needs a state")
+        return VisitorEvent("state", state=state)
+    if kind == "line":
+        text_type = fields.text(content.get("textType"), "textType") or "plain"
+        text = fields.text(content.get("text"), "text", max_length=10000)
+        if text_type == "rich-content":
+            payload = content.get("json")
+            if not isinstance(payload, dict):
+                raise Invalid("a rich-content line needs a json object")
+            return VisitorEvent("line", text=text, text_type="rich-content", content=payload)
+        if text is None or not text.strip():
+            raise Invalid("a line needs a non-blank text")
+        return VisitorEvent("line", text=text)
+    if kind in ("line-status", "leCollaboration"):
+        kept = {k: v for k, v in content.items() if k not in ("@type", "type", "@id", "time")}
+        return VisitorEvent(kind, fields=kept)
+    raise Invalid(f"Unsupported event type {kind!r}")
+
+
+async def post_event(request: Request):
+    chat, view = _chat(request)
+    event = parse_visitor_event(await read_body(request))
+    event_id = await Visitors(engine_of(request)).post(chat, event)
+    return empty(201, {"Location": f"{view.chat_uri}/events/{event_id}"})
+
+
+async def one_event(request: Request):
+    chat, view = _chat(request)
+    raw = request.path_params["event_id"]
+    if not raw.isdigit():
+        raise NotFound("Event not found")
+    event = chat.event(int(raw), visitor_view=True)
+    return reply(request, {"event": event_tree(event, view)})
+
+
+async def info_resource(request: Request):
+    _, view = _chat(request)
+    return reply(request, {"info": info_tree(view, plain_links=True)})
+
+
+async def visitor_name(request: Request):
+    chat, view = _chat(request)
+    if request.method == "GET":
+        return reply(request, {"visitorName": info_tree(view)["visitorName"]})
+    body = await read_body(request)
+    name = fields.text(root_of(body, "visitorName").get("$"), "visitorName")
+    name = (name or "").strip()
+    if not 1 <= len(name) <= 100:
+        raise Invalid("visitorName must be 1 to 100 characters")
+    await Visitors(engine_of(request)).set_name(chat, name)
+    return empty()
+
+
+async def visitor_typing(request: Request):
+    chat, view = _chat(request)
+    if request.method == "GET":
+        return reply(request, {"visitorTyping": info_tree(view)["visitorTyping"]})
+    body = await read_body(request)
+    value = fields.text(root_of(body, "visitorTyping").get("$"), "visitorTyping")
+    if value not in (TYPING, NOT_TYPING):
+        raise Invalid("visitorTyping must be typing or not-typing")
+    Visitors(engine_of(request)).set_typing(chat, value)
+    return empty()
+
+
+async def agent_typing(request: Request):
+    _, view = _chat(request)
+    return reply(request, {"agentTyping": info_tree(view)["agentTyping"]})
+
+
+async def custom_variables(request: Request):
+    chat, _ = _chat(request)
+    body = await read_body(request)
+    variables = parse_variables(root_of(body, "customVariables"))
+    await Visitors(engine_of(request)).set_custom_variables(chat, variables)
+    return empty()
+
+
+BASE = "/api/account/{account_id}"
+CHAT = BASE + "/chat/{chat_id}"
+
+routes = [
+    Route(BASE, account_entry, methods=["GET"]),
+    Route(BASE + "/chat/availability", availability, methods=["GET"]),
+    Route(BASE + "/chat/availableSlots", available_slots, methods=["GET"]),
+    Route(BASE + "/chat/estimatedWaitTime", estimated_wait_time, methods=["GET"]),
+    Route(BASE + "/chat/preSurvey", no_survey, methods=["GET"]),
+    Route(BASE + "/chat/offlineSurvey", no_survey, methods=["GET"]),
+    Route(BASE + "/chat/request", request_chat, methods=["POST"]),
+    Route(CHAT, chat_resource, methods=["GET"]),
+    Route(CHAT + "/events", events_resource, methods=["GET"]),
+    Route(CHAT + "/events", post_event, methods=["POST"]),
+    Route(CHAT + "/events/{event_id}", one_event, methods=["GET"]),
+    Route(CHAT + "/info", info_resource, methods=["GET"]),
+    Route(CHAT + "/info/visitorName", visitor_name, methods=["GET", "PUT"]),
+    Route(CHAT + "/info/visitorTyping", visitor_typing, methods=["GET", "PUT"]),
+    Route(CHAT + "/info/agentTyping", agent_typing, methods=["GET"]),
+    Route(CHAT + "/exitSurvey", no_survey, methods=["GET"]),
+    Route(CHAT + "/customVariables", custom_variables, methods=["PUT"]),
+]

@@ -1,0 +1,246 @@
+"""Agent use cases (Login Service and Chat Agent API): log in, sessions, availability, accept, lines."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from parley.domain import chat as rules
+from parley.domain import messages
+from parley.domain.account import ONLINE, Agent
+from parley.domain.chat import CHATTING, NOT_TYPING, ONLY_TO_REP, WAITING, Chat, Typing
+from parley.domain.html import sanitize
+from parley.domain.ids import digest, new_session_number, new_token
+from parley.domain.refusals import NotFound, Unauthenticated
+from parley.services.engine import Engine
+from parley.services.presence import AgentSession, LoginSession
+from parley.store.sqlite import AgentSessionRecord, LoginRecord
+
+HASHER = PasswordHasher()
+
+
+@dataclass
+class Login:
+    session: LoginSession
+    bearer: str
+
+
+@dataclass
+class AgentLine:
+    text: str | None
+    text_type: str = "plain"
+    sub_type: str = "REGULAR"
+    content: dict | None = None
+
+
+class Agents:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # -- Login Service -----------------------------------------------------------------------
+
+    async def login(self, account_id: str, username: str, password: str) -> tuple[Login, Agent]:
+        engine = self.engine
+        agent = engine.directory.agent_by_login(account_id, username)
+        # Hash even for unknown users so response time does not reveal which logins exist.
+        stored = agent.password_hash if agent else _DUMMY_HASH
+        ok = await asyncio.to_thread(_verify, stored, password)
+        if agent is None or not ok or not agent.enabled:
+            raise Unauthenticated("Invalid username or password")
+        bearer = new_token()
+        session = LoginSession(
+            id=new_token()[:32],
+            account_id=account_id,
+            agent_id=agent.id,
+            bearer_digest=digest(bearer),
+            csrf=new_token(),
+            expires_ms=engine.clock() + engine.settings.session_ttl * 1000,
+        )
+        await engine.store.insert_login(LoginRecord(**session.__dict__))
+        engine.presence.add_login(session)
+        return Login(session, bearer), agent
+
+    def login_session(self, account_id: str, session_id: str | None, csrf: str | None) -> LoginSession:
+        """The login a refresh or logout names: by cookie, else by csrf (most scripts keep no cookies)."""
+        presence = self.engine.presence
+        session = presence.logins.get(session_id or "")
+        if session is None:
+            session = next((s for s in presence.logins.values() if s.csrf == csrf), None)
+        if session is None or session.account_id != account_id or session.csrf != csrf or self._expired(session):
+            raise Unauthenticated(
+                "CSRF token invalid! The CSRF token on request does not match the CSRF token on the session"
+            )
+        return session
+
+    async def refresh(self, session: LoginSession) -> None:
+        expires = self.engine.clock() + self.engine.settings.session_ttl * 1000
+        await self.engine.store.set_login_expiry(session.id, expires)
+        session.expires_ms = expires
+
+    async def logout(self, session: LoginSession) -> None:
+        now = self.engine.clock()
+        await self.engine.store.set_login_expiry(session.id, now)
+        closed = self.engine.presence.drop_login(session)
+        await self._after_sessions_closed(closed)
+
+    def _expired(self, session: LoginSession) -> bool:
+        return session.expires_ms <= self.engine.clock()
+
+    def authenticate(self, account_id: str, bearer: str | None) -> LoginSession:
+        session = self.engine.presence.by_bearer.get(digest(bearer)) if bearer else None
+        if session is None or session.account_id != account_id or self._expired(session):
+            raise Unauthenticated("Invalid or expired bearer token")
+        return session
+
+    # -- agent sessions --------------------------------------------------------------------
+
+    async def start_session(self, login: LoginSession) -> AgentSession:
+        engine = self.engine
+        now = engine.clock()
+        first = not engine.presence.logged_in(login.agent_id)
+        session = AgentSession(new_session_number(), login.account_id, login.agent_id, login.id, now, now)
+        await engine.store.insert_agent_session(AgentSessionRecord(
+            session.id, session.account_id, session.agent_id, session.login_session_id, session.created_ms))
+        if first:
+            availability = engine.settings.agent_default_availability
+            await engine.store.save_availability(login.agent_id, availability)
+            engine.presence.availability[login.agent_id] = availability
+            engine.queue.idle_since[login.agent_id] = now
+        engine.presence.sessions[session.id] = session
+        engine.route()
+        return session
+
+    def session(self, login: LoginSession, session_id: str) -> AgentSession:
+        session = self.engine.presence.sessions.get(int(session_id)) if session_id.isdigit() else None
+        if session is None or session.account_id != login.account_id:
+            raise NotFound("Agent session not found")
+        if session.agent_id != login.agent_id:
+            raise Unauthenticated("The agent session belongs to another user")
+        session.last_seen_ms = self.engine.clock()
+        return session
+
+    async def close_session(self, session: AgentSession) -> None:
+        self.engine.presence.sessions.pop(session.id, None)
+        await self._after_sessions_closed([session])
+
+    async def _after_sessions_closed(self, closed: list[AgentSession]) -> None:
+        """When a user's last session ends: rings go elsewhere, chats are requeued or ended (§4.6)."""
+        engine = self.engine
+        if closed:
+            await engine.store.close_agent_sessions([s.id for s in closed], engine.clock())
+        for agent_id in {s.agent_id for s in closed}:
+            if engine.presence.logged_in(agent_id):
+                continue
+            engine.queue.withdraw_rings_of(agent_id)
+            for chat_id in list(engine.queue.assigned.get(agent_id, ())):
+                chat = engine.chats[chat_id]
+                async with engine.lock(chat_id):
+                    if not chat.active or chat.agent_id != agent_id:
+                        continue
+                    if engine.queue.able_agents(chat.account_id, chat.skill_id, None):
+                        await engine.append(
+                            chat,
+                            [rules.system_line(messages.REQUEUED), rules.state_event(WAITING)],
+                            state=WAITING, agent_id=None, agent_typing=Typing(),
+                        )
+                    else:
+                        await engine.end(chat, messages.DISCONNECTED)
+        engine.route()
+
+    # -- availability ----------------------------------------------------------------------
+
+    async def set_availability(self, agent_id: int, availability: str) -> None:
+        engine = self.engine
+        await engine.store.save_availability(agent_id, availability)
+        engine.presence.availability[agent_id] = availability
+        if availability != ONLINE:
+            engine.queue.withdraw_rings_of(agent_id)
+        engine.route()
+
+    def ringing_count(self, agent_id: int) -> int:
+        return len(self.engine.queue.rings_of(agent_id))
+
+    # -- chats -------------------------------------------------------------------------------
+
+    async def accept(self, agent: Agent) -> Chat:
+        engine = self.engine
+        for ring in engine.queue.rings_of(agent.id):
+            chat = engine.chats.get(ring.chat_id)
+            if chat is None:
+                continue
+            async with engine.lock(chat.id):
+                current = engine.queue.rings.get(chat.id)
+                if chat.state != WAITING or current is None or current.agent_id != agent.id:
+                    continue
+                now = engine.clock()
+                await engine.append(
+                    chat,
+                    rules.acceptance(agent.nickname),
+                    state=CHATTING,
+                    agent_id=agent.id,
+                    chatting_ms=chat.chatting_ms or now,
+                    visitor_typing=Typing(),
+                    agent_typing=Typing(),
+                )
+                engine.note_acceptance(chat, now)
+                engine.queue.idle_since[agent.id] = now
+                return chat
+        raise NotFound("No incoming chat request")
+
+    def chat_of(self, agent: Agent, chat_id: str) -> Chat:
+        """Only chats assigned to this agent user; ended ones it held stay readable while retained."""
+        chat = self.engine.chat(agent.account_id, chat_id)
+        if chat.agent_id != agent.id or chat.state == WAITING:
+            raise NotFound()
+        return chat
+
+    def open_chats(self, agent: Agent) -> list[Chat]:
+        chats = [self.engine.chats[c] for c in self.engine.queue.assigned.get(agent.id, ()) if c in self.engine.chats]
+        return sorted(chats, key=lambda c: c.start_ms)
+
+    async def post_line(self, agent: Agent, chat: Chat, line: AgentLine) -> int:
+        engine = self.engine
+        text = sanitize(line.text) if line.text_type == "html" and line.text is not None else line.text
+        async with engine.lock(chat.id):
+            rules.require_open(chat, "add a line")
+            self._still_owned(agent, chat)
+            draft = rules.agent_line(text, line.text_type, agent.nickname, line.sub_type, line.content)
+            changes = {} if line.sub_type == ONLY_TO_REP else {"agent_typing": Typing()}
+            events = await engine.append(chat, [draft], **changes)
+            engine.queue.idle_since[agent.id] = engine.clock()
+            return events[-1].id
+
+    async def end_chat(self, agent: Agent, chat: Chat) -> int:
+        engine = self.engine
+        async with engine.lock(chat.id):
+            if chat.active:
+                self._still_owned(agent, chat)
+                await engine.end(chat, messages.AGENT_ENDED)
+            return next(e.id for e in reversed(chat.events) if e.type == "state")
+
+    def set_typing(self, agent: Agent, chat: Chat, value: str) -> None:
+        rules.require_open(chat, "change the typing status")
+        if value != NOT_TYPING or chat.agent_typing.value != value:
+            chat.agent_typing = Typing(value, self.engine.clock())
+
+    @staticmethod
+    def _still_owned(agent: Agent, chat: Chat) -> None:
+        if chat.agent_id != agent.id or chat.state != CHATTING:
+            raise NotFound()
+
+
+def _verify(stored: str, password: str) -> bool:
+    try:
+        return HASHER.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def hash_password(password: str) -> str:
+    return HASHER.hash(password)
+
+
+_DUMMY_HASH = HASHER.hash("parley-no-such-user")

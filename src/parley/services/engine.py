@@ -1,0 +1,179 @@
+"""The running contact centre: in-memory view of open chats, the one writer path, and the timers.
+
+Reads are served from memory (idle polls touch no database, DESIGN §2.4); every change goes
+through ``append``, which commits the chat row and its new events together before anything
+in memory changes, so a 2xx always means durable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable
+
+from parley.config import Settings
+from parley.domain import messages
+from parley.domain.chat import ENDED, Chat, Draft, Event, ending
+from parley.domain.refusals import NotFound
+from parley.services.directory import DirectoryView
+from parley.services.presence import AgentSession, LoginSession, Presence
+from parley.services.queue import Queue
+from parley.store.sqlite import Directory, SqliteStore
+
+log = logging.getLogger("parley.engine")
+
+# How many recent acceptance delays per skill feed the wait-time estimate.
+WAIT_SAMPLES = 20
+# rtSessionId values start above 2^32, as the real service's do.
+RT_SESSION_BASE = 4294967296
+
+
+def system_clock() -> int:
+    return int(time.time() * 1000)
+
+
+class Engine:
+    def __init__(self, settings: Settings, store: SqliteStore, clock: Callable[[], int] = system_clock) -> None:
+        self.settings = settings
+        self.store = store
+        self.clock = clock
+        self.directory = DirectoryView(Directory({}, {}, {}, {}, {}))
+        self.presence = Presence()
+        self.queue = Queue(self.directory, self.presence)
+        self.chats: dict[str, Chat] = {}
+        self.recent_waits: dict[int | None, deque[int]] = defaultdict(lambda: deque(maxlen=WAIT_SAMPLES))
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._next_rt_session = RT_SESSION_BASE
+        self._change_counter: int | None = None
+        self._sweeper: asyncio.Task | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    async def start(self, *, run_timers: bool = True) -> None:
+        await self.store.open()
+        await self.reload_directory()
+        now = self.clock()
+        for record in await self.store.load_logins(now):
+            self.presence.add_login(LoginSession(**dataclasses.asdict(record)))
+        for record in await self.store.load_agent_sessions():
+            if record.login_session_id in self.presence.logins:
+                self.presence.sessions[record.id] = AgentSession(**dataclasses.asdict(record), last_seen_ms=now)
+        for chat in await self.store.load_chats(now - self.settings.ended_retention * 1000):
+            # Visitors could not reach us while we were down: their silence starts now.
+            chat.last_update_ms = now
+            self.chats[chat.id] = chat
+            self.queue.track(chat)
+        self._next_rt_session = max(RT_SESSION_BASE, await self.store.max_rt_session_id()) + 1
+        self.route()
+        if run_timers:
+            self._sweeper = asyncio.create_task(self._sweep_forever())
+
+    async def stop(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+        await self.store.close()
+
+    async def reload_directory(self) -> None:
+        counter = await self.store.change_counter()
+        snapshot = await self.store.load_directory()
+        self._change_counter = counter
+        self.directory.replace(snapshot)
+        for agent_id, availability in snapshot.availability.items():
+            self.presence.availability.setdefault(agent_id, availability)
+
+    # -- the writer path -------------------------------------------------------------------
+
+    def lock(self, chat_id: str) -> asyncio.Lock:
+        lock = self._locks.get(chat_id)
+        if lock is None:
+            lock = self._locks[chat_id] = asyncio.Lock()
+        return lock
+
+    def new_rt_session_id(self) -> int:
+        value = self._next_rt_session
+        self._next_rt_session += 1
+        return value
+
+    def stamp(self, chat: Chat, drafts: list[Draft], now_ms: int) -> list[Event]:
+        first = chat.next_event_id
+        return [Event(first + i, d.type, now_ms, d.fields, d.agents_only) for i, d in enumerate(drafts)]
+
+    async def append(self, chat: Chat, drafts: list[Draft], **changes) -> list[Event]:
+        """The one way events are written: commit row + events, then update memory. Hold the chat's lock."""
+        now = self.clock()
+        events = self.stamp(chat, drafts, now)
+        if changes.get("state") == ENDED and chat.ended_ms is None:
+            changes.setdefault("ended_ms", now)
+        staged = dataclasses.replace(chat, **changes)
+        await self.store.save_chat(staged, events)
+        for name, value in changes.items():
+            setattr(chat, name, value)
+        chat.events.extend(events)
+        self.queue.track(chat)
+        self.route()
+        return events
+
+    async def create(self, chat: Chat, drafts: list[Draft], new_visitor: bool) -> list[Event]:
+        events = self.stamp(chat, drafts, chat.start_ms)
+        await self.store.insert_chat(chat, events, new_visitor)
+        chat.events.extend(events)
+        self.chats[chat.id] = chat
+        self.queue.track(chat)
+        self.route()
+        return events
+
+    async def end(self, chat: Chat, reason_line: int | None) -> None:
+        """End a chat (idempotent); hold the chat's lock."""
+        drafts = ending(chat, reason_line)
+        if drafts:
+            await self.append(chat, drafts, state=ENDED)
+
+    def route(self) -> None:
+        self.queue.route(self.clock())
+
+    # -- lookups -------------------------------------------------------------------------
+
+    def chat(self, account_id: str, chat_id: str) -> Chat:
+        """A chat of this account that is open or still retained after its end."""
+        chat = self.chats.get(chat_id)
+        if chat is None or chat.account_id != account_id or self._expired(chat, self.clock()):
+            raise NotFound()
+        return chat
+
+    def _expired(self, chat: Chat, now_ms: int) -> bool:
+        return chat.ended_ms is not None and now_ms - chat.ended_ms > self.settings.ended_retention * 1000
+
+    def note_acceptance(self, chat: Chat, now_ms: int) -> None:
+        self.recent_waits[chat.skill_id].append(now_ms - chat.start_ms)
+
+    # -- timers ----------------------------------------------------------------------------
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.sweep_interval)
+            try:
+                await self.sweep()
+            except Exception:  # a failed sweep must not stop the next one
+                log.exception("sweep failed")
+
+    async def sweep(self) -> None:
+        """End chats whose visitor went silent, forget expired ones, pick up CLI changes."""
+        now = self.clock()
+        for chat in list(self.chats.values()):
+            if chat.active and now - chat.last_update_ms > chat.chat_timeout * 1000:
+                async with self.lock(chat.id):
+                    if chat.active and self.clock() - chat.last_update_ms > chat.chat_timeout * 1000:
+                        await self.end(chat, messages.DISCONNECTED)
+            elif self._expired(chat, now):
+                del self.chats[chat.id]
+                self._locks.pop(chat.id, None)
+        if await self.store.change_counter() != self._change_counter:
+            await self.reload_directory()
+            self.route()
+

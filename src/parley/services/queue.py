@@ -1,0 +1,138 @@
+"""The waiting queue and the rings: which waiting chat is offered to which agent (agent spec §4.3).
+
+Everything here is in memory and derived from the chats and the agents' presence, so it is
+rebuilt after a restart by looking at the open chats again. Rings are offers, not commitments:
+a ring only ever lives while its chat waits (compatibility rule 9).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+from parley.domain import routing
+from parley.domain.account import ONLINE
+from parley.domain.chat import WAITING, Chat
+from parley.services.directory import DirectoryView
+from parley.services.presence import Presence
+
+
+@dataclass
+class Ring:
+    chat_id: str
+    agent_id: int
+    since_ms: int
+
+
+class Queue:
+    def __init__(self, directory: DirectoryView, presence: Presence) -> None:
+        self._directory = directory
+        self._presence = presence
+        self._order = itertools.count()
+        self.waiting: dict[str, tuple[int, int]] = {}  # chat id -> (priority, arrival), FIFO within a priority
+        self.rings: dict[str, Ring] = {}
+        self.assigned: dict[int, set[str]] = {}  # agent id -> open chats assigned to it
+        self.chats: dict[str, Chat] = {}
+        self.idle_since: dict[int, int] = {}
+
+    def track(self, chat: Chat) -> None:
+        """Bring the indexes in line with a chat after each committed change."""
+        self.chats[chat.id] = chat
+        if chat.state == WAITING:
+            if chat.id not in self.waiting:
+                priority = int(chat.details.get("queuePriority") or 0)
+                self.waiting[chat.id] = (-priority, next(self._order))
+        else:
+            self.waiting.pop(chat.id, None)
+            self.rings.pop(chat.id, None)
+        for agent_id, chat_ids in self.assigned.items():
+            if agent_id != chat.agent_id:
+                chat_ids.discard(chat.id)
+        if chat.active and chat.agent_id is not None and chat.state != WAITING:
+            self.assigned.setdefault(chat.agent_id, set()).add(chat.id)
+        elif chat.agent_id is not None:
+            self.assigned.get(chat.agent_id, set()).discard(chat.id)
+        if not chat.active:
+            self.chats.pop(chat.id, None)
+
+    def load(self, agent_id: int) -> int:
+        """Chats the agent holds plus rings it has not answered: both use a slot."""
+        rings = sum(1 for ring in self.rings.values() if ring.agent_id == agent_id)
+        return len(self.assigned.get(agent_id, ())) + rings
+
+    def rings_of(self, agent_id: int) -> list[Ring]:
+        return sorted((r for r in self.rings.values() if r.agent_id == agent_id), key=lambda r: r.since_ms)
+
+    def withdraw_rings_of(self, agent_id: int) -> None:
+        for chat_id in [c for c, ring in self.rings.items() if ring.agent_id == agent_id]:
+            del self.rings[chat_id]
+
+    def candidates(self, account_id: str) -> list[routing.Candidate]:
+        return [
+            routing.Candidate(
+                agent=agent,
+                availability=self._presence.availability_of(agent.id),
+                load=self.load(agent.id),
+                idle_since_ms=self.idle_since.get(agent.id, 0),
+            )
+            for agent in self._directory.agents(account_id)
+        ]
+
+    def route(self, now_ms: int) -> list[Ring]:
+        """Offer every waiting, unrung chat, oldest first, to an eligible agent."""
+        new_rings = []
+        blocked: set[tuple[str, object]] = set()
+        for chat_id in sorted(self.waiting, key=self.waiting.__getitem__):
+            if chat_id in self.rings:
+                continue
+            chat = self.chats[chat_id]
+            direct = chat.details.get("directAgentId")
+            scope = (chat.account_id, direct if direct is not None else chat.skill_id)
+            if scope in blocked:
+                continue
+            pool = self.candidates(chat.account_id)
+            if direct is not None:
+                pool = [c for c in pool if c.agent.id == direct]
+                agent = routing.choose(pool, None)
+            else:
+                agent = routing.choose(pool, chat.skill_id)
+            if agent is None:
+                blocked.add(scope)
+                continue
+            ring = Ring(chat_id, agent.id, now_ms)
+            self.rings[chat_id] = ring
+            new_rings.append(ring)
+        return new_rings
+
+    def able_agents(self, account_id: str, skill_id: int | None, direct_agent_id: int | None) -> list:
+        """Logged-in agents who could take such a chat, in any availability (the no-agent rule)."""
+        out = []
+        for agent in self._directory.agents(account_id):
+            if not agent.enabled or not self._presence.logged_in(agent.id):
+                continue
+            if direct_agent_id is not None and agent.id != direct_agent_id:
+                continue
+            if skill_id is not None and skill_id not in agent.skill_ids:
+                continue
+            out.append(agent)
+        return out
+
+    def free_slots(self, account_id: str, skill_id: int | None) -> int:
+        """Sum of free slots of Online agents in scope; -1 if any of them is unlimited."""
+        total = 0
+        for agent in self._directory.agents(account_id):
+            if self._presence.availability_of(agent.id) != ONLINE or not agent.enabled:
+                continue
+            if skill_id is not None and skill_id not in agent.skill_ids:
+                continue
+            slots = agent.free_slots(self.load(agent.id))
+            if slots < 0:
+                return -1
+            total += slots
+        return total
+
+    def queue_length(self, account_id: str, skill_id: int | None) -> int:
+        return sum(
+            1 for chat_id in self.waiting
+            if self.chats[chat_id].account_id == account_id and (skill_id is None or self.chats[chat_id].skill_id == skill_id)
+        )

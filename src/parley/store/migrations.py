@@ -1,0 +1,95 @@
+"""Versioned schema migrations. Append new steps; never edit a step that has shipped."""
+
+from __future__ import annotations
+
+STEPS: list[str] = [
+    # 1: accounts, keys, skills, agents, visitors, chats and their event log, sessions.
+    """
+    CREATE TABLE accounts (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        timezone TEXT NOT NULL DEFAULT 'UTC',
+        default_skill_id INTEGER,
+        created_ms INTEGER NOT NULL
+    );
+    CREATE TABLE app_keys (
+        key_digest TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL REFERENCES accounts(id),
+        created_ms INTEGER NOT NULL
+    );
+    CREATE TABLE skills (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        account_id TEXT NOT NULL REFERENCES accounts(id),
+        name TEXT NOT NULL,
+        UNIQUE (account_id, name)
+    );
+    CREATE TABLE agents (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        account_id TEXT NOT NULL REFERENCES accounts(id),
+        login TEXT NOT NULL,
+        password_hash TEXT NOT NULL,
+        nickname TEXT NOT NULL,
+        display_name TEXT NOT NULL,
+        email TEXT NOT NULL DEFAULT '',
+        privilege_group TEXT NOT NULL DEFAULT 'agents',
+        max_chats INTEGER NOT NULL DEFAULT 4,
+        enabled INTEGER NOT NULL DEFAULT 1,
+        availability TEXT NOT NULL DEFAULT 'Online',
+        UNIQUE (account_id, login)
+    );
+    CREATE TABLE agent_skills (
+        agent_id INTEGER NOT NULL REFERENCES agents(id),
+        skill_id INTEGER NOT NULL REFERENCES skills(id),
+        PRIMARY KEY (agent_id, skill_id)
+    );
+    CREATE TABLE visitors (
+        account_id TEXT NOT NULL REFERENCES accounts(id),
+        id INTEGER NOT NULL,
+        created_ms INTEGER NOT NULL,
+        PRIMARY KEY (account_id, id)
+    );
+    CREATE TABLE chats (
+        id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL REFERENCES accounts(id),
+        rt_session_id INTEGER NOT NULL UNIQUE,
+        visitor_id INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        skill_id INTEGER,
+        agent_id INTEGER,
+        start_ms INTEGER NOT NULL,
+        chatting_ms INTEGER,
+        ended_ms INTEGER,
+        chat_timeout INTEGER NOT NULL,
+        visitor_name TEXT,
+        details TEXT NOT NULL,
+        custom_variables TEXT NOT NULL,
+        next_event_id INTEGER NOT NULL
+    );
+    CREATE INDEX chats_open ON chats (state, ended_ms);
+    CREATE TABLE events (
+        chat_id TEXT NOT NULL REFERENCES chats(id),
+        id INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        time_ms INTEGER NOT NULL,
+        agents_only INTEGER NOT NULL,
+        fields TEXT NOT NULL,
+        PRIMARY KEY (chat_id, id)
+    ) WITHOUT ROWID;
+    CREATE TABLE login_sessions (
+        id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL,
+        agent_id INTEGER NOT NULL REFERENCES agents(id),
+        bearer_digest TEXT NOT NULL UNIQUE,
+        csrf TEXT NOT NULL,
+        expires_ms INTEGER NOT NULL
+    );
+    CREATE TABLE agent_sessions (
+        id INTEGER PRIMARY KEY,
+        account_id TEXT NOT NULL,
+        agent_id INTEGER NOT NULL REFERENCES agents(id),
+        login_session_id TEXT NOT NULL,
+        created_ms INTEGER NOT NULL,
+        closed_ms INTEGER
+    );
+    """,
+]

@@ -1,0 +1,331 @@
+"""The embedded store: SQLite in WAL mode, written through one group-commit thread."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from parley.domain.account import Account, Agent, Skill
+from parley.domain.chat import Chat, Event
+from parley.store.migrations import STEPS
+from parley.store.writer import GroupCommitWriter
+
+
+@dataclass
+class Directory:
+    """Everything configured by administrators, as one snapshot."""
+
+    accounts: dict[str, Account]
+    key_digests: dict[str, str]  # digest -> account id
+    skills: dict[int, Skill]
+    agents: dict[int, Agent]
+    availability: dict[int, str]
+
+
+@dataclass
+class LoginRecord:
+    id: str
+    account_id: str
+    agent_id: int
+    bearer_digest: str
+    csrf: str
+    expires_ms: int
+
+
+@dataclass
+class AgentSessionRecord:
+    id: int
+    account_id: str
+    agent_id: int
+    login_session_id: str
+    created_ms: int
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class SqliteStore:
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._writer = GroupCommitWriter(self._connect)
+        self._reads = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parley-sqlite-reader")
+        self._reader: sqlite3.Connection | None = None
+
+    def _connect(self) -> sqlite3.Connection:
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        connection.execute("PRAGMA journal_mode=WAL")
+        # FULL: a 2xx survives power loss, not only a crash; group commit pays for it.
+        connection.execute("PRAGMA synchronous=FULL")
+        connection.execute("PRAGMA foreign_keys=ON")
+        # The CLI writes while the server runs: wait for the lock instead of failing.
+        connection.execute("PRAGMA busy_timeout=10000")
+        return connection
+
+    async def open(self) -> None:
+        self._writer.start()
+        await self._writer.submit(_migrate)
+
+    async def close(self) -> None:
+        self._writer.stop()
+        self._reads.shutdown(wait=True)
+        if self._reader is not None:
+            self._reader.close()
+
+    async def _read(self, fn) -> Any:
+        def run():
+            if self._reader is None:
+                self._reader = self._connect()
+            return fn(self._reader)
+
+        return await asyncio.get_running_loop().run_in_executor(self._reads, run)
+
+    # -- configuration -------------------------------------------------------------------
+
+    async def create_account(self, account: Account) -> None:
+        def job(db):
+            db.execute(
+                "INSERT INTO accounts (id, name, timezone, default_skill_id, created_ms) VALUES (?, ?, ?, ?, ?)",
+                (account.id, account.name, account.timezone, account.default_skill_id, _now_ms()),
+            )
+
+        await self._writer.submit(job)
+
+    async def update_account(self, account: Account) -> None:
+        def job(db):
+            db.execute(
+                "UPDATE accounts SET name = ?, timezone = ?, default_skill_id = ? WHERE id = ?",
+                (account.name, account.timezone, account.default_skill_id, account.id),
+            )
+
+        await self._writer.submit(job)
+
+    async def add_app_key(self, account_id: str, key_digest: str) -> None:
+        def job(db):
+            db.execute(
+                "INSERT OR IGNORE INTO app_keys (key_digest, account_id, created_ms) VALUES (?, ?, ?)",
+                (key_digest, account_id, _now_ms()),
+            )
+
+        await self._writer.submit(job)
+
+    async def create_skill(self, account_id: str, name: str) -> int:
+        def job(db):
+            return db.execute("INSERT INTO skills (account_id, name) VALUES (?, ?)", (account_id, name)).lastrowid
+
+        return await self._writer.submit(job)
+
+    async def create_agent(self, agent: Agent) -> int:
+        def job(db):
+            agent_id = db.execute(
+                "INSERT INTO agents (account_id, login, password_hash, nickname, display_name, email,"
+                " privilege_group, max_chats, enabled) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (agent.account_id, agent.login, agent.password_hash, agent.nickname, agent.display_name,
+                 agent.email, agent.privilege_group, agent.max_chats, int(agent.enabled)),
+            ).lastrowid
+            db.executemany(
+                "INSERT INTO agent_skills (agent_id, skill_id) VALUES (?, ?)",
+                [(agent_id, skill_id) for skill_id in agent.skill_ids],
+            )
+            return agent_id
+
+        return await self._writer.submit(job)
+
+    async def save_availability(self, agent_id: int, availability: str) -> None:
+        def job(db):
+            db.execute("UPDATE agents SET availability = ? WHERE id = ?", (availability, agent_id))
+
+        await self._writer.submit(job)
+
+    async def load_directory(self) -> Directory:
+        return await self._writer.submit(_load_directory)
+
+    async def change_counter(self) -> int:
+        """Changes when another connection (the CLI) committed to the database."""
+        return await self._writer.submit(lambda db: db.execute("PRAGMA data_version").fetchone()[0])
+
+    # -- visitors and chats --------------------------------------------------------------
+
+    async def known_visitor(self, account_id: str, visitor_id: int) -> bool:
+        def read(db):
+            row = db.execute("SELECT 1 FROM visitors WHERE account_id = ? AND id = ?", (account_id, visitor_id))
+            return row.fetchone() is not None
+
+        return await self._read(read)
+
+    async def insert_chat(self, chat: Chat, events: list[Event], new_visitor: bool) -> None:
+        def job(db):
+            if new_visitor:
+                db.execute(
+                    "INSERT OR IGNORE INTO visitors (account_id, id, created_ms) VALUES (?, ?, ?)",
+                    (chat.account_id, chat.visitor_id, chat.start_ms),
+                )
+            db.execute(
+                "INSERT INTO chats (id, account_id, rt_session_id, visitor_id, state, skill_id, agent_id, start_ms,"
+                " chatting_ms, ended_ms, chat_timeout, visitor_name, details, custom_variables, next_event_id)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (chat.id, chat.account_id, chat.rt_session_id, chat.visitor_id) + _chat_columns(chat, len(events)),
+            )
+            _insert_events(db, chat.id, events)
+
+        await self._writer.submit(job)
+
+    async def save_chat(self, chat: Chat, events: list[Event]) -> None:
+        """Update the chat row and append its new events in one transaction."""
+        next_event_id = chat.next_event_id + len(events)
+
+        def job(db):
+            db.execute(
+                "UPDATE chats SET state = ?, skill_id = ?, agent_id = ?, start_ms = ?, chatting_ms = ?, ended_ms = ?,"
+                " chat_timeout = ?, visitor_name = ?, details = ?, custom_variables = ?, next_event_id = ?"
+                " WHERE id = ?",
+                _chat_columns(chat, next_event_id) + (chat.id,),
+            )
+            _insert_events(db, chat.id, events)
+
+        await self._writer.submit(job)
+
+    async def load_chats(self, ended_after_ms: int) -> list[Chat]:
+        """Open chats, and ended ones still within retention, with their events."""
+        return await self._read(lambda db: _load_chats(db, ended_after_ms))
+
+    async def max_rt_session_id(self) -> int:
+        return await self._read(lambda db: db.execute("SELECT COALESCE(MAX(rt_session_id), 0) FROM chats").fetchone()[0])
+
+    # -- login and agent sessions ----------------------------------------------------------
+
+    async def insert_login(self, record: LoginRecord) -> None:
+        def job(db):
+            db.execute(
+                "INSERT INTO login_sessions (id, account_id, agent_id, bearer_digest, csrf, expires_ms)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (record.id, record.account_id, record.agent_id, record.bearer_digest, record.csrf, record.expires_ms),
+            )
+
+        await self._writer.submit(job)
+
+    async def set_login_expiry(self, login_id: str, expires_ms: int) -> None:
+        def job(db):
+            db.execute("UPDATE login_sessions SET expires_ms = ? WHERE id = ?", (expires_ms, login_id))
+
+        await self._writer.submit(job)
+
+    async def load_logins(self, now_ms: int) -> list[LoginRecord]:
+        def read(db):
+            rows = db.execute(
+                "SELECT id, account_id, agent_id, bearer_digest, csrf, expires_ms FROM login_sessions"
+                " WHERE expires_ms > ?", (now_ms,)
+            )
+            return [LoginRecord(*row) for row in rows]
+
+        return await self._read(read)
+
+    async def insert_agent_session(self, record: AgentSessionRecord) -> None:
+        def job(db):
+            db.execute(
+                "INSERT INTO agent_sessions (id, account_id, agent_id, login_session_id, created_ms)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (record.id, record.account_id, record.agent_id, record.login_session_id, record.created_ms),
+            )
+
+        await self._writer.submit(job)
+
+    async def close_agent_sessions(self, session_ids: list[int], closed_ms: int) -> None:
+        def job(db):
+            db.executemany(
+                "UPDATE agent_sessions SET closed_ms = ? WHERE id = ?", [(closed_ms, sid) for sid in session_ids]
+            )
+
+        await self._writer.submit(job)
+
+    async def load_agent_sessions(self) -> list[AgentSessionRecord]:
+        def read(db):
+            rows = db.execute(
+                "SELECT id, account_id, agent_id, login_session_id, created_ms FROM agent_sessions"
+                " WHERE closed_ms IS NULL"
+            )
+            return [AgentSessionRecord(*row) for row in rows]
+
+        return await self._read(read)
+
+
+def _migrate(db: sqlite3.Connection) -> int:
+    db.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_ms INTEGER NOT NULL)")
+    applied = {row[0] for row in db.execute("SELECT version FROM schema_migrations")}
+    for version, script in enumerate(STEPS, start=1):
+        if version in applied:
+            continue
+        for statement in script.split(";"):
+            if statement.strip():
+                db.execute(statement)
+        db.execute("INSERT INTO schema_migrations (version, applied_ms) VALUES (?, ?)", (version, _now_ms()))
+    return len(STEPS)
+
+
+def _chat_columns(chat: Chat, next_event_id: int) -> tuple:
+    return (
+        chat.state, chat.skill_id, chat.agent_id, chat.start_ms, chat.chatting_ms, chat.ended_ms,
+        chat.chat_timeout, chat.visitor_name, orjson.dumps(chat.details).decode(),
+        orjson.dumps(chat.custom_variables).decode(), next_event_id,
+    )
+
+
+def _insert_events(db: sqlite3.Connection, chat_id: str, events: list[Event]) -> None:
+    db.executemany(
+        "INSERT INTO events (chat_id, id, type, time_ms, agents_only, fields) VALUES (?, ?, ?, ?, ?, ?)",
+        [(chat_id, e.id, e.type, e.time_ms, int(e.agents_only), orjson.dumps(e.fields).decode()) for e in events],
+    )
+
+
+def _load_directory(db: sqlite3.Connection) -> Directory:
+    accounts = {
+        row[0]: Account(id=row[0], name=row[1], timezone=row[2], default_skill_id=row[3])
+        for row in db.execute("SELECT id, name, timezone, default_skill_id FROM accounts")
+    }
+    keys = {row[0]: row[1] for row in db.execute("SELECT key_digest, account_id FROM app_keys")}
+    skills = {row[0]: Skill(id=row[0], account_id=row[1], name=row[2]) for row in db.execute(
+        "SELECT id, account_id, name FROM skills ORDER BY id")}
+    agents: dict[int, Agent] = {}
+    availability: dict[int, str] = {}
+    for row in db.execute(
+        "SELECT id, account_id, login, password_hash, nickname, display_name, email, privilege_group,"
+        " max_chats, enabled, availability FROM agents ORDER BY id"
+    ):
+        agents[row[0]] = Agent(
+            id=row[0], account_id=row[1], login=row[2], password_hash=row[3], nickname=row[4],
+            display_name=row[5], email=row[6], privilege_group=row[7], max_chats=row[8], enabled=bool(row[9]),
+        )
+        availability[row[0]] = row[10]
+    for agent_id, skill_id in db.execute("SELECT agent_id, skill_id FROM agent_skills ORDER BY skill_id"):
+        agents[agent_id].skill_ids.append(skill_id)
+    return Directory(accounts, keys, skills, agents, availability)
+
+
+def _load_chats(db: sqlite3.Connection, ended_after_ms: int) -> list[Chat]:
+    chats: dict[str, Chat] = {}
+    for row in db.execute(
+        "SELECT id, account_id, rt_session_id, visitor_id, state, skill_id, agent_id, start_ms, chatting_ms,"
+        " ended_ms, chat_timeout, visitor_name, details, custom_variables FROM chats"
+        " WHERE ended_ms IS NULL OR ended_ms > ?", (ended_after_ms,)
+    ):
+        chats[row[0]] = Chat(
+            id=row[0], account_id=row[1], rt_session_id=row[2], visitor_id=row[3], state=row[4], skill_id=row[5],
+            agent_id=row[6], start_ms=row[7], chatting_ms=row[8], ended_ms=row[9], chat_timeout=row[10],
+            visitor_name=row[11], details=orjson.loads(row[12]), custom_variables=orjson.loads(row[13]),
+        )
+    if chats:
+        for chat_id, event_id, kind, time_ms, agents_only, fields in db.execute(
+            "SELECT e.chat_id, e.id, e.type, e.time_ms, e.agents_only, e.fields FROM events e"
+            " JOIN chats c ON c.id = e.chat_id WHERE c.ended_ms IS NULL OR c.ended_ms > ?"
+            " ORDER BY e.chat_id, e.id", (ended_after_ms,)
+        ):
+            chats[chat_id].events.append(Event(event_id, kind, time_ms, orjson.loads(fields), bool(agents_only)))
+    return list(chats.values())

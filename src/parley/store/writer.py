@@ -1,0 +1,104 @@
+"""Group commit: one thread owns the write connection and commits whatever queued up together.
+
+While one transaction commits, new writes queue; the next transaction takes them all. Under
+load that turns many fsyncs into one, so full durability stays cheap (DESIGN §3), and a
+request is answered only after the transaction holding its write has committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable
+from typing import Any
+
+Job = Callable[[sqlite3.Connection], Any]
+
+# Bounds one transaction so a flood of writes cannot hold the lock (and every waiter) for long.
+MAX_BATCH = 256
+
+
+class GroupCommitWriter:
+    def __init__(self, connect: Callable[[], sqlite3.Connection]) -> None:
+        self._connect = connect
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="parley-sqlite-writer", daemon=True)
+        self._ready = threading.Event()
+        self._startup_error: BaseException | None = None
+
+    def start(self) -> None:
+        self._thread.start()
+        self._ready.wait()
+        if self._startup_error is not None:
+            raise self._startup_error
+
+    def stop(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+
+    async def submit(self, job: Job) -> Any:
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._queue.put((job, loop, future))
+        return await future
+
+    def _run(self) -> None:
+        try:
+            connection = self._connect()
+        except BaseException as exc:  # reported to start(), which re-raises in the caller
+            self._startup_error = exc
+            self._ready.set()
+            return
+        self._ready.set()
+        try:
+            while True:
+                first = self._queue.get()
+                if first is None:
+                    return
+                batch = [first]
+                while len(batch) < MAX_BATCH:
+                    try:
+                        item = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if item is None:
+                        self._queue.put(None)
+                        break
+                    batch.append(item)
+                self._commit(connection, batch)
+        finally:
+            connection.close()
+
+    @staticmethod
+    def _commit(connection: sqlite3.Connection, batch: list) -> None:
+        outcomes: list[tuple[bool, Any]] = []
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            for job, _, _ in batch:
+                # A savepoint per job: one failing write must not undo its neighbours.
+                connection.execute("SAVEPOINT job")
+                try:
+                    outcomes.append((True, job(connection)))
+                    connection.execute("RELEASE job")
+                except Exception as exc:
+                    connection.execute("ROLLBACK TO job")
+                    connection.execute("RELEASE job")
+                    outcomes.append((False, exc))
+            connection.execute("COMMIT")
+        except Exception as exc:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            outcomes = [(False, exc)] * len(batch)
+        for (ok, value), (_, loop, future) in zip(outcomes, batch):
+            loop.call_soon_threadsafe(_settle, future, ok, value)
+
+
+def _settle(future: asyncio.Future, ok: bool, value: Any) -> None:
+    if future.done():
+        return
+    if ok:
+        future.set_result(value)
+    else:
+        future.set_exception(value)

@@ -1,0 +1,1 @@
+"""Representation only: one element tree rendered as JSON or XML, and request bodies parsed back."""

@@ -1,0 +1,47 @@
+"""The API's error element, and the exception that carries it to the HTTP layer."""
+
+from __future__ import annotations
+
+# internalCode values: 5, 10 and 12 are attested by the real service; the rest are ours.
+BAD_BODY = 5
+UNAUTHORIZED = 10
+OUT_OF_RANGE = 11
+NOT_FOUND = 12
+METHOD = 13
+TOO_LARGE = 14
+INTERNAL = 1
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, internal_code: int, message: str, **extra: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.internal_code = internal_code
+        self.message = message
+        self.extra = extra
+
+
+def error_tree(time: str, error: ApiError) -> dict:
+    body = {"time": time, "message": error.message, "internalCode": error.internal_code}
+    body.update(error.extra)
+    return {"error": body}
+
+
+def bad_body(message: str = "request body does not contain a valid JSON statement!") -> ApiError:
+    return ApiError(400, BAD_BODY, message)
+
+
+def out_of_range(message: str) -> ApiError:
+    return ApiError(400, OUT_OF_RANGE, message)
+
+
+def not_found(message: str = "Chat session not found") -> ApiError:
+    return ApiError(404, NOT_FOUND, message)
+
+
+def unauthorized(message: str = "Invalid User") -> ApiError:
+    return ApiError(401, UNAUTHORIZED, message)
+
+
+def forbidden(message: str) -> ApiError:
+    return ApiError(403, UNAUTHORIZED, message)

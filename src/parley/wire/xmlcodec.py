@@ -1,0 +1,93 @@
+"""XML rendering and hardened parsing of element trees (no namespace, attributes ↔ ``@`` keys)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lxml import etree
+
+from parley.wire.jsoncodec import BodyError
+
+# DTDs, entities and network access stay off: the body comes from anyone (XXE, entity bombs).
+_PARSER = etree.XMLParser(
+    resolve_entities=False,
+    no_network=True,
+    load_dtd=False,
+    dtd_validation=False,
+    huge_tree=False,
+    remove_comments=True,
+    remove_pis=True,
+)
+
+
+_DECLARATION = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _fill(element: etree._Element, value: Any) -> None:
+    if isinstance(value, dict):
+        for key, child in value.items():
+            if child is None:
+                continue
+            if key.startswith("@"):
+                element.set(key[1:], _text(child))
+            elif key == "$":
+                element.text = _text(child)
+            elif isinstance(child, list):
+                for item in child:
+                    if item is not None:
+                        _fill(etree.SubElement(element, key), item)
+            else:
+                _fill(etree.SubElement(element, key), child)
+    elif value != "":
+        element.text = _text(value)
+
+
+def render(tree: dict, *, root: str | None = None) -> bytes:
+    """Encode a tree whose single top-level key is the root element (or wrap it in ``root``)."""
+    if root is None:
+        ((root, content),) = tree.items()
+    else:
+        content = tree
+    element = etree.Element(root)
+    _fill(element, content)
+    return _DECLARATION + etree.tostring(element, xml_declaration=False, encoding="UTF-8")
+
+
+def _to_value(element: etree._Element) -> Any:
+    children = [child for child in element if isinstance(child.tag, str)]
+    if not children and not element.attrib:
+        return element.text or ""
+    value: dict[str, Any] = {f"@{name}": text for name, text in element.attrib.items()}
+    for child in children:
+        item = _to_value(child)
+        if child.tag in value:
+            existing = value[child.tag]
+            if isinstance(existing, list):
+                existing.append(item)
+            else:
+                value[child.tag] = [existing, item]
+        else:
+            value[child.tag] = item
+    if not children and element.text and element.text.strip():
+        value["$"] = element.text
+    return value
+
+
+def parse(body: bytes) -> dict:
+    """Decode a request body to the JSON-shaped dict ``{root: content}``; DTDs are refused."""
+    try:
+        root = etree.fromstring(body, _PARSER)
+    except etree.XMLSyntaxError as exc:
+        raise BodyError("request body does not contain a valid XML statement!") from exc
+    tree = root.getroottree()
+    if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
+        raise BodyError("XML with a DTD or entity declarations is not accepted")
+    if not isinstance(root.tag, str) or "}" in root.tag:
+        raise BodyError("request body does not contain a valid XML statement!")
+    return {root.tag: _to_value(root)}
