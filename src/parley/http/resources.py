@@ -11,7 +11,7 @@ from parley.domain.ids import visit_id
 from parley.services.engine import Engine
 from parley.wire.links import link
 from parley.wire.times import format_time
-from parley.wire.tree import Many
+from parley.wire.tree import Many, Raw
 
 VISITOR_CHAT_LINKS = [
     ("events", "/events"),
@@ -50,6 +50,8 @@ def event_tree(event: Event, view: View, *, plain_keys: bool = False) -> dict:
             value = VISITOR_DEFAULT_NAME if view.visitor else AGENT_VIEW_DEFAULT_NAME
         elif name == "systemMessageId" and as_string:
             value = str(value)
+        elif isinstance(value, (dict, list)):
+            value = Raw(value)  # structured content and client metadata travel unchanged
         tree[name] = value
     return tree
 

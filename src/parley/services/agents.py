@@ -64,12 +64,13 @@ class Agents:
         return Login(session, bearer), agent
 
     def login_session(self, account_id: str, session_id: str | None, csrf: str | None) -> LoginSession:
-        """The login a refresh or logout names: by cookie, else by csrf (most scripts keep no cookies)."""
+        """The login a refresh or logout names. The csrf token is the proof; the ``Session_id``
+        cookie only picks the login faster (most scripts keep no cookies, some keep stale ones)."""
         presence = self.engine.presence
         session = presence.logins.get(session_id or "")
-        if session is None:
-            session = next((s for s in presence.logins.values() if s.csrf == csrf), None)
-        if session is None or session.account_id != account_id or session.csrf != csrf or self._expired(session):
+        if session is None or session.csrf != csrf:
+            session = next((s for s in presence.logins.values() if csrf and s.csrf == csrf), None)
+        if session is None or session.account_id != account_id or self._expired(session):
             raise Unauthenticated(
                 "CSRF token invalid! The CSRF token on request does not match the CSRF token on the session"
             )

@@ -6,7 +6,7 @@ from typing import Any
 
 import orjson
 
-from parley.wire.tree import Many
+from parley.wire.tree import Many, Raw
 
 
 class BodyError(ValueError):
@@ -14,6 +14,8 @@ class BodyError(ValueError):
 
 
 def _collapse(value: Any, always_arrays: bool) -> Any:
+    if isinstance(value, Raw):
+        return value.value
     if isinstance(value, dict):
         out = {}
         for key, child in value.items():

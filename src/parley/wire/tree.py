@@ -8,6 +8,8 @@ A tree is plain Python data in the shape of the JSON the spec shows:
   item and disappears when it has none (the JAXB/Jettison mapping real clients expect);
 - a ``Many`` is a repeated element that is always a JSON array, whatever its length
   (spec compatibility rule 7);
+- a ``Raw`` is opaque JSON passed through unchanged (structured content): JSON embeds it
+  as it is, XML carries it as a JSON string;
 - scalars (str, int, float, bool) are element text; ``None`` means "absent".
 """
 
@@ -18,6 +20,15 @@ from typing import Any
 
 class Many(list):
     """A repeated element that JSON always renders as an array."""
+
+
+class Raw:
+    """A JSON value relayed as it was received, never collapsed or reshaped."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
 
 
 def one_or_many(value: Any) -> list:

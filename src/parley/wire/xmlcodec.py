@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from lxml import etree
 
 from parley.wire.jsoncodec import BodyError
+from parley.wire.tree import Raw
 
 # DTDs, entities and network access stay off: the body comes from anyone (XXE, entity bombs).
 _PARSER = etree.XMLParser(
@@ -30,7 +32,9 @@ def _text(value: Any) -> str:
 
 
 def _fill(element: etree._Element, value: Any) -> None:
-    if isinstance(value, dict):
+    if isinstance(value, Raw):
+        element.text = orjson.dumps(value.value).decode()
+    elif isinstance(value, dict):
         for key, child in value.items():
             if child is None:
                 continue

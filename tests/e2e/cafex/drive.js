@@ -39,18 +39,15 @@ const sleep = (ms) => new Promise((ok) => setTimeout(ok, ms));
 const states = () => events.filter((e) => e.type === 'state').map((e) => e.state);
 const lines = (source) => events.filter((e) => e.type === 'line' && (!source || e.source === source));
 
-// The SDK would ask http://api.liveperson.net for the conversationVep domain, which
-// loopback.js refuses. So we make the SDK's exact Domain API call against parley
-// ourselves and give the SDK the answer through its LA_CONVERSATION_DOMAIN setting.
-function lookUpDomain() {
-  const path = `/api/account/${ACCOUNT}/service/conversationVep/baseURI.json?version=1.0`;
+// A plain GET to parley, outside the SDK, for the two things the SDK cannot show us.
+function getJson(path) {
   return new Promise((resolve, reject) => {
     http.get({ hostname: '127.0.0.1', port: PORT, path }, (res) => {
       let body = '';
       res.on('data', (d) => { body += d; });
       res.on('end', () => {
-        if (res.statusCode !== 200) return reject(new Error(`Domain API ${path} answered ${res.statusCode}: ${body}`));
-        try { resolve(JSON.parse(body)); } catch (e) { reject(new Error(`Domain API body is not JSON: ${body}`)); }
+        if (res.statusCode !== 200) return reject(new Error(`GET ${path} answered ${res.statusCode}: ${body}`));
+        try { resolve(JSON.parse(body)); } catch (e) { reject(new Error(`GET ${path}: body is not JSON: ${body}`)); }
       });
     }).on('error', reject);
   });
@@ -76,8 +73,11 @@ async function pollUntil(what, chat, done, endOk = false) {
 async function main() {
   if (!guard) fail('loopback.js is not loaded: run "node -r ./loopback.js drive.js"');
 
+  // The SDK would ask http://api.liveperson.net for the conversationVep domain, which
+  // loopback.js refuses. So we make the SDK's exact Domain API call against parley
+  // ourselves and give the SDK the answer through its LA_CONVERSATION_DOMAIN setting.
   step = 'Domain API lookup';
-  const domain = await lookUpDomain();
+  const domain = await getJson(`/api/account/${ACCOUNT}/service/conversationVep/baseURI.json?version=1.0`);
   assert.strictEqual(domain.baseURI, `127.0.0.1:${PORT}`, `Domain API baseURI: ${JSON.stringify(domain)}`);
   // The SDK reads its settings from the environment when it is loaded.
   process.env.LA_CONVERSATION_DOMAIN = domain.baseURI;
@@ -95,6 +95,10 @@ async function main() {
   const transcript = newTranscript();
   addTranscriptLine(transcript, { timestamp: new Date(), srcName: 'HelpBot', isBot: true, line: HANDOFF });
   await chat.requestChat({ skill: SKILL, visitorName: VISITOR, transcript });
+  step = 'read back the visitor name';
+  const nameLink = JSON.parse(chat.getState().unparsedState).chatLinks.visitorNameLink;
+  const name = await getJson(`${new URL(nameLink).pathname}.json?v=1&appKey=${APPKEY}`);
+  assert.deepStrictEqual(name, { visitorName: VISITOR }, `visitor name after requestChat: ${JSON.stringify(name)}`);
 
   await pollUntil('the bot accepts and greets', chat,
     () => states().includes('chatting') && lines('agent').length > 0);

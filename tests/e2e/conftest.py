@@ -1,0 +1,117 @@
+"""End-to-end fixtures: a real ``parley serve`` process on a free loopback port, spoken to over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from parley.services.accounts import DEMO_ACCOUNT, DEMO_APP_KEY, Admin
+from parley.store import open_store
+
+KEY = DEMO_APP_KEY
+ACCOUNT = DEMO_ACCOUNT
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    """One server process; ``restart`` keeps the same database and port."""
+
+    def __init__(self, database: Path, *args: str) -> None:
+        self.database = database
+        self.args = list(args)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen | None = None
+        self.log = database.with_suffix(".log")
+
+    def start(self) -> "Server":
+        command = [sys.executable, "-m", "parley", "serve", "--host", "127.0.0.1", "--port", str(self.port),
+                   "--database", f"sqlite:///{self.database}", *self.args]
+        # A new session: granian forks a worker, and a kill must reach both.
+        self.process = subprocess.Popen(command, stdout=self.log.open("ab"), stderr=subprocess.STDOUT,
+                                        start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited early:\n{self.log.read_text()[-3000:]}")
+            try:
+                if httpx.get(self.url + "/health", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError(f"server did not start:\n{self.log.read_text()[-3000:]}")
+
+    def stop(self, sig: int = signal.SIGTERM) -> int | None:
+        if self.process is None or self.process.poll() is not None:
+            return self.process.returncode if self.process else None
+        os.killpg(self.process.pid, sig)
+        try:
+            return self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            return self.process.wait(timeout=5)
+
+    def restart(self, sig: int = signal.SIGTERM) -> "Server":
+        self.stop(sig)
+        if sig == signal.SIGKILL:
+            # SIGKILL to the group also reaches the worker; wait until the port is free again.
+            time.sleep(0.5)
+        return self.start()
+
+
+def seed(database: Path, extra=None) -> None:
+    async def run():
+        store = open_store(f"sqlite:///{database}")
+        await store.open()
+        try:
+            admin = Admin(store)
+            await admin.seed_demo()
+            if extra is not None:
+                await extra(admin)
+        finally:
+            await store.close()
+
+    asyncio.run(run())
+
+
+async def _second_agent(admin: Admin) -> None:
+    await admin.create_agent(ACCOUNT, "bob", "bob-secret", "Bob", ["Sales", "Support"], 2)
+
+
+@pytest.fixture
+def database(tmp_path) -> Path:
+    path = tmp_path / "parley.db"
+    seed(path, _second_agent)
+    return path
+
+
+@pytest.fixture
+def server(database):
+    instance = Server(database).start()
+    yield instance
+    instance.stop()
+
+
+@pytest.fixture
+def http():
+    with httpx.Client(timeout=20) as client:
+        yield client
+
+
+def q(extra: str = "") -> str:
+    """The query every visitor call of the docs carries."""
+    return f"v=1&NC=true&appKey={KEY}" + (f"&{extra}" if extra else "")

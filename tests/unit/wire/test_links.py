@@ -1,0 +1,18 @@
+from parley.wire.links import link
+
+
+def test_href_precedes_rel():
+    element = link("https://h/api/account/1/chat/x", "self")
+    assert list(element) == ["@href", "@rel"]
+    assert element == {"@href": "https://h/api/account/1/chat/x", "@rel": "self"}
+
+
+def test_plain_too_adds_unprefixed_keys_after_the_prefixed_ones():
+    element = link("https://h/x", "visitor-name", plain_too=True)
+    assert list(element) == ["@href", "@rel", "href", "rel"]
+    assert element["href"] == element["@href"] == "https://h/x"
+    assert element["rel"] == element["@rel"] == "visitor-name"
+
+
+def test_no_plain_keys_by_default():
+    assert "href" not in link("h", "r")
