@@ -28,6 +28,16 @@ class ManualClock:
         self.now_ms += int(seconds * 1000)
 
 
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(monkeypatch):
+    """Argon2 at its cheapest: the tests check logins, not the hash cost."""
+    from argon2 import PasswordHasher
+
+    import parley.services.agents
+
+    monkeypatch.setattr(parley.services.agents, "HASHER", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+
+
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock()
