@@ -25,6 +25,16 @@ def _env(name: str, default=None):
     return os.environ.get(env_name(name), default)
 
 
+def _option(parser: argparse.ArgumentParser, flag: str, **kwargs) -> None:
+    """A flag whose default comes from ``PARLEY_<FLAG>``; required only when that is unset too."""
+    name = flag.lstrip("-").replace("-", "_")
+    default = _env(name, kwargs.pop("default", None))
+    required = kwargs.pop("required", False) and default is None
+    if "type" in kwargs and default is not None:
+        default = kwargs["type"](default)
+    parser.add_argument(flag, default=default, required=required, **kwargs)
+
+
 def _add_database(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--database", default=_env("database", DEFAULT_DATABASE),
                         help="database URL (default sqlite:///./parley.db; env PARLEY_DATABASE)")
@@ -58,42 +68,42 @@ def build_parser() -> argparse.ArgumentParser:
     account = commands.add_parser("account", help="accounts").add_subparsers(dest="action", required=True)
     create = account.add_parser("create", help="create an account; prints its first app key")
     _add_database(create)
-    create.add_argument("--id", required=True, default=_env("account_id"))
-    create.add_argument("--name", default=None)
-    create.add_argument("--timezone", default=_env("timezone", "UTC"))
+    _option(create, "--id", required=True)
+    _option(create, "--name")
+    _option(create, "--timezone", default="UTC")
     update = account.add_parser("update", help="change an account")
     _add_database(update)
-    update.add_argument("--id", required=True)
-    update.add_argument("--name")
-    update.add_argument("--timezone")
-    update.add_argument("--default-skill", help="skill name for chats requested without a skill")
+    _option(update, "--id", required=True)
+    _option(update, "--name")
+    _option(update, "--timezone")
+    _option(update, "--default-skill", help="skill name for chats requested without a skill")
 
     appkey = commands.add_parser("appkey", help="app keys").add_subparsers(dest="action", required=True)
     key_create = appkey.add_parser("create", help="add an app key to an account; prints it")
     _add_database(key_create)
-    key_create.add_argument("--account", required=True)
+    _option(key_create, "--account", required=True)
 
     skill = commands.add_parser("skill", help="skills").add_subparsers(dest="action", required=True)
     skill_create = skill.add_parser("create", help="create a skill; prints its id")
     _add_database(skill_create)
-    skill_create.add_argument("--account", required=True)
-    skill_create.add_argument("--name", required=True)
+    _option(skill_create, "--account", required=True)
+    _option(skill_create, "--name", required=True)
 
     agent = commands.add_parser("agent", help="agents").add_subparsers(dest="action", required=True)
     agent_create = agent.add_parser("create", help="create an agent user; prints its id")
     _add_database(agent_create)
-    agent_create.add_argument("--account", required=True)
-    agent_create.add_argument("--login", required=True)
-    agent_create.add_argument("--password", required=True, default=_env("password"))
-    agent_create.add_argument("--nickname")
-    agent_create.add_argument("--skills", default="", help="comma-separated skill names")
-    agent_create.add_argument("--max-chats", type=int, default=4, help="-1 = unlimited")
+    _option(agent_create, "--account", required=True)
+    _option(agent_create, "--login", required=True)
+    _option(agent_create, "--password", required=True)
+    _option(agent_create, "--nickname")
+    _option(agent_create, "--skills", default="", help="comma-separated skill names")
+    _option(agent_create, "--max-chats", type=int, default=4, help="-1 = unlimited")
 
     bot = commands.add_parser("bot", help="run an agent bot that greets and echoes")
-    bot.add_argument("--url", default=_env("url", "http://127.0.0.1:8080"))
-    bot.add_argument("--account", default=_env("account", accounts.DEMO_ACCOUNT))
-    bot.add_argument("--login", default=_env("login", accounts.DEMO_AGENT))
-    bot.add_argument("--password", default=_env("password", accounts.DEMO_AGENT))
+    _option(bot, "--url", default="http://127.0.0.1:8080")
+    _option(bot, "--account", default=accounts.DEMO_ACCOUNT)
+    _option(bot, "--login", default=accounts.DEMO_AGENT)
+    _option(bot, "--password", default=accounts.DEMO_AGENT)
     return parser
 
 

@@ -45,3 +45,11 @@ def test_agent_login_and_session_survive_a_restart(server, http):
     assert response.status_code == 201
     last = http.get(f"{chat_uri}/events.json?{q()}").json()["events"]["event"][-1]
     assert (last["text"], last["by"]) == ("still here", "Natalie")
+
+
+def test_sigterm_stops_cleanly(server, http):
+    chat_uri, _ = accepted_chat(server, http)
+    assert server.stop(signal.SIGTERM) == 0
+    assert server.process.returncode == 0
+    server.start()
+    assert http.get(f"{chat_uri}/info.json?{q()}").json()["info"]["state"] == "chatting"

@@ -7,6 +7,7 @@ from typing import Any
 
 from parley.domain import chat as rules
 from parley.domain import messages
+from parley.domain.account import ONLINE
 from parley.domain.chat import ENDED, TYPING, Chat, Typing
 from parley.domain.ids import new_chat_id, new_number
 from parley.domain.refusals import Invalid
@@ -105,16 +106,16 @@ class Visitors:
         return chat
 
     def _nobody_can_take(self, chat: Chat, max_wait_time: int | None) -> bool:
-        queue = self.engine.queue
-        direct = chat.details.get("directAgentId")
-        able = queue.able_agents(chat.account_id, chat.skill_id, direct)
+        """The no-agent rule: nobody able to take it is logged in, or ``maxWaitTime=0`` and no slot is free."""
+        queue, presence = self.engine.queue, self.engine.presence
+        able = queue.able_agents(chat.account_id, chat.skill_id, chat.details.get("directAgentId"))
         if not able:
             return True
         if max_wait_time == 0:
-            if direct is not None:
-                agent = able[0]
-                return queue.free_slots(chat.account_id, None) == 0 or not agent.has_capacity(queue.load(agent.id))
-            return queue.free_slots(chat.account_id, chat.skill_id) == 0
+            return not any(
+                presence.availability_of(agent.id) == ONLINE and agent.has_capacity(queue.load(agent.id))
+                for agent in able
+            )
         return False
 
     async def post(self, chat: Chat, event: VisitorEvent) -> int:

@@ -86,3 +86,24 @@ def test_image_with_onerror_is_removed():
     cleaned = sanitize('<img src="x" onerror="alert(1)">')
     assert "onerror" not in cleaned
     assert "alert" not in cleaned
+
+
+@pytest.mark.parametrize(
+    "markup",
+    [
+        '<p style="background:url(javascript:alert(1))">x</p>',
+        '<span style="background-image: url(&quot;javascript:alert(1)&quot;)">x</span>',
+    ],
+)
+def test_javascript_urls_inside_style_attributes_are_removed(markup):
+    # Compatibility rule 10 removes javascript: URLs wherever they are; a style attribute is no exception.
+    cleaned = sanitize(markup)
+    assert "javascript" not in cleaned.lower()
+    assert "x" in cleaned
+
+
+def test_css_expressions_are_removed():
+    # expression() runs script in the legacy IE engines some agent consoles embed.
+    cleaned = sanitize('<div style="width: expression(alert(1))">x</div>')
+    assert "expression" not in cleaned
+    assert "alert" not in cleaned

@@ -303,3 +303,72 @@ async def test_agent_skill_helper_sanity(engine):
     agent = engine.directory.agent_by_login(DEMO_ACCOUNT, "natalie")
     assert agent.skill_ids == [skill_id(engine, "Sales")]
     assert await add_agent(engine, "bob", ["Support"]) in engine.directory.snapshot.agents
+
+
+# -- request fields (V9 table) ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("requested", "used"), [(5, 10), (3600, 3600), (100_000, 86_400)])
+async def test_interaction_timeout_is_clamped_to_10_to_86400(visitors, natalie, requested, used):
+    assert (await start_chat(visitors, interaction_timeout=requested)).chat_timeout == used
+
+
+async def test_unknown_visitor_id_gets_a_new_one(visitors, natalie):
+    chat = await start_chat(visitors, visitor_id=424242)
+    assert chat.state == WAITING
+    assert chat.visitor_id != 424242
+    assert 0 < chat.visitor_id <= MAX_SAFE_INTEGER
+
+
+async def test_unknown_skill_name_routes_to_the_default_skill(engine, visitors, natalie):
+    from parley.services.accounts import Admin
+
+    await Admin(engine.store).update_account(DEMO_ACCOUNT, default_skill="Sales")
+    await engine.reload_directory()
+    chat = await start_chat(visitors, skill="No Such Skill")
+    assert chat.skill_id == skill_id(engine, "Sales")
+
+
+async def test_direct_chat_rings_only_the_named_agent(engine, agents, visitors, natalie):
+    bob = await add_agent(engine, "bob", ["Sales"])
+    await log_in(agents, "bob", "bob")
+    chat = await start_chat(visitors, skill=None, agent="bob")
+    assert chat.state == WAITING
+    assert agents.ringing_count(bob) == 1
+    assert agents.ringing_count(natalie[1].id) == 0
+
+
+async def test_direct_chat_ignores_the_skill(engine, visitors, natalie):
+    chat = await start_chat(visitors, skill="Support", agent="natalie")
+    assert chat.state == WAITING
+    assert chat.skill_id is None
+
+
+async def test_direct_chat_to_an_agent_not_logged_in_ends_with_line_2(engine, visitors, natalie):
+    await add_agent(engine, "bob", ["Sales"])
+    chat = await start_chat(visitors, skill=None, agent="bob")
+    assert chat.state == ENDED
+    assert kinds(chat)[-2:] == ["system:2", "state:ended"]
+
+
+async def test_direct_chat_ignores_max_wait_time(agents, visitors, natalie):
+    # V9: "agent ... When present, skill/serviceQueue/maxWaitTime are ignored." Natalie is logged in
+    # (Away, so without a free slot): the direct chat must wait for her rather than end at once.
+    await agents.set_availability(natalie[1].id, "Away")
+    chat = await start_chat(visitors, skill=None, agent="natalie", max_wait_time=0)
+    assert chat.state == WAITING
+    assert kinds(chat) == ["state:waiting", "system:4"]
+
+
+async def test_visitor_ending_a_chatting_chat_frees_the_agent(agents, visitors, natalie):
+    chat = await start_chat(visitors)
+    await agents.accept(natalie[1])
+    await visitors.post(chat, VisitorEvent(type="state", state="ended"))
+    assert kinds(chat, 4) == ["state:ended"]
+    assert agents.open_chats(natalie[1]) == []
+
+
+async def test_custom_variables_are_merged_by_name(visitors, natalie):
+    chat = await start_chat(visitors, custom_variables=[{"name": "cart", "value": "1"}])
+    await visitors.set_custom_variables(chat, [{"name": "cart", "value": "2"}, {"name": "page", "value": "p"}])
+    assert sorted((v["name"], v["value"]) for v in chat.custom_variables) == [("cart", "2"), ("page", "p")]
