@@ -77,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     _option(update, "--name")
     _option(update, "--timezone")
     _option(update, "--default-skill", help="skill name for chats requested without a skill")
+    _option(update, "--offline-email", help="where offline-survey messages are mailed ('' to clear)")
 
     appkey = commands.add_parser("appkey", help="app keys").add_subparsers(dest="action", required=True)
     key_create = appkey.add_parser("create", help="add an app key to an account; prints it")
@@ -120,7 +121,8 @@ def _run_admin(args) -> int:
     command = (args.command, getattr(args, "action", None))
     actions = {
         ("account", "create"): lambda a: a.create_account(args.id, args.name, args.timezone),
-        ("account", "update"): lambda a: a.update_account(args.id, args.name, args.timezone, args.default_skill),
+        ("account", "update"): lambda a: a.update_account(
+            args.id, args.name, args.timezone, args.default_skill, args.offline_email),
         ("appkey", "create"): lambda a: a.create_app_key(args.account),
         ("skill", "create"): lambda a: a.create_skill(args.account, args.name),
         ("agent", "create"): lambda a: a.create_agent(
@@ -133,7 +135,8 @@ def _run_admin(args) -> int:
         print(f"parley: {exc.message}", file=sys.stderr)
         return 2
     if command == ("account", "update"):
-        print(f"account {result.id}: name={result.name} timezone={result.timezone}")
+        print(f"account {result.id}: name={result.name} timezone={result.timezone}"
+              f" offline_email={result.offline_email or ''}")
     else:
         print(result)
     return 0

@@ -27,8 +27,18 @@ class Settings:
     json_always_arrays: bool = False
     system_message_id_as_string: bool = False
     max_body_bytes: int = 1_048_576
-    # How often the timers look for chats past their chatTimeout.
+    # How often the timers look for chats past their chatTimeout, rings past the ring timeout...
     sweep_interval: float = 1.0
+    # A ring not accepted within this many seconds sets the agent Away and rings the next agent.
+    ring_timeout: int = 20
+    # An agent session with no request for this long ends (its chats are requeued or ended).
+    agent_session_idle_timeout: int = 120
+    # Mail: smtp://host:port (plain or STARTTLS) or smtps://host:port (TLS from the start).
+    smtp_url: str | None = None
+    mail_from: str = "parley@localhost"
+    smtp_starttls: bool = False
+    smtp_username: str | None = None
+    smtp_password: str | None = None
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":

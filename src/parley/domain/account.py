@@ -20,6 +20,7 @@ class Account:
     name: str
     timezone: str = "UTC"
     default_skill_id: int | None = None
+    offline_email: str | None = None  # where offline-survey messages are mailed
 
 
 @dataclass

@@ -13,6 +13,11 @@ _ATTRIBUTES = {
     "a": {"href"},
     "font": {"color", "size", "face"},
 }
+# Inline styles keep only properties that cannot load anything (no url(), no expression()).
+_STYLE_PROPERTIES = {
+    "direction", "text-align", "color", "background-color", "font-weight", "font-style", "font-size",
+    "font-family", "text-decoration", "line-height", "margin", "padding", "white-space",
+}
 # Scripts, styles and frames go with their content; other unknown tags keep their text.
 _DROP_WITH_CONTENT = {"script", "style", "iframe", "frame", "frameset", "object", "embed", "noscript", "template"}
 
@@ -27,4 +32,5 @@ def sanitize(html: str) -> str:
         url_schemes={"http", "https", "mailto", "tel"},
         link_rel="noopener noreferrer",
         set_tag_attribute_values={"a": {"target": "_blank"}},
+        filter_style_properties=_STYLE_PROPERTIES,
     )

@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from parley.config import Settings
 from parley.domain import refusals
-from parley.http import agent, discovery, login, visitor
+from parley.http import agent, discovery, login, surveys, visitor
 from parley.http.exchange import engine_of, reply
 from parley.http.gateway import Gateway
 from parley.services.engine import Engine
@@ -82,7 +82,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             await engine.stop()
 
     routes = [Route("/health", health, methods=["GET"])]
-    routes += discovery.routes + login.routes + agent.routes + visitor.routes
+    # Specific paths before the visitor's /chat/{chat_id} patterns.
+    routes += discovery.routes + login.routes + surveys.routes + agent.routes + visitor.routes
     app = Starlette(
         routes=routes,
         lifespan=lifespan,

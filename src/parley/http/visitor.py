@@ -136,11 +136,6 @@ async def estimated_wait_time(request: Request):
     return reply(request, {"estimatedWaitTime": _estimate(request, account, _skill_id(request, account, name))})
 
 
-async def no_survey(request: Request):
-    visitor_account(request)
-    raise NotFound("No survey is configured")
-
-
 def parse_chat_request(request: Request, content: dict) -> ChatRequest:
     details = {}
     for name in KEPT_FIELDS:
@@ -326,8 +321,6 @@ routes = [
     Route(BASE + "/chat/availability", availability, methods=["GET"]),
     Route(BASE + "/chat/availableSlots", available_slots, methods=["GET"]),
     Route(BASE + "/chat/estimatedWaitTime", estimated_wait_time, methods=["GET"]),
-    Route(BASE + "/chat/preSurvey", no_survey, methods=["GET"]),
-    Route(BASE + "/chat/offlineSurvey", no_survey, methods=["GET"]),
     Route(BASE + "/chat/request", request_chat, methods=["POST"]),
     Route(CHAT, chat_resource, methods=["GET"]),
     Route(CHAT + "/events", events_resource, methods=["GET"]),
@@ -337,6 +330,5 @@ routes = [
     Route(CHAT + "/info/visitorName", visitor_name, methods=["GET", "PUT"]),
     Route(CHAT + "/info/visitorTyping", visitor_typing, methods=["GET", "PUT"]),
     Route(CHAT + "/info/agentTyping", agent_typing, methods=["GET"]),
-    Route(CHAT + "/exitSurvey", no_survey, methods=["GET"]),
     Route(CHAT + "/customVariables", custom_variables, methods=["PUT"]),
 ]

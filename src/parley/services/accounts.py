@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from parley.domain.account import Account, Agent
+from parley.domain.email import valid_email
 from parley.domain.ids import digest, new_app_key
 from parley.domain.refusals import Invalid
 from parley.services.agents import hash_password
@@ -31,7 +32,7 @@ class Admin:
         return await self.create_app_key(account_id)
 
     async def update_account(self, account_id: str, name: str | None = None, timezone: str | None = None,
-                             default_skill: str | None = None) -> Account:
+                             default_skill: str | None = None, offline_email: str | None = None) -> Account:
         directory = await self.store.load_directory()
         account = self._account(directory, account_id)
         if name:
@@ -41,6 +42,10 @@ class Admin:
             account.timezone = timezone
         if default_skill:
             account.default_skill_id = self._skill_ids(directory, account_id, [default_skill])[0]
+        if offline_email is not None:
+            if offline_email and not valid_email(offline_email):
+                raise Invalid(f"not an e-mail address: {offline_email!r}")
+            account.offline_email = offline_email or None
         await self.store.update_account(account)
         return account
 

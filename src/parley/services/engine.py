@@ -13,7 +13,7 @@ import dataclasses
 import logging
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from parley.config import Settings
 from parley.domain import messages
@@ -49,7 +49,8 @@ class Engine:
         self._locks: dict[str, asyncio.Lock] = {}
         self._next_rt_session = RT_SESSION_BASE
         self._change_counter: int | None = None
-        self._sweeper: asyncio.Task | None = None
+        self._workers: list[Callable[[], Awaitable[None]]] = []
+        self._tasks: list[asyncio.Task] = []
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -70,13 +71,19 @@ class Engine:
         self._next_rt_session = max(RT_SESSION_BASE, await self.store.max_rt_session_id()) + 1
         self.route()
         if run_timers:
-            self._sweeper = asyncio.create_task(self._sweep_forever())
+            self._tasks.append(asyncio.create_task(self._sweep_forever()))
+            self._tasks += [asyncio.create_task(worker()) for worker in self._workers]
+
+    def add_worker(self, worker: Callable[[], Awaitable[None]]) -> None:
+        """A background loop (e.g. the mail sender) that runs from start until stop."""
+        self._workers.append(worker)
 
     async def stop(self) -> None:
-        if self._sweeper is not None:
-            self._sweeper.cancel()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
+                await task
         await self.store.close()
 
     async def reload_directory(self) -> None:

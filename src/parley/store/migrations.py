@@ -92,4 +92,15 @@ STEPS: list[str] = [
         closed_ms INTEGER
     );
     """,
+    # 2: where offline messages go per account; authenticated visitors (V8) and their claims.
+    """
+    ALTER TABLE accounts ADD COLUMN offline_email TEXT;
+    CREATE TABLE participants (
+        id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL REFERENCES accounts(id),
+        conversation_id TEXT NOT NULL,
+        claims TEXT NOT NULL,
+        created_ms INTEGER NOT NULL
+    );
+    """,
 ]

@@ -80,7 +80,13 @@ class SqliteStore:
         if self._reader is not None:
             self._reader.close()
 
-    async def _read(self, fn) -> Any:
+    async def write(self, job) -> Any:
+        """Run ``job(connection)`` in the next group commit; returns once it is durable."""
+        return await self._writer.submit(job)
+
+    async def read(self, fn) -> Any:
+        """Run ``fn(connection)`` on the reader connection, off the event loop."""
+
         def run():
             if self._reader is None:
                 self._reader = self._connect()
@@ -93,20 +99,22 @@ class SqliteStore:
     async def create_account(self, account: Account) -> None:
         def job(db):
             db.execute(
-                "INSERT INTO accounts (id, name, timezone, default_skill_id, created_ms) VALUES (?, ?, ?, ?, ?)",
-                (account.id, account.name, account.timezone, account.default_skill_id, _now_ms()),
+                "INSERT INTO accounts (id, name, timezone, default_skill_id, offline_email, created_ms)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (account.id, account.name, account.timezone, account.default_skill_id, account.offline_email,
+                 _now_ms()),
             )
 
-        await self._writer.submit(job)
+        await self.write(job)
 
     async def update_account(self, account: Account) -> None:
         def job(db):
             db.execute(
-                "UPDATE accounts SET name = ?, timezone = ?, default_skill_id = ? WHERE id = ?",
-                (account.name, account.timezone, account.default_skill_id, account.id),
+                "UPDATE accounts SET name = ?, timezone = ?, default_skill_id = ?, offline_email = ? WHERE id = ?",
+                (account.name, account.timezone, account.default_skill_id, account.offline_email, account.id),
             )
 
-        await self._writer.submit(job)
+        await self.write(job)
 
     async def add_app_key(self, account_id: str, key_digest: str) -> None:
         def job(db):
@@ -115,13 +123,13 @@ class SqliteStore:
                 (key_digest, account_id, _now_ms()),
             )
 
-        await self._writer.submit(job)
+        await self.write(job)
 
     async def create_skill(self, account_id: str, name: str) -> int:
         def job(db):
             return db.execute("INSERT INTO skills (account_id, name) VALUES (?, ?)", (account_id, name)).lastrowid
 
-        return await self._writer.submit(job)
+        return await self.write(job)
 
     async def create_agent(self, agent: Agent) -> int:
         def job(db):
@@ -137,20 +145,20 @@ class SqliteStore:
             )
             return agent_id
 
-        return await self._writer.submit(job)
+        return await self.write(job)
 
     async def save_availability(self, agent_id: int, availability: str) -> None:
         def job(db):
             db.execute("UPDATE agents SET availability = ? WHERE id = ?", (availability, agent_id))
 
-        await self._writer.submit(job)
+        await self.write(job)
 
     async def load_directory(self) -> Directory:
-        return await self._writer.submit(_load_directory)
+        return await self.write(_load_directory)
 
     async def change_counter(self) -> int:
         """Changes when another connection (the CLI) committed to the database."""
-        return await self._writer.submit(lambda db: db.execute("PRAGMA data_version").fetchone()[0])
+        return await self.write(lambda db: db.execute("PRAGMA data_version").fetchone()[0])
 
     # -- visitors and chats --------------------------------------------------------------
 
@@ -159,7 +167,7 @@ class SqliteStore:
             row = db.execute("SELECT 1 FROM visitors WHERE account_id = ? AND id = ?", (account_id, visitor_id))
             return row.fetchone() is not None
 
-        return await self._read(read)
+        return await self.read(read)
 
     async def insert_chat(self, chat: Chat, events: list[Event], new_visitor: bool) -> None:
         def job(db):
@@ -176,7 +184,7 @@ class SqliteStore:
             )
             _insert_events(db, chat.id, events)
 
-        await self._writer.submit(job)
+        await self.write(job)
 
     async def save_chat(self, chat: Chat, events: list[Event]) -> None:
         """Update the chat row and append its new events in one transaction."""
@@ -191,14 +199,14 @@ class SqliteStore:
             )
             _insert_events(db, chat.id, events)
 
-        await self._writer.submit(job)
+        await self.write(job)
 
     async def load_chats(self, ended_after_ms: int) -> list[Chat]:
         """Open chats, and ended ones still within retention, with their events."""
-        return await self._read(lambda db: _load_chats(db, ended_after_ms))
+        return await self.read(lambda db: _load_chats(db, ended_after_ms))
 
     async def max_rt_session_id(self) -> int:
-        return await self._read(lambda db: db.execute("SELECT COALESCE(MAX(rt_session_id), 0) FROM chats").fetchone()[0])
+        return await self.read(lambda db: db.execute("SELECT COALESCE(MAX(rt_session_id), 0) FROM chats").fetchone()[0])
 
     # -- login and agent sessions ----------------------------------------------------------
 
@@ -210,13 +218,13 @@ class SqliteStore:
                 (record.id, record.account_id, record.agent_id, record.bearer_digest, record.csrf, record.expires_ms),
             )
 
-        await self._writer.submit(job)
+        await self.write(job)
 
     async def set_login_expiry(self, login_id: str, expires_ms: int) -> None:
         def job(db):
             db.execute("UPDATE login_sessions SET expires_ms = ? WHERE id = ?", (expires_ms, login_id))
 
-        await self._writer.submit(job)
+        await self.write(job)
 
     async def load_logins(self, now_ms: int) -> list[LoginRecord]:
         def read(db):
@@ -226,7 +234,7 @@ class SqliteStore:
             )
             return [LoginRecord(*row) for row in rows]
 
-        return await self._read(read)
+        return await self.read(read)
 
     async def insert_agent_session(self, record: AgentSessionRecord) -> None:
         def job(db):
@@ -236,7 +244,7 @@ class SqliteStore:
                 (record.id, record.account_id, record.agent_id, record.login_session_id, record.created_ms),
             )
 
-        await self._writer.submit(job)
+        await self.write(job)
 
     async def close_agent_sessions(self, session_ids: list[int], closed_ms: int) -> None:
         def job(db):
@@ -244,7 +252,7 @@ class SqliteStore:
                 "UPDATE agent_sessions SET closed_ms = ? WHERE id = ?", [(closed_ms, sid) for sid in session_ids]
             )
 
-        await self._writer.submit(job)
+        await self.write(job)
 
     async def load_agent_sessions(self) -> list[AgentSessionRecord]:
         def read(db):
@@ -254,7 +262,7 @@ class SqliteStore:
             )
             return [AgentSessionRecord(*row) for row in rows]
 
-        return await self._read(read)
+        return await self.read(read)
 
 
 def _migrate(db: sqlite3.Connection) -> int:
@@ -287,8 +295,8 @@ def _insert_events(db: sqlite3.Connection, chat_id: str, events: list[Event]) ->
 
 def _load_directory(db: sqlite3.Connection) -> Directory:
     accounts = {
-        row[0]: Account(id=row[0], name=row[1], timezone=row[2], default_skill_id=row[3])
-        for row in db.execute("SELECT id, name, timezone, default_skill_id FROM accounts")
+        row[0]: Account(id=row[0], name=row[1], timezone=row[2], default_skill_id=row[3], offline_email=row[4])
+        for row in db.execute("SELECT id, name, timezone, default_skill_id, offline_email FROM accounts")
     }
     keys = {row[0]: row[1] for row in db.execute("SELECT key_digest, account_id FROM app_keys")}
     skills = {row[0]: Skill(id=row[0], account_id=row[1], name=row[2]) for row in db.execute(

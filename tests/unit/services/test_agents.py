@@ -388,3 +388,17 @@ async def test_closing_the_last_session_requeues_too(engine, agents, natalie, ch
     await agents.close_session(natalie[2])
     assert chatting.state == WAITING
     assert kinds(chatting, 4) == ["system:23", "state:waiting"]
+
+
+async def test_logout_never_leaves_a_direct_chat_waiting_for_nobody(engine, agents, visitors, natalie):
+    # A direct chat is rung only to its agent (§4.3). When that agent's last session ends, the chat
+    # must either be offered to someone or end (line 6): not wait with no ring and no one to ring.
+    bob = await add_agent(engine, "bob", ["Sales"])
+    await log_in(agents, "bob", "bob")
+    chat = await start_chat(visitors, skill=None, agent="natalie")
+    assert (await agents.accept(natalie[1])) is chat
+    await agents.logout(natalie[0])
+    if chat.state == WAITING:
+        assert agents.ringing_count(bob) == 1
+    else:
+        assert kinds(chat, 4) == ["system:6", "state:ended"]

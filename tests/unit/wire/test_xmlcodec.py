@@ -204,3 +204,18 @@ def test_round_trip_turns_scalars_into_text():
     assert parse(render({"info": {"duration": 0, "mandatory": True}})) == {
         "info": {"duration": "0", "mandatory": "true"}
     }
+
+
+@pytest.mark.parametrize("text", ["tab\there", "a\x0bb", "nul\x00byte", "bell\x07", "esc\x1b[31m"])
+def test_any_string_renders_to_a_well_formed_document(text):
+    # JSON clients can post "\u000b" or "\u0000" in a line (valid JSON); an XML reader of that chat
+    # must still get a document, not a server error (compatibility rule 14).
+    document = render({"event": {"text": text, "by": text}})
+    parsed = etree.fromstring(document)
+    kept = parsed.findtext("text")
+    assert all(ch in kept for ch in text if ch.isalnum())
+
+
+def test_control_characters_in_attributes_render_too():
+    document = render({"event": {"@type": "line\x01", "text": "x"}})
+    assert etree.fromstring(document).get("type").startswith("line")
