@@ -22,6 +22,14 @@ _STYLE_PROPERTIES = {
 _DROP_WITH_CONTENT = {"script", "style", "iframe", "frame", "frameset", "object", "embed", "noscript", "template"}
 
 
+def _attribute(tag: str, name: str, value: str) -> str | None:
+    """Drop style declarations whose value calls a function (``expression()``, ``url()``)."""
+    if name != "style":
+        return value
+    kept = [part for part in value.split(";") if part.strip() and "(" not in part and "\\" not in part]
+    return ";".join(kept) or None
+
+
 def sanitize(html: str) -> str:
     """Keep text and common formatting; remove scripts, handlers, frames, ``javascript:`` URLs."""
     return nh3.clean(
@@ -33,4 +41,5 @@ def sanitize(html: str) -> str:
         link_rel="noopener noreferrer",
         set_tag_attribute_values={"a": {"target": "_blank"}},
         filter_style_properties=_STYLE_PROPERTIES,
+        attribute_filter=_attribute,
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from parley.domain.account import ONLINE, Agent
+from parley.domain.account import OCCUPIED, ONLINE, Agent
 
 
 @dataclass(frozen=True)
@@ -15,17 +15,19 @@ class Candidate:
     idle_since_ms: int
 
 
-def eligible(candidate: Candidate, skill_id: int | None) -> bool:
-    """Online, below capacity, and holding the skill (a chat without a skill may go to anyone)."""
-    if candidate.availability != ONLINE or not candidate.agent.enabled:
+def eligible(candidate: Candidate, skill_id: int | None, transferred: bool = False) -> bool:
+    """Online (or Occupied, for a transferred chat), below capacity, holding the skill
+    (a chat without a skill may go to anyone)."""
+    accepted = (ONLINE, OCCUPIED) if transferred else (ONLINE,)
+    if candidate.availability not in accepted or not candidate.agent.enabled:
         return False
     if not candidate.agent.has_capacity(candidate.load):
         return False
     return skill_id is None or skill_id in candidate.agent.skill_ids
 
 
-def choose(candidates: list[Candidate], skill_id: int | None) -> Agent | None:
-    pool = [c for c in candidates if eligible(c, skill_id)]
+def choose(candidates: list[Candidate], skill_id: int | None, transferred: bool = False) -> Agent | None:
+    pool = [c for c in candidates if eligible(c, skill_id, transferred)]
     if not pool:
         return None
     best = min(pool, key=lambda c: (c.load, c.idle_since_ms, c.agent.id))

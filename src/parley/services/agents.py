@@ -85,7 +85,7 @@ class Agents:
         now = self.engine.clock()
         await self.engine.store.set_login_expiry(session.id, now)
         closed = self.engine.presence.drop_login(session)
-        await self._after_sessions_closed(closed)
+        await self.engine.close_agent_sessions(closed)
 
     def _expired(self, session: LoginSession) -> bool:
         return session.expires_ms <= self.engine.clock()
@@ -124,42 +124,10 @@ class Agents:
         return session
 
     async def close_session(self, session: AgentSession) -> None:
-        self.engine.presence.sessions.pop(session.id, None)
-        await self._after_sessions_closed([session])
-
-    async def _after_sessions_closed(self, closed: list[AgentSession]) -> None:
-        """When a user's last session ends: rings go elsewhere, chats are requeued or ended (§4.6)."""
-        engine = self.engine
-        if closed:
-            await engine.store.close_agent_sessions([s.id for s in closed], engine.clock())
-        for agent_id in {s.agent_id for s in closed}:
-            if engine.presence.logged_in(agent_id):
-                continue
-            engine.queue.withdraw_rings_of(agent_id)
-            for chat_id in list(engine.queue.assigned.get(agent_id, ())):
-                chat = engine.chats[chat_id]
-                async with engine.lock(chat_id):
-                    if not chat.active or chat.agent_id != agent_id:
-                        continue
-                    if engine.queue.able_agents(chat.account_id, chat.skill_id, None):
-                        await engine.append(
-                            chat,
-                            [rules.system_line(messages.REQUEUED), rules.state_event(WAITING)],
-                            state=WAITING, agent_id=None, agent_typing=Typing(),
-                        )
-                    else:
-                        await engine.end(chat, messages.DISCONNECTED)
-        engine.route()
-
-    # -- availability ----------------------------------------------------------------------
+        await self.engine.close_agent_sessions([session])
 
     async def set_availability(self, agent_id: int, availability: str) -> None:
-        engine = self.engine
-        await engine.store.save_availability(agent_id, availability)
-        engine.presence.availability[agent_id] = availability
-        if availability != ONLINE:
-            engine.queue.withdraw_rings_of(agent_id)
-        engine.route()
+        await self.engine.set_availability(agent_id, availability)
 
     def ringing_count(self, agent_id: int) -> int:
         return len(self.engine.queue.rings_of(agent_id))

@@ -17,10 +17,12 @@ from collections.abc import Awaitable, Callable
 
 from parley.config import Settings
 from parley.domain import messages
-from parley.domain.chat import ENDED, Chat, Draft, Event, ending
+from parley.domain.account import ONLINE
+from parley.domain.chat import ENDED, WAITING, Chat, Draft, Event, Typing, ending, state_event, system_line
 from parley.domain.refusals import NotFound
 from parley.services.directory import DirectoryView
 from parley.services.presence import AgentSession, LoginSession, Presence
+from parley.services import timers
 from parley.services.queue import Queue
 from parley.store.sqlite import Directory, SqliteStore
 
@@ -48,7 +50,7 @@ class Engine:
         self.recent_waits: dict[int | None, deque[int]] = defaultdict(lambda: deque(maxlen=WAIT_SAMPLES))
         self._locks: dict[str, asyncio.Lock] = {}
         self._next_rt_session = RT_SESSION_BASE
-        self._change_counter: int | None = None
+        self.change_counter: int | None = None
         self._workers: list[Callable[[], Awaitable[None]]] = []
         self._tasks: list[asyncio.Task] = []
 
@@ -69,6 +71,8 @@ class Engine:
             self.chats[chat.id] = chat
             self.queue.track(chat)
         self._next_rt_session = max(RT_SESSION_BASE, await self.store.max_rt_session_id()) + 1
+        for agent_id in [a for a in self.queue.assigned if not self.presence.logged_in(a)]:
+            await self._release(agent_id)  # its login expired while we were down
         self.route()
         if run_timers:
             self._tasks.append(asyncio.create_task(self._sweep_forever()))
@@ -89,7 +93,7 @@ class Engine:
     async def reload_directory(self) -> None:
         counter = await self.store.change_counter()
         snapshot = await self.store.load_directory()
-        self._change_counter = counter
+        self.change_counter = counter
         self.directory.replace(snapshot)
         for agent_id, availability in snapshot.availability.items():
             self.presence.availability.setdefault(agent_id, availability)
@@ -101,6 +105,9 @@ class Engine:
         if lock is None:
             lock = self._locks[chat_id] = asyncio.Lock()
         return lock
+
+    def forget_lock(self, chat_id: str) -> None:
+        self._locks.pop(chat_id, None)
 
     def new_rt_session_id(self) -> int:
         value = self._next_rt_session
@@ -144,16 +151,56 @@ class Engine:
     def route(self) -> None:
         self.queue.route(self.clock())
 
+    # -- staffing ------------------------------------------------------------------------
+
+    async def set_availability(self, agent_id: int, availability: str) -> None:
+        """Away or Occupied withdraws the agent's rings: they go to the next agent."""
+        await self.store.save_availability(agent_id, availability)
+        self.presence.availability[agent_id] = availability
+        if availability != ONLINE:
+            self.queue.withdraw_rings_of(agent_id)
+        self.route()
+
+    async def close_agent_sessions(self, closed: list[AgentSession]) -> None:
+        """When a user's last session ends: rings go elsewhere, chats are requeued or ended (§4.6)."""
+        for session in closed:
+            self.presence.sessions.pop(session.id, None)
+        if closed:
+            await self.store.close_agent_sessions([s.id for s in closed], self.clock())
+        for agent_id in {s.agent_id for s in closed}:
+            if not self.presence.logged_in(agent_id):  # another device of the user carries on
+                await self._release(agent_id)
+        self.route()
+
+    async def _release(self, agent_id: int) -> None:
+        """An agent without any live session: its rings go elsewhere, its chats are requeued
+        (system line 23) if another logged-in agent could take them, else ended (line 6)."""
+        self.queue.withdraw_rings_of(agent_id)
+        for chat_id in list(self.queue.assigned.get(agent_id, ())):
+            chat = self.chats[chat_id]
+            async with self.lock(chat_id):
+                if not chat.active or chat.agent_id != agent_id:
+                    continue
+                if self.queue.able_agents(chat.account_id, chat.skill_id, None):
+                    # A direct or transferred-to-agent chat now goes to its skill's queue.
+                    details = {k: v for k, v in chat.details.items() if k not in ("directAgentId", "transferTarget")}
+                    await self.append(
+                        chat, [system_line(messages.REQUEUED), state_event(WAITING)],
+                        state=WAITING, agent_id=None, agent_typing=Typing(), details=details,
+                    )
+                else:
+                    await self.end(chat, messages.DISCONNECTED)
+
     # -- lookups -------------------------------------------------------------------------
 
     def chat(self, account_id: str, chat_id: str) -> Chat:
         """A chat of this account that is open or still retained after its end."""
         chat = self.chats.get(chat_id)
-        if chat is None or chat.account_id != account_id or self._expired(chat, self.clock()):
+        if chat is None or chat.account_id != account_id or self.expired(chat, self.clock()):
             raise NotFound()
         return chat
 
-    def _expired(self, chat: Chat, now_ms: int) -> bool:
+    def expired(self, chat: Chat, now_ms: int) -> bool:
         return chat.ended_ms is not None and now_ms - chat.ended_ms > self.settings.ended_retention * 1000
 
     def note_acceptance(self, chat: Chat, now_ms: int) -> None:
@@ -170,17 +217,4 @@ class Engine:
                 log.exception("sweep failed")
 
     async def sweep(self) -> None:
-        """End chats whose visitor went silent, forget expired ones, pick up CLI changes."""
-        now = self.clock()
-        for chat in list(self.chats.values()):
-            if chat.active and now - chat.last_update_ms > chat.chat_timeout * 1000:
-                async with self.lock(chat.id):
-                    if chat.active and self.clock() - chat.last_update_ms > chat.chat_timeout * 1000:
-                        await self.end(chat, messages.DISCONNECTED)
-            elif self._expired(chat, now):
-                del self.chats[chat.id]
-                self._locks.pop(chat.id, None)
-        if await self.store.change_counter() != self._change_counter:
-            await self.reload_directory()
-            self.route()
-
+        await timers.sweep(self)

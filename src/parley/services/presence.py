@@ -39,13 +39,10 @@ class Presence:
         self.by_bearer[login.bearer_digest] = login
 
     def drop_login(self, login: LoginSession) -> list[AgentSession]:
-        """Forget a login and return the agent sessions that were opened with it."""
+        """Forget a login; returns the agent sessions opened with it (still to be closed)."""
         self.logins.pop(login.id, None)
         self.by_bearer.pop(login.bearer_digest, None)
-        closed = [s for s in self.sessions.values() if s.login_session_id == login.id]
-        for session in closed:
-            del self.sessions[session.id]
-        return closed
+        return [s for s in self.sessions.values() if s.login_session_id == login.id]
 
     def sessions_of(self, agent_id: int) -> list[AgentSession]:
         return [s for s in self.sessions.values() if s.agent_id == agent_id]

@@ -41,7 +41,9 @@ class Queue:
         if chat.state == WAITING:
             if chat.id not in self.waiting:
                 priority = int(chat.details.get("queuePriority") or 0)
-                self.waiting[chat.id] = (-priority, next(self._order))
+                arrival = next(self._order)
+                # A chat transferred to a skill goes to the front of that skill's queue.
+                self.waiting[chat.id] = (-priority, -arrival if chat.details.get("transferred") else arrival)
         else:
             self.waiting.pop(chat.id, None)
             self.rings.pop(chat.id, None)
@@ -91,11 +93,12 @@ class Queue:
             if scope in blocked:
                 continue
             pool = self.candidates(chat.account_id)
+            transferred = bool(chat.details.get("transferred"))
             if direct is not None:
                 pool = [c for c in pool if c.agent.id == direct]
-                agent = routing.choose(pool, None)
+                agent = routing.choose(pool, None, transferred)
             else:
-                agent = routing.choose(pool, chat.skill_id)
+                agent = routing.choose(pool, chat.skill_id, transferred)
             if agent is None:
                 blocked.add(scope)
                 continue

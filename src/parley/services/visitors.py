@@ -85,6 +85,8 @@ class Visitors:
         details = dict(request.details)
         if direct_agent_id is not None:
             details["directAgentId"] = direct_agent_id
+        elif request.max_wait_time is not None:
+            details["maxWaitTime"] = request.max_wait_time  # ignored for direct chats (spec V9)
         chat = Chat(
             id=new_chat_id(),
             account_id=account_id,
@@ -111,7 +113,7 @@ class Visitors:
         able = queue.able_agents(chat.account_id, chat.skill_id, chat.details.get("directAgentId"))
         if not able:
             return True
-        if max_wait_time == 0:
+        if max_wait_time == 0 and chat.details.get("directAgentId") is None:
             return not any(
                 presence.availability_of(agent.id) == ONLINE and agent.has_capacity(queue.load(agent.id))
                 for agent in able

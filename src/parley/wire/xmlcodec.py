@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
@@ -25,10 +26,14 @@ _PARSER = etree.XMLParser(
 _DECLARATION = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
 
 
+# Characters XML 1.0 cannot carry at all; a JSON client may still send them in a line.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
 def _text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    return _NOT_XML.sub("\ufffd", str(value))
 
 
 def _fill(element: etree._Element, value: Any) -> None:

@@ -102,8 +102,9 @@ def test_javascript_urls_inside_style_attributes_are_removed(markup):
     assert "x" in cleaned
 
 
-def test_css_expressions_are_removed():
-    # expression() runs script in the legacy IE engines some agent consoles embed.
-    cleaned = sanitize('<div style="width: expression(alert(1))">x</div>')
+@pytest.mark.parametrize("prop", ["width", "color", "font-size"])
+def test_css_expressions_are_removed(prop):
+    # expression() runs script in the legacy IE engines some agent consoles embed, whatever the property.
+    cleaned = sanitize(f'<div style="{prop}: expression(alert(1))">x</div>')
     assert "expression" not in cleaned
     assert "alert" not in cleaned

@@ -345,3 +345,20 @@ async def test_idle_agent_session_ends_and_its_chats_are_requeued(engine, agents
     # AGENT_SESSION_IDLE_TIMEOUT is 120 s: natalie's last session has ended.
     assert chat.state == WAITING
     assert kinds(chat, 4)[:2] == ["system:23", "state:waiting"]
+
+
+async def test_restart_after_the_agents_login_expired_does_not_keep_an_orphan_chat(
+        engine, agents, visitors, natalie, db_path, clock):
+    # Agent spec §4.6: bearer expiry ends the agent's sessions; its chats are requeued or ended (line 6).
+    chat = await start_chat(visitors, interaction_timeout=86_400)
+    await agents.accept(natalie[1])
+    clock.advance(engine.settings.session_ttl + 1)  # down for longer than the bearer lives
+    engine = await restart(engine, db_path, clock)
+    try:
+        await engine.sweep()
+        reloaded = engine.chat(DEMO_ACCOUNT, chat.id)
+        assert not engine.presence.logged_in(natalie[1].id)
+        assert reloaded.state == ENDED
+        assert kinds(reloaded, 4) == ["system:6", "state:ended"]
+    finally:
+        await engine.stop()

@@ -1,0 +1,89 @@
+"""What happens when nobody acts in time: silent visitors, unanswered rings, idle agent
+sessions, chats that waited past their ``maxWaitTime``, ended chats past retention.
+
+One sweep checks everything; the engine runs it every ``sweep_interval`` seconds, tests
+call it directly with an injected clock.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from parley.domain import messages
+from parley.domain.account import AWAY
+from parley.domain.chat import WAITING, Chat
+
+if TYPE_CHECKING:
+    from parley.services.engine import Engine
+
+
+async def sweep(engine: Engine) -> None:
+    await _silent_visitors(engine)
+    await _unanswered_rings(engine)
+    await _idle_sessions(engine)
+    await _expired_waits(engine)
+    _forget_expired(engine)
+    if await engine.store.change_counter() != engine.change_counter:
+        await engine.reload_directory()
+        engine.route()
+
+
+def _silent(engine: Engine, chat: Chat) -> bool:
+    return chat.active and engine.clock() - chat.last_update_ms > chat.chat_timeout * 1000
+
+
+async def _silent_visitors(engine: Engine) -> None:
+    for chat in [c for c in engine.chats.values() if _silent(engine, c)]:
+        async with engine.lock(chat.id):
+            if _silent(engine, chat):  # re-checked: the visitor may have polled meanwhile
+                await engine.end(chat, messages.DISCONNECTED)
+
+
+async def _unanswered_rings(engine: Engine) -> None:
+    """A ring not accepted in time sets its agent Away (documented) and goes to the next agent."""
+    limit = engine.settings.ring_timeout * 1000
+    now = engine.clock()
+    late = {ring.agent_id for ring in engine.queue.rings.values() if now - ring.since_ms > limit}
+    for agent_id in late:
+        for ring in engine.queue.rings_of(agent_id):
+            chat = engine.chats.get(ring.chat_id)
+            if chat is not None and chat.details.get("transferTarget") == agent_id:
+                # A transfer to an agent who does not answer falls back to the chat's skill queue.
+                chat.details.pop("directAgentId", None)
+        await engine.set_availability(agent_id, AWAY)
+
+
+async def _idle_sessions(engine: Engine) -> None:
+    """Sessions nobody used for the idle timeout, or whose login bearer expired, end (§4.6)."""
+    limit = engine.settings.agent_session_idle_timeout * 1000
+    now = engine.clock()
+    presence = engine.presence
+    for login in [login for login in presence.logins.values() if login.expires_ms <= now]:
+        presence.drop_login(login)
+    ended = [s for s in presence.sessions.values()
+             if now - s.last_seen_ms > limit or s.login_session_id not in presence.logins]
+    if ended:
+        await engine.close_agent_sessions(ended)
+
+
+def _waited_too_long(engine: Engine, chat: Chat) -> bool:
+    limit = chat.details.get("maxWaitTime")
+    if chat.state != WAITING or limit is None:
+        return False
+    waiting_since = next((e.time_ms for e in reversed(chat.events) if e.type == "state"), chat.start_ms)
+    return engine.clock() - waiting_since > int(limit) * 1000
+
+
+async def _expired_waits(engine: Engine) -> None:
+    for chat_id in [c for c in engine.queue.waiting if _waited_too_long(engine, engine.chats[c])]:
+        chat = engine.chats[chat_id]
+        async with engine.lock(chat_id):
+            if _waited_too_long(engine, chat):
+                await engine.end(chat, messages.NO_AGENTS)
+
+
+def _forget_expired(engine: Engine) -> None:
+    now = engine.clock()
+    for chat in [c for c in engine.chats.values() if engine.expired(c, now)]:
+        del engine.chats[chat.id]
+        engine.forget_lock(chat.id)
