@@ -95,6 +95,10 @@ class Chat:
             return [event for event in chosen if not event.agents_only]
         return chosen
 
+    def waiting_since(self) -> int:
+        """When the chat last entered a state (for a waiting chat: when it started waiting)."""
+        return next((e.time_ms for e in reversed(self.events) if e.type == "state"), self.start_ms)
+
     def event(self, event_id: int, visitor_view: bool) -> Event:
         if 0 <= event_id < len(self.events):
             event = self.events[event_id]

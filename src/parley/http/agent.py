@@ -5,23 +5,20 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.routing import Route
 
-from parley.domain.account import canonical_availability
-from parley.domain.chat import NOT_TYPING, ONLY_TO_REP, REGULAR, TYPING
-from parley.domain.refusals import Invalid, NotFound
+from parley.domain.account import STATE_CODES, canonical_availability
+from parley.domain.refusals import Invalid
 from parley.http import fields
 from parley.http.auth import AgentContext, agent_context, agent_login
 from parley.http.exchange import base_url, empty, engine_of, read_body, reply, root_of
-from parley.http.resources import View, chat_tree, event_tree, events_tree, info_tree
-from parley.http.visitor import from_param, slots_answer
-from parley.services.agents import AgentLine, Agents
-from parley.wire.jsoncodec import BodyError, parse
+from parley.http.visitor import slots_answer
+from parley.services.agents import Agents
 from parley.wire.links import link
 from parley.wire.tree import Many
 
 TEXT_TYPES = ("plain", "html", "rich-content")
 
 
-def _context(request: Request) -> AgentContext:
+def context_of(request: Request) -> AgentContext:
     return agent_context(request, base_url(request))
 
 
@@ -45,7 +42,7 @@ def _chat_session_items(request: Request, context: AgentContext) -> list:
 
 
 async def session_resource(request: Request):
-    context = _context(request)
+    context = context_of(request)
     if request.method == "DELETE":
         await Agents(engine_of(request)).close_session(context.session)
         return empty()
@@ -71,7 +68,7 @@ def _availability_tree(request: Request, agent_id: int) -> dict:
 
 
 async def agent_info(request: Request):
-    context = _context(request)
+    context = context_of(request)
     engine = engine_of(request)
     agent = context.agent
     skills = [engine.directory.skill(skill_id) for skill_id in agent.skill_ids]
@@ -89,7 +86,7 @@ async def agent_info(request: Request):
 
 
 async def availability(request: Request):
-    context = _context(request)
+    context = context_of(request)
     if request.method == "PUT":
         content = root_of(await read_body(request), "availability")
         value = fields.text(content.get("chat"), "chat")
@@ -101,13 +98,13 @@ async def availability(request: Request):
 
 
 async def available_slots(request: Request):
-    context = _context(request)
+    context = context_of(request)
     account = engine_of(request).directory.account(context.login.account_id)
     return reply(request, slots_answer(request, account))
 
 
 async def incoming_requests(request: Request):
-    context = _context(request)
+    context = context_of(request)
     agents = Agents(engine_of(request))
     if request.method == "POST":
         await read_body(request)  # any well-formed body accepts (agent spec A9)
@@ -121,108 +118,42 @@ async def incoming_requests(request: Request):
     return reply(request, {"incomingRequests": tree})
 
 
-async def chat_sessions(request: Request):
-    context = _context(request)
-    return reply(request, {"chatSessions": {"chatSession": _chat_session_items(request, context)}})
-
-
-def _chat(request: Request):
-    context = _context(request)
+async def available_agents(request: Request):
+    """Every enabled agent of the account, online or not, filtered (A6)."""
+    context = context_of(request)
     engine = engine_of(request)
-    chat = Agents(engine).chat_of(context.agent, request.path_params["chat_id"])
-    uri = f"{context.session_uri}/chat/{chat.id}"
-    view = View(chat, uri, engine.directory.zone(chat.account_id), False, engine, context.session_uri)
-    return context, chat, view
+    skill = request.query_params.get("skill")
+    chat_state = request.query_params.get("chatState")
+    voice_state = request.query_params.get("voiceState")
+    wanted_skill = engine.directory.skill_named(context.agent.account_id, skill) if skill else None
+    items = []
+    for agent in engine.directory.agents(context.agent.account_id):
+        availability = engine.presence.availability_of(agent.id)
+        if not agent.enabled or (skill and (wanted_skill is None or wanted_skill.id not in agent.skill_ids)):
+            continue
+        if chat_state and chat_state.lower() != availability.lower():
+            continue
+        if voice_state and voice_state.lower() != "offline":
+            continue
+        chats = len(engine.queue.assigned.get(agent.id, ()))
+        items.append({
+            "@id": str(agent.id), "@chatState": STATE_CODES[availability], "@voiceState": STATE_CODES["Offline"],
+            "@maxChats": str(agent.max_chats), "userName": agent.login, "nickname": agent.nickname,
+            "email": agent.email, "privilegeGroup": agent.privilege_group,
+            "skills": {"skill": [str(skill_id) for skill_id in agent.skill_ids]},
+            "chats": str(chats) if chats else None,  # omitted when 0: the sample bot reads absent as none
+        })
+    next_href = f"{context.session_uri}/availableAgents?timeStamp={engine.clock()}"
+    return reply(request, {"availableAgents": {"agents": {"agent": items}, "link": link(next_href, "next")}})
 
 
-async def chat_resource(request: Request):
-    _, _, view = _chat(request)
-    return reply(request, {"chat": chat_tree(view, from_param(request))})
-
-
-async def events_resource(request: Request):
-    _, _, view = _chat(request)
-    return reply(request, {"events": events_tree(view, from_param(request))})
-
-
-def parse_agent_event(body: dict):
-    content = root_of(body, "event")
-    kind = fields.text(content.get("@type", content.get("type")), "type")
-    if kind == "state":
-        if fields.text(content.get("state"), "state") != "ended":
-            raise Invalid("An agent can only set the state to ended")
-        return None
-    if kind != "line":
-        raise Invalid(f"Unsupported event type {kind!r}")
-    text_type = fields.text(content.get("textType"), "textType") or "plain"
-    if text_type not in TEXT_TYPES:
-        raise Invalid("textType must be plain, html or rich-content")
-    sub_type = fields.text(content.get("subType"), "subType") or REGULAR
-    if sub_type not in (REGULAR, ONLY_TO_REP):
-        raise Invalid("subType must be REGULAR or ONLY_TO_REP")
-    text = fields.text(content.get("text"), "text", max_length=10000)
-    payload = None
-    if text_type == "rich-content":
-        payload = content.get("json")
-        if isinstance(payload, str):
-            try:
-                payload = parse(payload.encode())
-            except BodyError as exc:
-                raise Invalid("json must be a structured-content object") from exc
-        if not isinstance(payload, dict) or "type" not in payload:
-            raise Invalid("a rich-content line needs a json object with a type")
-    elif text is None or not text.strip():
-        raise Invalid("a line needs a non-blank text")
-    return AgentLine(text, text_type, sub_type, payload)
-
-
-async def post_event(request: Request):
-    context, chat, view = _chat(request)
-    line = parse_agent_event(await read_body(request))
-    agents = Agents(engine_of(request))
-    if line is None:
-        event_id = await agents.end_chat(context.agent, chat)
-        key = "chatLocation"
-    else:
-        event_id = await agents.post_line(context.agent, chat, line)
-        key = "chatEventLocation"
-    href = f"{view.chat_uri}/events/{event_id}"
-    return reply(request, {key: {"link": link(href, "location")}}, 201, {"Location": href})
-
-
-async def one_event(request: Request):
-    _, chat, view = _chat(request)
-    raw = request.path_params["event_id"]
-    if not raw.isdigit():
-        raise NotFound("Event not found")
-    return reply(request, {"event": event_tree(chat.event(int(raw), visitor_view=False), view)})
-
-
-async def info_resource(request: Request):
-    _, _, view = _chat(request)
-    return reply(request, {"info": info_tree(view)})
-
-
-async def info_field(request: Request):
-    _, chat, view = _chat(request)
-    name = request.path_params["field"]
-    if name not in ("visitorName", "visitorTyping", "agentTyping"):
-        raise NotFound("No such resource")
-    if request.method == "PUT":
-        if name != "agentTyping":
-            raise Invalid(f"{name} is read-only for agents")
-        value = fields.text(root_of(await read_body(request), "agentTyping").get("$"), "agentTyping")
-        if value not in (TYPING, NOT_TYPING):
-            raise Invalid("agentTyping must be typing or not-typing")
-        context = _context(request)
-        Agents(engine_of(request)).set_typing(context.agent, chat, value)
-        return empty()
-    return reply(request, {name: info_tree(view)[name]})
+async def chat_sessions(request: Request):
+    context = context_of(request)
+    return reply(request, {"chatSessions": {"chatSession": _chat_session_items(request, context)}})
 
 
 BASE = "/api/account/{account_id}/agentSession"
 S = BASE + "/{session_id}"
-C = S + "/chat/{chat_id}"
 
 routes = [
     Route(BASE, start_session, methods=["POST"]),
@@ -232,10 +163,5 @@ routes = [
     Route(S + "/chat/availableSlots", available_slots, methods=["GET"]),
     Route(S + "/incomingRequests", incoming_requests, methods=["GET", "POST"]),
     Route(S + "/chatSessions", chat_sessions, methods=["GET"]),
-    Route(C, chat_resource, methods=["GET"]),
-    Route(C + "/events", events_resource, methods=["GET"]),
-    Route(C + "/events", post_event, methods=["POST"]),
-    Route(C + "/events/{event_id}", one_event, methods=["GET"]),
-    Route(C + "/info", info_resource, methods=["GET"]),
-    Route(C + "/info/{field}", info_field, methods=["GET", "PUT"]),
+    Route(S + "/availableAgents", available_agents, methods=["GET"]),
 ]

@@ -12,10 +12,11 @@ from starlette.routing import Route
 
 from parley.config import Settings
 from parley.domain import refusals
-from parley.http import agent, discovery, login, surveys, visitor
+from parley.http import agent, agent_chats, discovery, login, surveys, transcripts, visitor
 from parley.http.exchange import engine_of, reply
 from parley.http.gateway import Gateway
 from parley.services.engine import Engine
+from parley.services.mail import Mailer
 from parley.store import open_store
 from parley.wire import errors
 from parley.wire.errors import ApiError, error_tree
@@ -81,9 +82,14 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         finally:
             await engine.stop()
 
+    # The mail worker sends the outbox and renders transcripts; requests only queue.
+    mailer = Mailer(engine)
+    engine.add_worker(mailer.run)
+
     routes = [Route("/health", health, methods=["GET"])]
     # Specific paths before the visitor's /chat/{chat_id} patterns.
-    routes += discovery.routes + login.routes + surveys.routes + agent.routes + visitor.routes
+    routes += discovery.routes + login.routes + surveys.routes + agent.routes + agent_chats.routes + transcripts.routes
+    routes += visitor.routes
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
@@ -95,6 +101,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         },
     )
     app.state.engine = engine
+    app.state.mailer = mailer
     return Gateway(app)
 
 

@@ -24,6 +24,10 @@ VISITOR_CHAT_LINKS = [
 ]
 
 
+# Events whose members a client made up: relayed as given, never reshaped.
+OPAQUE_TYPES = ("line-status", "leCollaboration")
+
+
 @dataclass
 class View:
     """Who reads the chat, and where its resources live for that reader."""
@@ -50,7 +54,7 @@ def event_tree(event: Event, view: View, *, plain_keys: bool = False) -> dict:
             value = VISITOR_DEFAULT_NAME if view.visitor else AGENT_VIEW_DEFAULT_NAME
         elif name == "systemMessageId" and as_string:
             value = str(value)
-        elif isinstance(value, (dict, list)):
+        elif name == "json" or (event.type in OPAQUE_TYPES and isinstance(value, (dict, list))):
             value = Raw(value)  # structured content and client metadata travel unchanged
         tree[name] = value
     return tree
@@ -103,7 +107,17 @@ def info_tree(view: View, *, plain_links: bool = False) -> dict:
         "campaignId": details.get("campaignId"),
         "language": details.get("language"),
         "participantId": details.get("participantId"),
+        # Extensions (clients ignore unknown fields): the visitor's live place in the queue.
+        **_queue_fields(view),
     }
+
+
+def _queue_fields(view: View) -> dict:
+    chat, queue = view.chat, view.engine.queue
+    if chat.state != "waiting" or chat.id not in queue.waiting:
+        return {}
+    position = queue.position(chat)
+    return {"queuePosition": position, "estimatedWaitTime": queue.estimate(chat.account_id, chat.skill_id, position - 1)}
 
 
 def chat_links(view: View) -> Many:

@@ -5,14 +5,14 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.routing import Route
 
-from parley.domain import waittime
 from parley.domain.account import Account
 from parley.domain.chat import NOT_TYPING, TYPING, Chat
 from parley.domain.refusals import Invalid, Malformed, NotFound
 from parley.http import fields
 from parley.http.auth import visitor_account
-from parley.http.exchange import base_url, empty, engine_of, query, read_body, reply, root_of
+from parley.http.exchange import base_url, empty, engine_of, read_body, reply, root_of
 from parley.http.resources import View, chat_tree, event_tree, events_tree, info_tree
+from parley.services.participants import Participants
 from parley.services.visitors import ChatRequest, VisitorEvent, Visitors
 from parley.wire.links import link
 from parley.wire.tree import Many, one_or_many
@@ -70,16 +70,15 @@ def _exclusive_agent(request: Request) -> str | None:
 
 
 def _is_available(request: Request, account: Account, skill_name: str | None, max_wait: int | None) -> bool:
-    engine = engine_of(request)
-    queue = engine.queue
+    """No maxWaitTime: someone Online; 0: someone Online with a free slot; else the estimate fits."""
+    queue = engine_of(request).queue
     skill_id = _skill_id(request, account, skill_name)
-    online = [c for c in queue.candidates(account.id)
-              if c.availability == "Online" and (skill_id is None or skill_id in c.agent.skill_ids)]
-    if max_wait is None:
-        return bool(online)
+    online = queue.online_agents(account.id, skill_id) > 0
+    if max_wait is None or not online:
+        return online
     if max_wait == 0:
-        return queue.free_slots(account.id, skill_id) != 0 and bool(online)
-    return 0 <= _estimate(request, account, skill_id) <= max_wait
+        return queue.free_slots(account.id, skill_id) != 0
+    return 0 <= queue.estimate(account.id, skill_id) <= max_wait
 
 
 async def availability(request: Request):
@@ -118,14 +117,7 @@ async def available_slots(request: Request):
 
 
 def _estimate(request: Request, account: Account, skill_id: int | None) -> int:
-    engine = engine_of(request)
-    queue = engine.queue
-    online = [c for c in queue.candidates(account.id)
-              if c.availability == "Online" and (skill_id is None or skill_id in c.agent.skill_ids)]
-    return waittime.estimate(
-        len(online), queue.free_slots(account.id, skill_id), queue.queue_length(account.id, skill_id),
-        list(engine.recent_waits[skill_id]),
-    )
+    return engine_of(request).queue.estimate(account.id, skill_id)
 
 
 async def estimated_wait_time(request: Request):
@@ -192,13 +184,38 @@ def parse_variables(content: dict) -> list[dict[str, str]]:
     return out
 
 
+async def _authenticated(request: Request, account: Account, chat_request: ChatRequest, content: dict) -> None:
+    """An authenticated chat names a V8 pair, or carries the ``ssoKey`` itself (JS SDK)."""
+    participants = Participants(engine_of(request))
+    participant_id = chat_request.details.get("participantId")
+    if participant_id:
+        await participants.check(account.id, participant_id, chat_request.details.get("conversationId"))
+    elif content.get("ssoKey"):
+        record = await participants.authenticate(account.id, fields.text(content["ssoKey"], "ssoKey", max_length=20000))
+        chat_request.details.update(participantId=record.id, conversationId=record.conversation_id)
+
+
 async def request_chat(request: Request):
     account = visitor_account(request)
     body = await read_body(request)
     content = root_of(body, "request", required=False) if body else {}
-    chat = await Visitors(engine_of(request)).start_chat(account.id, parse_chat_request(request, content))
+    chat_request = parse_chat_request(request, content)
+    await _authenticated(request, account, chat_request, content)
+    chat = await Visitors(engine_of(request)).start_chat(account.id, chat_request)
     location = f"{account_uri(request, account)}/chat/{chat.id}"
     return empty(201, {"Location": location})
+
+
+async def conversation(request: Request):
+    """V8: visitor authentication; the pair it returns goes into the chat request."""
+    account = visitor_account(request)
+    body = await read_body(request)
+    content = body.get("conversation") if isinstance(body.get("conversation"), dict) else body
+    sso_key = fields.text(content.get("ssoKey"), "ssoKey", max_length=20000)
+    record = await Participants(engine_of(request)).authenticate(account.id, sso_key)
+    # JSON has no wrapper (JS SDK authenticate page); XML needs a root element.
+    return reply(request, {"conversationId": record.conversation_id, "participantId": record.id},
+                 xml_root="conversation")
 
 
 def _chat(request: Request) -> tuple[Chat, View]:
@@ -322,6 +339,7 @@ routes = [
     Route(BASE + "/chat/availableSlots", available_slots, methods=["GET"]),
     Route(BASE + "/chat/estimatedWaitTime", estimated_wait_time, methods=["GET"]),
     Route(BASE + "/chat/request", request_chat, methods=["POST"]),
+    Route(BASE + "/conversation", conversation, methods=["POST"]),
     Route(CHAT, chat_resource, methods=["GET"]),
     Route(CHAT + "/events", events_resource, methods=["GET"]),
     Route(CHAT + "/events", post_event, methods=["POST"]),

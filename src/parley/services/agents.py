@@ -10,16 +10,18 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from parley.domain import chat as rules
 from parley.domain import messages
-from parley.domain.account import ONLINE, Agent
-from parley.domain.chat import CHATTING, NOT_TYPING, ONLY_TO_REP, WAITING, Chat, Typing
+from parley.domain.account import OCCUPIED, ONLINE, Agent, Skill
+from parley.domain.chat import CHATTING, ENDED, NOT_TYPING, ONLY_TO_REP, WAITING, Chat, Typing
 from parley.domain.html import sanitize
 from parley.domain.ids import digest, new_session_number, new_token
-from parley.domain.refusals import NotFound, Unauthenticated
+from parley.domain.refusals import Invalid, NotFound, Unauthenticated
 from parley.services.engine import Engine
 from parley.services.presence import AgentSession, LoginSession
 from parley.store.sqlite import AgentSessionRecord, LoginRecord
 
 HASHER = PasswordHasher()
+# Chat details that only steer the routing of a waiting chat; an accepted chat drops them.
+ROUTING_HINTS = ("directAgentId", "transferTarget", "transferred")
 
 
 @dataclass
@@ -145,6 +147,7 @@ class Agents:
                 if chat.state != WAITING or current is None or current.agent_id != agent.id:
                     continue
                 now = engine.clock()
+                engine.queue.note_acceptance(chat, now)
                 await engine.append(
                     chat,
                     rules.acceptance(agent.nickname),
@@ -153,8 +156,8 @@ class Agents:
                     chatting_ms=chat.chatting_ms or now,
                     visitor_typing=Typing(),
                     agent_typing=Typing(),
+                    details={k: v for k, v in chat.details.items() if k not in ROUTING_HINTS},
                 )
-                engine.note_acceptance(chat, now)
                 engine.queue.idle_since[agent.id] = now
                 return chat
         raise NotFound("No incoming chat request")
@@ -189,6 +192,71 @@ class Agents:
                 self._still_owned(agent, chat)
                 await engine.end(chat, messages.AGENT_ENDED)
             return next(e.id for e in reversed(chat.events) if e.type == "state")
+
+    def transfer_skills(self, agent: Agent) -> list[tuple[Skill, int]]:
+        """Skills with at least one Online agent other than this one, and how many (A21)."""
+        engine = self.engine
+        out = []
+        for skill in engine.directory.skills(agent.account_id):
+            online = sum(
+                1 for other in engine.directory.agents(agent.account_id)
+                if other.id != agent.id and skill.id in other.skill_ids and other.enabled
+                and engine.presence.availability_of(other.id) == ONLINE
+            )
+            if online:
+                out.append((skill, online))
+        return out
+
+    async def transfer(self, agent: Agent, chat: Chat, *, skill_id: int | None = None,
+                       target_id: int | None = None, note: str | None = None) -> None:
+        """Back to waiting for another skill or agent (A22): the whole history goes along, the
+        sender loses access, the target is rung (an agent) or the chat heads its skill's queue."""
+        engine = self.engine
+        async with engine.lock(chat.id):
+            rules.require_open(chat, "transfer the chat")
+            self._still_owned(agent, chat)
+            details = {k: v for k, v in chat.details.items() if k not in ROUTING_HINTS}
+            details["transferred"] = True
+            if target_id is not None:
+                target = engine.directory.agent(target_id)
+                if target is None or target.account_id != agent.account_id or target.id == agent.id:
+                    raise Invalid("No such agent to transfer to")
+                if engine.presence.availability_of(target.id) not in (ONLINE, OCCUPIED):
+                    raise Invalid("The target agent is not Online or Occupied")
+                details.update(directAgentId=target.id, transferTarget=target.id)
+                line, new_skill = messages.TRANSFERRED_TO_AGENT, chat.skill_id
+            else:
+                skill = engine.directory.skill(skill_id)
+                if skill is None or skill.account_id != agent.account_id:
+                    raise Invalid("No such skill to transfer to")
+                if not any(s.id == skill.id for s, _ in self.transfer_skills(agent)):
+                    raise Invalid("No agent of that skill is available")
+                line, new_skill = messages.TRANSFERRED_TO_SKILL, skill.id
+            drafts = [rules.agent_line(note, "plain", agent.nickname, ONLY_TO_REP, None)] if note else []
+            drafts += [rules.system_line(line), rules.state_event(WAITING)]
+            await engine.append(chat, drafts, state=WAITING, agent_id=None, skill_id=new_skill, details=details,
+                                agent_typing=Typing())
+
+    async def transfer_account(self, agent: Agent, chat: Chat, base_url: str, account: str, skill: str) -> None:
+        """The visitor is told where to ask again (an ``a2a-transfer`` event), then the chat ends."""
+        engine = self.engine
+        async with engine.lock(chat.id):
+            rules.require_open(chat, "transfer the chat")
+            self._still_owned(agent, chat)
+            parameters = {"a2aEventId": chat.next_event_id, "a2aSourceSessionId": chat.rt_session_id,
+                          "a2aSourceSiteId": chat.account_id, "skill": skill}
+            fields = {
+                "domain": base_url.split("://", 1)[-1],
+                "remoteSiteId": int(account) if account.isdigit() else account,
+                "skill": skill,
+                "chatRequestParameters": parameters,
+                "a2aEventId": str(parameters["a2aEventId"]),
+                "a2aSourceSessionId": str(chat.rt_session_id),
+                "a2aSourceSiteId": chat.account_id,
+                "link": {"@href": f"{base_url}/api/account/{account}/chat/request", "@rel": "a2a-transfer"},
+            }
+            await engine.append(chat, [rules.Draft("a2a-transfer", fields)] + rules.ending(chat, None),
+                                state=ENDED)
 
     def set_typing(self, agent: Agent, chat: Chat, value: str) -> None:
         rules.require_open(chat, "change the typing status")

@@ -12,7 +12,6 @@ import contextlib
 import dataclasses
 import logging
 import time
-from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 
 from parley.config import Settings
@@ -28,8 +27,6 @@ from parley.store.sqlite import Directory, SqliteStore
 
 log = logging.getLogger("parley.engine")
 
-# How many recent acceptance delays per skill feed the wait-time estimate.
-WAIT_SAMPLES = 20
 # rtSessionId values start above 2^32, as the real service's do.
 RT_SESSION_BASE = 4294967296
 
@@ -47,7 +44,6 @@ class Engine:
         self.presence = Presence()
         self.queue = Queue(self.directory, self.presence)
         self.chats: dict[str, Chat] = {}
-        self.recent_waits: dict[int | None, deque[int]] = defaultdict(lambda: deque(maxlen=WAIT_SAMPLES))
         self._locks: dict[str, asyncio.Lock] = {}
         self._next_rt_session = RT_SESSION_BASE
         self.change_counter: int | None = None
@@ -202,9 +198,6 @@ class Engine:
 
     def expired(self, chat: Chat, now_ms: int) -> bool:
         return chat.ended_ms is not None and now_ms - chat.ended_ms > self.settings.ended_retention * 1000
-
-    def note_acceptance(self, chat: Chat, now_ms: int) -> None:
-        self.recent_waits[chat.skill_id].append(now_ms - chat.start_ms)
 
     # -- timers ----------------------------------------------------------------------------
 

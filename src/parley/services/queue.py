@@ -8,13 +8,18 @@ a ring only ever lives while its chat waits (compatibility rule 9).
 from __future__ import annotations
 
 import itertools
+from collections import defaultdict, deque
 from dataclasses import dataclass
 
-from parley.domain import routing
+from parley.domain import routing, waittime
 from parley.domain.account import ONLINE
 from parley.domain.chat import WAITING, Chat
 from parley.services.directory import DirectoryView
 from parley.services.presence import Presence
+
+
+# How many recent acceptance delays per skill feed the wait-time estimate.
+WAIT_SAMPLES = 20
 
 
 @dataclass
@@ -34,6 +39,7 @@ class Queue:
         self.assigned: dict[int, set[str]] = {}  # agent id -> open chats assigned to it
         self.chats: dict[str, Chat] = {}
         self.idle_since: dict[int, int] = {}
+        self.recent_waits: dict[int | None, deque[int]] = defaultdict(lambda: deque(maxlen=WAIT_SAMPLES))
 
     def track(self, chat: Chat) -> None:
         """Bring the indexes in line with a chat after each committed change."""
@@ -133,6 +139,34 @@ class Queue:
                 return -1
             total += slots
         return total
+
+    def note_acceptance(self, chat: Chat, now_ms: int) -> None:
+        self.recent_waits[chat.skill_id].append(now_ms - chat.waiting_since())
+
+    def online_agents(self, account_id: str, skill_id: int | None) -> int:
+        return sum(
+            1 for agent in self._directory.agents(account_id)
+            if agent.enabled and self._presence.availability_of(agent.id) == ONLINE
+            and (skill_id is None or skill_id in agent.skill_ids)
+        )
+
+    def position(self, chat: Chat) -> int:
+        """1-based place of a waiting chat among the waiting chats of its account and skill."""
+        mine = self.waiting[chat.id]
+        return 1 + sum(
+            1 for other, key in self.waiting.items()
+            if key < mine and self.chats[other].account_id == chat.account_id
+            and self.chats[other].skill_id == chat.skill_id
+        )
+
+    def estimate(self, account_id: str, skill_id: int | None, ahead: int | None = None) -> int:
+        """The V4 estimate for a new chat, or for a waiting one with ``ahead`` chats before it."""
+        return waittime.estimate(
+            self.online_agents(account_id, skill_id),
+            self.free_slots(account_id, skill_id),
+            self.queue_length(account_id, skill_id) if ahead is None else ahead,
+            list(self.recent_waits[skill_id]),
+        )
 
     def queue_length(self, account_id: str, skill_id: int | None) -> int:
         return sum(

@@ -70,8 +70,7 @@ def _waited_too_long(engine: Engine, chat: Chat) -> bool:
     limit = chat.details.get("maxWaitTime")
     if chat.state != WAITING or limit is None:
         return False
-    waiting_since = next((e.time_ms for e in reversed(chat.events) if e.type == "state"), chat.start_ms)
-    return engine.clock() - waiting_since > int(limit) * 1000
+    return engine.clock() - chat.waiting_since() > int(limit) * 1000
 
 
 async def _expired_waits(engine: Engine) -> None:
