@@ -237,7 +237,7 @@ routes = [
     Route(S + "/chat", several_chats, methods=["GET"]),
     Route(S + "/participantExtendedInfo/{participant_id}", participant_info, methods=["GET"]),
     # The Postman collection drops the slash before participantExtendedInfo.
-    Route(BASE + "/{session_id:int}participantExtendedInfo/{participant_id}", participant_info, methods=["GET"]),
+    Route(BASE + "/{session_id}participantExtendedInfo/{participant_id}", participant_info, methods=["GET"]),
     Route(S + "/visits/visit/{visit_id}", visit, methods=["GET"]),
     Route(S + "/visits/visit/{visit_id}/customVariables", visit_variables, methods=["GET"]),
     Route(C, chat_resource, methods=["GET"]),
