@@ -9,8 +9,9 @@ from parley.client import AgentClient, ApiCallError
 
 log = logging.getLogger("parley.bot")
 
-# The sample agent app polls every 2 s; a bot may be quicker, the API asks for no less than 1 s.
-POLL_SECONDS = 1.0
+# Long-poll holds: the server answers as soon as something rings or a line arrives, so the
+# bot reacts at once while sending a request only every 20 s when idle (limit: 50 s).
+HOLD_SECONDS = 20
 # The Login Service asks for a refresh every 3–5 minutes.
 REFRESH_SECONDS = 180
 RETRY_SECONDS = 2.0
@@ -22,10 +23,10 @@ def echo(text: str) -> str:
 
 class Bot:
     def __init__(self, url: str, account: str, login: str, password: str, *, answer=echo,
-                 poll_seconds: float = POLL_SECONDS) -> None:
+                 hold_seconds: float = HOLD_SECONDS) -> None:
         self.url, self.account, self.login_name, self.password = url, account, login, password
         self.answer = answer
-        self.poll_seconds = poll_seconds
+        self.hold_seconds = hold_seconds
         self.client: AgentClient | None = None
         self.nickname = login
         self._chats: dict[str, asyncio.Task] = {}
@@ -54,19 +55,21 @@ class Bot:
                 if loop.time() - last_refresh > REFRESH_SECONDS:
                     await self.client.refresh()
                     last_refresh = loop.time()
-                while await self.client.ringing_count() > 0:
+                if await self.client.ringing_count(wait=self.hold_seconds) > 0:
                     chat_uri = await self._accept()
                     if chat_uri and chat_uri not in self._chats:
                         self._chats[chat_uri] = asyncio.create_task(self._converse(chat_uri))
                 self._chats = {uri: task for uri, task in self._chats.items() if not task.done()}
+                continue
             except Exception as exc:  # keep serving whatever happened: log, wait, retry
                 log.warning("bot: %s; retrying", exc)
                 # A lost login or agent session needs a new sign-in; anything else is retried as is.
                 if isinstance(exc, ApiCallError) and exc.status in (401, 404):
                     signed_in = False
                 await _sleep_or_stop(stop, RETRY_SECONDS)
-                continue
-            await _sleep_or_stop(stop, self.poll_seconds)
+        await self.close()
+
+    async def close(self) -> None:
         for task in self._chats.values():
             task.cancel()
         if self.client is not None:
@@ -86,13 +89,12 @@ class Bot:
             await client.send_line(chat_uri, f"Hi, I'm {self.nickname}. How can I help you today?")
             href = chat_uri + "/events"
             while True:
-                events, href = await client.events(href)
+                events, href = await client.events(href, wait=self.hold_seconds)
                 for event in events:
                     if event.get("@type") == "state" and event.get("state") == "ended":
                         return
                     if event.get("@type") == "line" and event.get("source") == "visitor":
                         await client.send_line(chat_uri, self.answer(str(event.get("text", ""))))
-                await asyncio.sleep(self.poll_seconds)
         except ApiCallError as exc:
             log.info("bot: chat %s closed (%s)", chat_uri, exc.status)
 

@@ -11,14 +11,19 @@ import subprocess
 import sys
 import time
 from dataclasses import fields
+from pathlib import Path
 
 import httpx
 
 from parley.config import DEFAULT_DATABASE, Settings, env_name
+from parley.domain.survey import KINDS as SURVEY_KINDS
 from parley.domain.refusals import Refusal
 from parley.services import accounts
 from parley.services.accounts import Admin
+from parley.services.surveys import import_survey
 from parley.store import open_store
+from parley.wire import jsoncodec, xmlcodec
+from parley.wire.jsoncodec import BodyError
 
 
 def _env(name: str, default=None):
@@ -100,6 +105,15 @@ def build_parser() -> argparse.ArgumentParser:
     _option(agent_create, "--skills", default="", help="comma-separated skill names")
     _option(agent_create, "--max-chats", type=int, default=4, help="-1 = unlimited")
 
+    survey = commands.add_parser("survey", help="surveys").add_subparsers(dest="action", required=True)
+    survey_import = survey.add_parser("import", help="import a survey document (server spec §9); prints its id")
+    _add_database(survey_import)
+    _option(survey_import, "--account", required=True)
+    _option(survey_import, "--kind", required=True, choices=SURVEY_KINDS)
+    _option(survey_import, "--skill", help="the skill this survey is for (default: the account's default survey)")
+    _option(survey_import, "--name", help="what surveyName selects (default: the survey's title)")
+    survey_import.add_argument("file", help='a JSON or XML file holding {"survey": {...}}')
+
     bot = commands.add_parser("bot", help="run an agent bot that greets and echoes")
     _option(bot, "--url", default="http://127.0.0.1:8080")
     _option(bot, "--account", default=accounts.DEMO_ACCOUNT)
@@ -125,6 +139,9 @@ def _run_admin(args) -> int:
             args.id, args.name, args.timezone, args.default_skill, args.offline_email),
         ("appkey", "create"): lambda a: a.create_app_key(args.account),
         ("skill", "create"): lambda a: a.create_skill(args.account, args.name),
+        ("survey", "import"): lambda a: import_survey(
+            a.store, args.account, args.kind, _survey_document(args.file), args.skill, args.name,
+            int(time.time() * 1000)),
         ("agent", "create"): lambda a: a.create_agent(
             args.account, args.login, args.password, args.nickname,
             [s for s in args.skills.split(",") if s.strip()], args.max_chats),
@@ -134,12 +151,21 @@ def _run_admin(args) -> int:
     except Refusal as exc:
         print(f"parley: {exc.message}", file=sys.stderr)
         return 2
+    except (OSError, BodyError) as exc:  # a survey file that cannot be read or parsed
+        print(f"parley: {exc}", file=sys.stderr)
+        return 2
     if command == ("account", "update"):
         print(f"account {result.id}: name={result.name} timezone={result.timezone}"
               f" offline_email={result.offline_email or ''}")
     else:
         print(result)
     return 0
+
+
+def _survey_document(path: str) -> dict:
+    """A survey file: JSON, or XML when it starts with ``<`` (read with the hardened parser)."""
+    raw = Path(path).read_bytes()
+    return xmlcodec.parse(raw) if raw.lstrip().startswith(b"<") else jsoncodec.parse(raw)
 
 
 DEMO_HELP = """\
@@ -201,13 +227,16 @@ def _bot(args) -> int:
             break
         except httpx.HTTPError:
             time.sleep(0.2)
-    stop = asyncio.Event()
-
     async def main() -> None:
+        bot = Bot(args.url, args.account, args.login, args.password)
+        running = asyncio.current_task()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, stop.set)
-        await Bot(args.url, args.account, args.login, args.password).run(stop)
+            loop.add_signal_handler(signum, running.cancel)  # a long-poll in flight ends at once too
+        try:
+            await bot.run()
+        except asyncio.CancelledError:
+            await bot.close()
 
     asyncio.run(main())
     return 0

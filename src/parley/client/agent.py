@@ -56,9 +56,12 @@ class AgentClient:
             json={"availability": {"chat": value}}, headers={**self._auth, **PUT}))
         return response.json()["availability"]
 
-    async def ringing_count(self) -> int:
+    async def ringing_count(self, wait: float | None = None) -> int:
+        """Rings for this agent; ``wait`` holds the request until something rings (long-poll)."""
+        query = f"&wait={wait}" if wait else ""
         response = checked(await self.http.get(
-            json_href(self.session_uri + "/incomingRequests") + "?v=1&NC=true", headers=self._auth))
+            json_href(self.session_uri + "/incomingRequests") + f"?v=1&NC=true{query}", headers=self._auth,
+            timeout=(wait or 0) + 30))
         return int(response.json()["incomingRequests"]["ringingCount"])
 
     async def accept(self) -> str:
@@ -72,9 +75,13 @@ class AgentClient:
         response = checked(await self.http.get(json_href(chat_uri), headers=self._auth))
         return response.json()["chat"]
 
-    async def events(self, href: str) -> tuple[list[dict], str]:
-        """Events at ``href`` (an events URI or its ``next`` link) and the next link to poll."""
-        response = checked(await self.http.get(json_href(href), headers=self._auth))
+    async def events(self, href: str, wait: float | None = None) -> tuple[list[dict], str]:
+        """Events at ``href`` (an events URI or its ``next`` link) and the next link to poll;
+        ``wait`` holds the request until there is something new (long-poll)."""
+        url = json_href(href)
+        if wait:
+            url += ("&" if "?" in url else "?") + f"wait={wait}"
+        response = checked(await self.http.get(url, headers=self._auth, timeout=(wait or 0) + 30))
         events = response.json()["events"]
         next_href = next(link["@href"] for link in as_list(events["link"]) if link["@rel"] == "next")
         return as_list(events.get("event")), next_href

@@ -39,9 +39,10 @@ class VisitorClient:
     async def chat(self) -> dict:
         return checked(await self.http.get(self._url(self.chat_uri))).json()["chat"]
 
-    async def poll(self) -> list[dict]:
-        """New events since the last poll, following the ``next`` link."""
-        events = checked(await self.http.get(self._url(self.next_href))).json()["events"]
+    async def poll(self, wait: float | None = None) -> list[dict]:
+        """New events since the last poll, following the ``next`` link; ``wait`` long-polls."""
+        url = self._url(self.next_href, f"&wait={wait}" if wait else "")
+        events = checked(await self.http.get(url, timeout=(wait or 0) + 30)).json()["events"]
         self.next_href = next(link["@href"] for link in as_list(events["link"]) if link["@rel"] == "next")
         return as_list(events.get("event"))
 

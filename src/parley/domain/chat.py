@@ -30,6 +30,7 @@ class Event:
     time_ms: int
     fields: dict[str, Any]
     agents_only: bool = False
+    request_key: str | None = None  # the idempotency key of the request that appended it
 
 
 @dataclass(frozen=True)

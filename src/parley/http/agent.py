@@ -7,8 +7,9 @@ from starlette.routing import Route
 
 from parley.domain.account import STATE_CODES, canonical_availability
 from parley.domain.refusals import Invalid
-from parley.http import fields
+from parley.http import fields, push
 from parley.http.auth import AgentContext, agent_context, agent_login
+from parley.http.idempotency import request_key
 from parley.http.exchange import base_url, empty, engine_of, read_body, reply, root_of
 from parley.http.visitor import slots_answer
 from parley.services.agents import Agents
@@ -105,12 +106,20 @@ async def available_slots(request: Request):
 
 async def incoming_requests(request: Request):
     context = context_of(request)
-    agents = Agents(engine_of(request))
+    engine = engine_of(request)
+    agents = Agents(engine)
     if request.method == "POST":
         await read_body(request)  # any well-formed body accepts (agent spec A9)
-        chat = await agents.accept(context.agent)
+        key = request_key(request, f"agent:{context.agent.id}")
+        async with engine.keyed(key):
+            earlier = engine.replay(key)
+            chat = earlier[0] if earlier else await agents.accept(context.agent, key)
         href = f"{context.session_uri}/chat/{chat.id}"
         return reply(request, {"chatLocation": {"link": link(href, "location")}}, 201, {"Location": href})
+    seconds = push.wait_seconds(request)
+    if seconds:  # long-poll: hold until something rings
+        await push.hold(lambda left: engine.wait_for_rings(context.agent.id, left),
+                        lambda: agents.ringing_count(context.agent.id) > 0, seconds)
     count = agents.ringing_count(context.agent.id)
     tree = {"ringingCount": str(count)}
     if count:

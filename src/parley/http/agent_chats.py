@@ -8,14 +8,17 @@ from starlette.routing import Route
 from parley.domain.chat import NOT_TYPING, ONLY_TO_REP, REGULAR, TYPING, Chat
 from parley.domain.ids import visit_id
 from parley.domain.refusals import Invalid, NotFound
-from parley.http import fields
+from parley.http import fields, push
+from parley.http.idempotency import request_key
 from parley.http.agent import context_of
 from parley.http.auth import AgentContext
 from parley.http.exchange import base_url, empty, engine_of, read_body, reply, root_of
 from parley.http.resources import View, chat_links, chat_tree, event_tree, events_tree, info_tree
-from parley.http.visitor import from_param
+from parley.http.visitor import from_param, held
 from parley.services.agents import AgentLine, Agents
+from parley.domain.survey import PRECHAT
 from parley.services.participants import Participants
+from parley.services.surveys import Surveys
 from parley.wire.jsoncodec import BodyError, parse
 from parley.wire.links import link
 from parley.wire.tree import Many
@@ -30,13 +33,26 @@ def _chat(request: Request) -> tuple[AgentContext, Chat, View]:
 
 
 async def chat_resource(request: Request):
-    _, _, view = _chat(request)
-    return reply(request, {"chat": chat_tree(view, from_param(request))})
+    context, chat, view = _chat(request)
+    from_id = from_param(request)
+    await held(request, chat, view, from_id)
+    return reply(request, {"chat": chat_tree(view, from_id)})
 
 
 async def events_resource(request: Request):
-    _, _, view = _chat(request)
-    return reply(request, {"events": events_tree(view, from_param(request))})
+    context, chat, view = _chat(request)
+    from_id = from_param(request)
+    if push.wants_stream(request):
+        engine = engine_of(request)
+        sessions = engine.presence.sessions
+
+        def still_holds() -> bool:  # the stream ends when the chat leaves this agent
+            return chat.agent_id == context.agent.id and context.session.id in sessions
+
+        return push.event_stream(engine, chat, push.stream_start(request, from_id), False,
+                                 lambda event: event_tree(event, view), still_holds)
+    await held(request, chat, view, from_id)
+    return reply(request, {"events": events_tree(view, from_id)})
 
 
 def parse_agent_event(body: dict):
@@ -72,16 +88,20 @@ def parse_agent_event(body: dict):
 
 async def post_event(request: Request):
     context, chat, view = _chat(request)
-    line = parse_agent_event(await read_body(request))
-    agents = Agents(engine_of(request))
-    if line is None:
-        event_id = await agents.end_chat(context.agent, chat)
-        key = "chatLocation"
-    else:
-        event_id = await agents.post_line(context.agent, chat, line)
-        key = "chatEventLocation"
+    body = await read_body(request)
+    line = parse_agent_event(body)
+    engine = engine_of(request)
+    agents = Agents(engine)
+    key = request_key(request, f"agent:{context.agent.id}", root_of(body, "event").get("clientMessageId"))
+    async with engine.keyed(key):
+        earlier = engine.replay(key)
+        if line is None:
+            event_id = await agents.end_chat(context.agent, chat, key)
+        else:
+            event_id = earlier[1] if earlier else await agents.post_line(context.agent, chat, line, key)
+    element = "chatLocation" if line is None else "chatEventLocation"
     href = f"{view.chat_uri}/events/{event_id}"
-    return reply(request, {key: {"link": link(href, "location")}}, 201, {"Location": href})
+    return reply(request, {element: {"link": link(href, "location")}}, 201, {"Location": href})
 
 
 async def one_event(request: Request):
@@ -148,24 +168,28 @@ async def several_chats(request: Request):
 
 
 async def transfer(request: Request):
-    context, chat, _ = _chat(request)
-    agents = Agents(engine_of(request))
     if request.method == "GET":
+        context, _, _ = _chat(request)
         skills = [{"id": str(skill.id), "name": skill.name, "onlineAgents": str(count)}
-                  for skill, count in agents.transfer_skills(context.agent)]
+                  for skill, count in Agents(engine_of(request)).transfer_skills(context.agent)]
         return reply(request, {"transfer": {"skill": skills}})
-    body = await read_body(request)
-    content = root_of(body, "transfer")
-    note = fields.text(content.get("text"), "text", max_length=10000)
-    target_agent, target_skill = content.get("agent"), content.get("skill")
-    if isinstance(target_agent, dict):
-        target = fields.integer(target_agent.get("id"), "agent.id")
-        await agents.transfer(context.agent, chat, target_id=target, note=note)
-    elif isinstance(target_skill, dict):
-        skill_id = fields.integer(target_skill.get("id"), "skill.id")
-        await agents.transfer(context.agent, chat, skill_id=skill_id, note=note)
-    else:
-        raise Invalid("transfer needs an agent or a skill")
+    context = context_of(request)
+    engine = engine_of(request)
+    key = request_key(request, f"agent:{context.agent.id}")
+    async with engine.keyed(key):
+        if engine.replay(key):  # checked first: after the transfer this agent no longer sees the chat
+            return empty()
+        _, chat, _ = _chat(request)
+        content = root_of(await read_body(request), "transfer")
+        note = fields.text(content.get("text"), "text", max_length=10000)
+        target_agent, target_skill = content.get("agent"), content.get("skill")
+        if isinstance(target_agent, dict):
+            target = {"target_id": fields.integer(target_agent.get("id"), "agent.id")}
+        elif isinstance(target_skill, dict):
+            target = {"skill_id": fields.integer(target_skill.get("id"), "skill.id")}
+        else:
+            raise Invalid("transfer needs an agent or a skill")
+        await Agents(engine).transfer(context.agent, chat, note=note, request_key=key, **target)
     return empty()
 
 
@@ -193,6 +217,7 @@ def _visit(request: Request, context: AgentContext) -> Chat:
 async def visit(request: Request):
     context = context_of(request)
     chat = _visit(request, context)
+    answered = await Surveys(engine_of(request)).answers_of(chat, PRECHAT)
     uri = f"{context.session_uri}/visits/visit/{request.path_params['visit_id']}"
     details = chat.details
     tree = {
@@ -204,6 +229,11 @@ async def visit(request: Request):
         "userAgent": details.get("userAgent"),
         "chatReferrer": details.get("chatReferrer"),
     }
+    if answered is not None:
+        tree["preChatSurvey"] = {"survey": {"id": answered.survey_id, "question": [
+            {"id": answer.question_id, "label": answer.label,
+             "answer": list(answer.values) if len(answer.values) > 1 else (answer.values or ("",))[0]}
+            for answer in answered.answers]}}
     return reply(request, {"visit": tree})
 
 

@@ -8,10 +8,12 @@ from starlette.routing import Route
 from parley.domain.account import Account
 from parley.domain.chat import NOT_TYPING, TYPING, Chat
 from parley.domain.refusals import Invalid, Malformed, NotFound
-from parley.http import fields
+from parley.http import fields, push
 from parley.http.auth import visitor_account
 from parley.http.exchange import base_url, empty, engine_of, read_body, reply, root_of
+from parley.http.idempotency import request_key
 from parley.http.resources import View, chat_tree, event_tree, events_tree, info_tree
+from parley.services import surveys
 from parley.services.participants import Participants
 from parley.services.visitors import ChatRequest, VisitorEvent, Visitors
 from parley.wire.links import link
@@ -200,8 +202,22 @@ async def request_chat(request: Request):
     body = await read_body(request)
     content = root_of(body, "request", required=False) if body else {}
     chat_request = parse_chat_request(request, content)
-    await _authenticated(request, account, chat_request, content)
-    chat = await Visitors(engine_of(request)).start_chat(account.id, chat_request)
+    engine = engine_of(request)
+    key = request_key(request, f"account:{account.id}")
+    async with engine.keyed(key):
+        earlier = engine.replay(key)
+        if earlier:
+            chat = earlier[0]
+        else:
+            await _authenticated(request, account, chat_request, content)
+            survey = content.get("survey")
+            if survey is not None and not isinstance(survey, dict):
+                raise Malformed("survey must be an element with the survey id and answers")
+            if survey:  # checked before the chat exists: bad answers create nothing
+                await surveys.check_prechat_answers(engine, account.id, survey)
+            chat = await Visitors(engine).start_chat(account.id, chat_request, key)
+            if survey:
+                await surveys.store_prechat_answers(engine, chat, survey)
     location = f"{account_uri(request, account)}/chat/{chat.id}"
     return empty(201, {"Location": location})
 
@@ -236,14 +252,31 @@ def from_param(request: Request) -> int:
     return int(value)
 
 
+async def held(request: Request, chat: Chat, view: View, from_id: int) -> None:
+    """``wait=S``: hold until an event at or after ``from`` exists for this reader, or S passes."""
+    seconds = push.wait_seconds(request)
+    if seconds:
+        engine = engine_of(request)
+        with push.visitor_holding(engine, chat, view.visitor):
+            await push.hold(lambda left: engine.wait_for_chat(chat.id, left),
+                            lambda: bool(chat.visible_events(from_id, view.visitor)) or not chat.active, seconds)
+
+
 async def chat_resource(request: Request):
-    _, view = _chat(request)
-    return reply(request, {"chat": chat_tree(view, from_param(request))})
+    chat, view = _chat(request)
+    from_id = from_param(request)
+    await held(request, chat, view, from_id)
+    return reply(request, {"chat": chat_tree(view, from_id)})
 
 
 async def events_resource(request: Request):
-    _, view = _chat(request)
-    return reply(request, {"events": events_tree(view, from_param(request))})
+    chat, view = _chat(request)
+    from_id = from_param(request)
+    if push.wants_stream(request):
+        return push.event_stream(engine_of(request), chat, push.stream_start(request, from_id), True,
+                                 lambda event: event_tree(event, view), lambda: True)
+    await held(request, chat, view, from_id)
+    return reply(request, {"events": events_tree(view, from_id)})
 
 
 def parse_visitor_event(body: dict) -> VisitorEvent:
@@ -273,8 +306,13 @@ def parse_visitor_event(body: dict) -> VisitorEvent:
 
 async def post_event(request: Request):
     chat, view = _chat(request)
-    event = parse_visitor_event(await read_body(request))
-    event_id = await Visitors(engine_of(request)).post(chat, event)
+    body = await read_body(request)
+    event = parse_visitor_event(body)
+    engine = engine_of(request)
+    key = request_key(request, f"visitor:{chat.id}", root_of(body, "event").get("clientMessageId"))
+    async with engine.keyed(key):
+        earlier = engine.replay(key)
+        event_id = earlier[1] if earlier else await Visitors(engine).post(chat, event, key)
     return empty(201, {"Location": f"{view.chat_uri}/events/{event_id}"})
 
 

@@ -136,7 +136,7 @@ class Agents:
 
     # -- chats -------------------------------------------------------------------------------
 
-    async def accept(self, agent: Agent) -> Chat:
+    async def accept(self, agent: Agent, request_key: str | None = None) -> Chat:
         engine = self.engine
         for ring in engine.queue.rings_of(agent.id):
             chat = engine.chats.get(ring.chat_id)
@@ -151,6 +151,7 @@ class Agents:
                 await engine.append(
                     chat,
                     rules.acceptance(agent.nickname),
+                    request_key,
                     state=CHATTING,
                     agent_id=agent.id,
                     chatting_ms=chat.chatting_ms or now,
@@ -173,7 +174,7 @@ class Agents:
         chats = [self.engine.chats[c] for c in self.engine.queue.assigned.get(agent.id, ()) if c in self.engine.chats]
         return sorted(chats, key=lambda c: c.start_ms)
 
-    async def post_line(self, agent: Agent, chat: Chat, line: AgentLine) -> int:
+    async def post_line(self, agent: Agent, chat: Chat, line: AgentLine, request_key: str | None = None) -> int:
         engine = self.engine
         text = sanitize(line.text) if line.text_type == "html" and line.text is not None else line.text
         async with engine.lock(chat.id):
@@ -181,16 +182,16 @@ class Agents:
             self._still_owned(agent, chat)
             draft = rules.agent_line(text, line.text_type, agent.nickname, line.sub_type, line.content)
             changes = {} if line.sub_type == ONLY_TO_REP else {"agent_typing": Typing()}
-            events = await engine.append(chat, [draft], **changes)
+            events = await engine.append(chat, [draft], request_key, **changes)
             engine.queue.idle_since[agent.id] = engine.clock()
             return events[-1].id
 
-    async def end_chat(self, agent: Agent, chat: Chat) -> int:
+    async def end_chat(self, agent: Agent, chat: Chat, request_key: str | None = None) -> int:
         engine = self.engine
         async with engine.lock(chat.id):
             if chat.active:
                 self._still_owned(agent, chat)
-                await engine.end(chat, messages.AGENT_ENDED)
+                await engine.end(chat, messages.AGENT_ENDED, request_key)
             return next(e.id for e in reversed(chat.events) if e.type == "state")
 
     def transfer_skills(self, agent: Agent) -> list[tuple[Skill, int]]:
@@ -207,8 +208,8 @@ class Agents:
                 out.append((skill, online))
         return out
 
-    async def transfer(self, agent: Agent, chat: Chat, *, skill_id: int | None = None,
-                       target_id: int | None = None, note: str | None = None) -> None:
+    async def transfer(self, agent: Agent, chat: Chat, *, skill_id: int | None = None, target_id: int | None = None,
+                       note: str | None = None, request_key: str | None = None) -> None:
         """Back to waiting for another skill or agent (A22): the whole history goes along, the
         sender loses access, the target is rung (an agent) or the chat heads its skill's queue."""
         engine = self.engine
@@ -234,8 +235,8 @@ class Agents:
                 line, new_skill = messages.TRANSFERRED_TO_SKILL, skill.id
             drafts = [rules.agent_line(note, "plain", agent.nickname, ONLY_TO_REP, None)] if note else []
             drafts += [rules.system_line(line), rules.state_event(WAITING)]
-            await engine.append(chat, drafts, state=WAITING, agent_id=None, skill_id=new_skill, details=details,
-                                agent_typing=Typing())
+            await engine.append(chat, drafts, request_key, state=WAITING, agent_id=None, skill_id=new_skill,
+                                details=details, agent_typing=Typing())
 
     async def transfer_account(self, agent: Agent, chat: Chat, base_url: str, account: str, skill: str) -> None:
         """The visitor is told where to ask again (an ``a2a-transfer`` event), then the chat ends."""

@@ -12,6 +12,7 @@ import contextlib
 import dataclasses
 import logging
 import time
+from collections import defaultdict
 from collections.abc import Awaitable, Callable
 
 from parley.config import Settings
@@ -21,12 +22,15 @@ from parley.domain.chat import ENDED, WAITING, Chat, Draft, Event, Typing, endin
 from parley.domain.refusals import NotFound
 from parley.services.directory import DirectoryView
 from parley.services.presence import AgentSession, LoginSession, Presence
+from parley.bus.local import LocalBus, agent_topic, chat_topic
 from parley.services import timers
 from parley.services.queue import Queue
 from parley.store.sqlite import Directory, SqliteStore
 
 log = logging.getLogger("parley.engine")
 
+# A retry with the same Idempotency-Key within this window gets the original answer.
+IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000
 # rtSessionId values start above 2^32, as the real service's do.
 RT_SESSION_BASE = 4294967296
 
@@ -48,6 +52,12 @@ class Engine:
         self._next_rt_session = RT_SESSION_BASE
         self.change_counter: int | None = None
         self._workers: list[Callable[[], Awaitable[None]]] = []
+        self.bus = LocalBus()
+        self.queue.notify = lambda agent_id: self.bus.publish(agent_topic(agent_id))
+        self.request_keys: dict[str, tuple[str, int, int]] = {}  # key -> (chat id, event id, time)
+        self._key_locks: dict[str, asyncio.Lock] = {}
+        # Visitor requests currently held open on a chat (long-poll, event stream): activity.
+        self.holders: dict[str, int] = defaultdict(int)
         self._tasks: list[asyncio.Task] = []
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -65,6 +75,7 @@ class Engine:
             # Visitors could not reach us while we were down: their silence starts now.
             chat.last_update_ms = now
             self.chats[chat.id] = chat
+            self._index_keys(chat, chat.events)
             self.queue.track(chat)
         self._next_rt_session = max(RT_SESSION_BASE, await self.store.max_rt_session_id()) + 1
         for agent_id in [a for a in self.queue.assigned if not self.presence.logged_in(a)]:
@@ -110,39 +121,88 @@ class Engine:
         self._next_rt_session += 1
         return value
 
-    def stamp(self, chat: Chat, drafts: list[Draft], now_ms: int) -> list[Event]:
+    def stamp(self, chat: Chat, drafts: list[Draft], now_ms: int, request_key: str | None = None) -> list[Event]:
         first = chat.next_event_id
-        return [Event(first + i, d.type, now_ms, d.fields, d.agents_only) for i, d in enumerate(drafts)]
+        events = [Event(first + i, d.type, now_ms, d.fields, d.agents_only) for i, d in enumerate(drafts)]
+        if events and request_key is not None:
+            events[0].request_key = request_key  # committed with the events: a retry can never double them
+        return events
 
-    async def append(self, chat: Chat, drafts: list[Draft], **changes) -> list[Event]:
+    async def append(self, chat: Chat, drafts: list[Draft], request_key: str | None = None, **changes) -> list[Event]:
         """The one way events are written: commit row + events, then update memory. Hold the chat's lock."""
         now = self.clock()
-        events = self.stamp(chat, drafts, now)
+        events = self.stamp(chat, drafts, now, request_key)
         if changes.get("state") == ENDED and chat.ended_ms is None:
             changes.setdefault("ended_ms", now)
         staged = dataclasses.replace(chat, **changes)
         await self.store.save_chat(staged, events)
         for name, value in changes.items():
             setattr(chat, name, value)
-        chat.events.extend(events)
-        self.queue.track(chat)
-        self.route()
+        self._committed(chat, events)
         return events
 
-    async def create(self, chat: Chat, drafts: list[Draft], new_visitor: bool) -> list[Event]:
-        events = self.stamp(chat, drafts, chat.start_ms)
+    async def create(self, chat: Chat, drafts: list[Draft], new_visitor: bool,
+                     request_key: str | None = None) -> list[Event]:
+        events = self.stamp(chat, drafts, chat.start_ms, request_key)
         await self.store.insert_chat(chat, events, new_visitor)
-        chat.events.extend(events)
         self.chats[chat.id] = chat
-        self.queue.track(chat)
-        self.route()
+        self._committed(chat, events)
         return events
 
-    async def end(self, chat: Chat, reason_line: int | None) -> None:
+    def _committed(self, chat: Chat, events: list[Event]) -> None:
+        chat.events.extend(events)
+        self._index_keys(chat, events)
+        self.queue.track(chat)
+        self.route()
+        self.bus.publish(chat_topic(chat.id))
+
+    # -- idempotent requests (Idempotency-Key, clientMessageId) ---------------------------
+
+    def _index_keys(self, chat: Chat, events: list[Event]) -> None:
+        for event in events:
+            if event.request_key is not None:
+                self.request_keys[event.request_key] = (chat.id, event.id, event.time_ms)
+
+    def keyed(self, request_key: str | None):
+        """Serializes requests that carry the same key, so concurrent retries append once."""
+        if request_key is None:
+            return contextlib.nullcontext()
+        lock = self._key_locks.get(request_key)
+        if lock is None:
+            lock = self._key_locks[request_key] = asyncio.Lock()
+        return lock
+
+    def replay(self, request_key: str | None) -> tuple[Chat, int] | None:
+        """(chat, first event id) of the earlier request with this key, within the window."""
+        hit = self.request_keys.get(request_key) if request_key is not None else None
+        if hit is None or self.clock() - hit[2] > IDEMPOTENCY_WINDOW_MS or hit[0] not in self.chats:
+            return None
+        return self.chats[hit[0]], hit[1]
+
+    def forget_old_keys(self, now_ms: int) -> None:
+        for key in [k for k, hit in self.request_keys.items() if now_ms - hit[2] > IDEMPOTENCY_WINDOW_MS]:
+            del self.request_keys[key]
+        for key in [k for k, lock in self._key_locks.items() if not lock.locked()]:
+            del self._key_locks[key]
+
+    async def wait_for_chat(self, chat_id: str, timeout: float) -> bool:
+        """True when the chat got new events within ``timeout`` seconds."""
+        return await self.bus.wait(chat_topic(chat_id), timeout)
+
+    async def wait_for_rings(self, agent_id: int, timeout: float) -> bool:
+        """True when the agent's rings changed within ``timeout`` seconds."""
+        return await self.bus.wait(agent_topic(agent_id), timeout)
+
+    def touch_visitor(self, chat: Chat) -> None:
+        """Every visitor request to a chat keeps it alive (server spec §7.3)."""
+        if chat.active:
+            chat.last_update_ms = self.clock()
+
+    async def end(self, chat: Chat, reason_line: int | None, request_key: str | None = None) -> None:
         """End a chat (idempotent); hold the chat's lock."""
         drafts = ending(chat, reason_line)
         if drafts:
-            await self.append(chat, drafts, state=ENDED)
+            await self.append(chat, drafts, request_key, state=ENDED)
 
     def route(self) -> None:
         self.queue.route(self.clock())

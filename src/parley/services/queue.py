@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from parley.domain import routing, waittime
@@ -40,6 +41,8 @@ class Queue:
         self.chats: dict[str, Chat] = {}
         self.idle_since: dict[int, int] = {}
         self.recent_waits: dict[int | None, deque[int]] = defaultdict(lambda: deque(maxlen=WAIT_SAMPLES))
+        # Told the agent id whenever that agent's rings change (wakes long-polls of A8).
+        self.notify: Callable[[int], None] = lambda agent_id: None
 
     def track(self, chat: Chat) -> None:
         """Bring the indexes in line with a chat after each committed change."""
@@ -52,7 +55,9 @@ class Queue:
                 self.waiting[chat.id] = (-priority, -arrival if chat.details.get("transferred") else arrival)
         else:
             self.waiting.pop(chat.id, None)
-            self.rings.pop(chat.id, None)
+            ring = self.rings.pop(chat.id, None)
+            if ring is not None:
+                self.notify(ring.agent_id)
         for agent_id, chat_ids in self.assigned.items():
             if agent_id != chat.agent_id:
                 chat_ids.discard(chat.id)
@@ -74,6 +79,7 @@ class Queue:
     def withdraw_rings_of(self, agent_id: int) -> None:
         for chat_id in [c for c, ring in self.rings.items() if ring.agent_id == agent_id]:
             del self.rings[chat_id]
+        self.notify(agent_id)
 
     def candidates(self, account_id: str) -> list[routing.Candidate]:
         return [
@@ -111,6 +117,7 @@ class Queue:
             ring = Ring(chat_id, agent.id, now_ms)
             self.rings[chat_id] = ring
             new_rings.append(ring)
+            self.notify(agent.id)
         return new_rings
 
     def able_agents(self, account_id: str, skill_id: int | None, direct_agent_id: int | None) -> list:

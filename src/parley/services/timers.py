@@ -29,6 +29,9 @@ async def sweep(engine: Engine) -> None:
 
 
 def _silent(engine: Engine, chat: Chat) -> bool:
+    """No visitor request within chatTimeout; a request held open (long-poll, stream) is activity."""
+    if engine.holders.get(chat.id):
+        return False
     return chat.active and engine.clock() - chat.last_update_ms > chat.chat_timeout * 1000
 
 
@@ -86,3 +89,4 @@ def _forget_expired(engine: Engine) -> None:
     for chat in [c for c in engine.chats.values() if engine.expired(c, now)]:
         del engine.chats[chat.id]
         engine.forget_lock(chat.id)
+    engine.forget_old_keys(now)

@@ -50,9 +50,7 @@ class Visitors:
         self.engine = engine
 
     def touch(self, chat: Chat) -> None:
-        """Every visitor request to a chat keeps it alive (server spec §7.3)."""
-        if chat.active:
-            chat.last_update_ms = self.engine.clock()
+        self.engine.touch_visitor(chat)
 
     def _route_target(self, account_id: str, request: ChatRequest) -> tuple[int | None, int | None]:
         """(skill id, direct agent id) the request routes to."""
@@ -70,7 +68,7 @@ class Visitors:
             skill = directory.skill(directory.account(account_id).default_skill_id)
         return (skill.id if skill else None), None
 
-    async def start_chat(self, account_id: str, request: ChatRequest) -> Chat:
+    async def start_chat(self, account_id: str, request: ChatRequest, request_key: str | None = None) -> Chat:
         engine = self.engine
         engine.directory.account(account_id)
         skill_id, direct_agent_id = self._route_target(account_id, request)
@@ -104,7 +102,7 @@ class Visitors:
             drafts += rules.ending(chat, messages.NO_AGENTS)
             chat.state = ENDED
             chat.ended_ms = now
-        await engine.create(chat, drafts, new_visitor)
+        await engine.create(chat, drafts, new_visitor, request_key)
         return chat
 
     def _nobody_can_take(self, chat: Chat, max_wait_time: int | None) -> bool:
@@ -120,7 +118,7 @@ class Visitors:
             )
         return False
 
-    async def post(self, chat: Chat, event: VisitorEvent) -> int:
+    async def post(self, chat: Chat, event: VisitorEvent, request_key: str | None = None) -> int:
         """Append what the visitor posted; returns the id the Location header names."""
         engine = self.engine
         async with engine.lock(chat.id):
@@ -128,7 +126,7 @@ class Visitors:
             if event.type == "state":
                 if event.state != ENDED:
                     raise Invalid("A visitor can only set the state to ended")
-                await engine.end(chat, None)
+                await engine.end(chat, None, request_key)
                 return _last_state_event(chat)
             rules.require_open(chat, "add a line")
             if event.type == "line":
@@ -136,9 +134,9 @@ class Visitors:
                     draft = rules.visitor_rich_line(event.text, event.content or {}, chat.visitor_name)
                 else:
                     draft = rules.visitor_line(event.text or "", chat.visitor_name)
-                events = await engine.append(chat, [draft], visitor_typing=Typing())
+                events = await engine.append(chat, [draft], request_key, visitor_typing=Typing())
             elif event.type in AGENT_VISIBLE_TYPES:
-                events = await engine.append(chat, [rules.Draft(event.type, event.fields, agents_only=True)])
+                events = await engine.append(chat, [rules.Draft(event.type, event.fields, agents_only=True)], request_key)
             else:
                 raise Invalid(f"Unsupported event type {event.type!r}")
             return events[-1].id

@@ -103,4 +103,62 @@ STEPS: list[str] = [
         created_ms INTEGER NOT NULL
     );
     """,
+    # 3: surveys (definitions, submissions), the mail outbox, transcripts waiting for their chat's end.
+    """
+    CREATE TABLE survey_definitions (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        account_id TEXT NOT NULL REFERENCES accounts(id),
+        kind TEXT NOT NULL,
+        skill_id INTEGER REFERENCES skills(id),
+        name TEXT NOT NULL,
+        survey_id INTEGER NOT NULL,
+        document TEXT NOT NULL,
+        imported_ms INTEGER NOT NULL
+    );
+    CREATE UNIQUE INDEX survey_definitions_slot ON survey_definitions (account_id, kind, COALESCE(skill_id, -1));
+    CREATE TABLE survey_submissions (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        account_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        chat_id TEXT,
+        survey_id INTEGER NOT NULL,
+        answers TEXT NOT NULL,
+        details TEXT NOT NULL,
+        submitted_ms INTEGER NOT NULL
+    );
+    CREATE INDEX survey_submissions_chat ON survey_submissions (chat_id, kind);
+    CREATE INDEX survey_submissions_account ON survey_submissions (account_id, kind, submitted_ms);
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        recipient TEXT NOT NULL,
+        sender TEXT NOT NULL,
+        reply_to TEXT,
+        subject TEXT NOT NULL,
+        body TEXT NOT NULL,
+        html TEXT,
+        created_ms INTEGER NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_ms INTEGER NOT NULL,
+        sent_ms INTEGER,
+        failed_ms INTEGER,
+        last_error TEXT
+    );
+    CREATE INDEX outbox_pending ON outbox (next_attempt_ms) WHERE sent_ms IS NULL AND failed_ms IS NULL;
+    CREATE TABLE transcript_requests (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        account_id TEXT NOT NULL,
+        chat_id TEXT NOT NULL,
+        email TEXT NOT NULL,
+        subject TEXT,
+        timezone_offset_ms INTEGER,
+        requested_ms INTEGER NOT NULL,
+        done_ms INTEGER
+    );
+    CREATE INDEX transcript_requests_pending ON transcript_requests (chat_id) WHERE done_ms IS NULL;
+    """,
+    # 4: the Idempotency-Key (or clientMessageId) of the request that appended an event, so a
+    # retry finds the original in the same transaction that wrote it.
+    """
+    ALTER TABLE events ADD COLUMN request_key TEXT;
+    """,
 ]

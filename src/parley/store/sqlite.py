@@ -288,8 +288,10 @@ def _chat_columns(chat: Chat, next_event_id: int) -> tuple:
 
 def _insert_events(db: sqlite3.Connection, chat_id: str, events: list[Event]) -> None:
     db.executemany(
-        "INSERT INTO events (chat_id, id, type, time_ms, agents_only, fields) VALUES (?, ?, ?, ?, ?, ?)",
-        [(chat_id, e.id, e.type, e.time_ms, int(e.agents_only), orjson.dumps(e.fields).decode()) for e in events],
+        "INSERT INTO events (chat_id, id, type, time_ms, agents_only, fields, request_key)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [(chat_id, e.id, e.type, e.time_ms, int(e.agents_only), orjson.dumps(e.fields).decode(), e.request_key)
+         for e in events],
     )
 
 
@@ -330,10 +332,11 @@ def _load_chats(db: sqlite3.Connection, ended_after_ms: int) -> list[Chat]:
             visitor_name=row[11], details=orjson.loads(row[12]), custom_variables=orjson.loads(row[13]),
         )
     if chats:
-        for chat_id, event_id, kind, time_ms, agents_only, fields in db.execute(
-            "SELECT e.chat_id, e.id, e.type, e.time_ms, e.agents_only, e.fields FROM events e"
+        for chat_id, event_id, kind, time_ms, agents_only, fields, request_key in db.execute(
+            "SELECT e.chat_id, e.id, e.type, e.time_ms, e.agents_only, e.fields, e.request_key FROM events e"
             " JOIN chats c ON c.id = e.chat_id WHERE c.ended_ms IS NULL OR c.ended_ms > ?"
             " ORDER BY e.chat_id, e.id", (ended_after_ms,)
         ):
-            chats[chat_id].events.append(Event(event_id, kind, time_ms, orjson.loads(fields), bool(agents_only)))
+            chats[chat_id].events.append(
+                Event(event_id, kind, time_ms, orjson.loads(fields), bool(agents_only), request_key))
     return list(chats.values())

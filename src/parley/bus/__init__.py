@@ -1,0 +1,1 @@
+"""Wake-ups between the writer path and waiting requests (in-process today; Redis later)."""

@@ -1,0 +1,47 @@
+"""The in-process bus: a request that waits for news on a topic (a chat, an agent's rings)
+is woken by whoever commits news on that topic."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+
+
+class LocalBus:
+    def __init__(self) -> None:
+        self._waiters: dict[str, set[asyncio.Future]] = defaultdict(set)
+
+    def publish(self, topic: str) -> None:
+        waiters = self._waiters.pop(topic, None)
+        for future in waiters or ():
+            if not future.done():
+                future.set_result(None)
+
+    async def wait(self, topic: str, timeout: float) -> bool:
+        """True if news arrived on ``topic`` within ``timeout`` seconds."""
+        if timeout <= 0:
+            return False
+        future = asyncio.get_running_loop().create_future()
+        self._waiters[topic].add(future)
+        try:
+            await asyncio.wait_for(future, timeout)
+            return True
+        except asyncio.TimeoutError:
+            return False
+        finally:
+            waiters = self._waiters.get(topic)
+            if waiters is not None:
+                waiters.discard(future)
+                if not waiters:
+                    del self._waiters[topic]
+
+    def waiting(self, topic: str) -> int:
+        return len(self._waiters.get(topic, ()))
+
+
+def chat_topic(chat_id: str) -> str:
+    return f"chat:{chat_id}"
+
+
+def agent_topic(agent_id: int) -> str:
+    return f"agent:{agent_id}"

@@ -1,0 +1,109 @@
+"""Survey definitions (one per account, kind and skill) and submitted answers, in the embedded store."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+
+import orjson
+
+from parley.domain import survey as surveys
+from parley.domain.mail import Message
+from parley.domain.refusals import Invalid
+from parley.domain.survey import Answer, Definition
+from parley.store.outbox import insert_message
+from parley.store.sqlite import SqliteStore
+
+
+@dataclass(frozen=True)
+class Submission:
+    account_id: str
+    kind: str
+    chat_id: str | None
+    survey_id: int
+    answers: list[Answer]
+    details: dict = field(default_factory=dict)
+    submitted_ms: int = 0
+
+
+class SurveyStore:
+    def __init__(self, store: SqliteStore) -> None:
+        self.store = store
+
+    async def save_definition(self, account_id: str, definition: Definition, now_ms: int) -> None:
+        """Replace the survey of this account, kind and skill."""
+        survey = definition.survey
+
+        def job(db):
+            # Answers name their survey by id: within a kind, one id is one survey.
+            clash = db.execute(
+                "SELECT skill_id FROM survey_definitions WHERE account_id = ? AND kind = ? AND survey_id = ?"
+                " AND skill_id IS NOT ?",
+                (account_id, definition.kind, survey.id, definition.skill_id)).fetchone()
+            if clash is not None:
+                where = f"skill {clash[0]}" if clash[0] is not None else "the account default"
+                raise Invalid(f"survey id {survey.id} is already the {definition.kind} survey of {where}")
+            db.execute("DELETE FROM survey_definitions WHERE account_id = ? AND kind = ? AND skill_id IS ?",
+                       (account_id, definition.kind, definition.skill_id))
+            db.execute(
+                "INSERT INTO survey_definitions (account_id, kind, skill_id, name, survey_id, document, imported_ms)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (account_id, definition.kind, definition.skill_id, definition.name, survey.id,
+                 orjson.dumps(surveys.document(survey)).decode(), now_ms))
+
+        await self.store.write(job)
+
+    async def definitions(self, account_id: str, kind: str) -> list[Definition]:
+        """Newest first, so a name or id given twice picks the latest import."""
+
+        def read(db):
+            rows = db.execute(
+                "SELECT kind, skill_id, name, document FROM survey_definitions WHERE account_id = ? AND kind = ?"
+                " ORDER BY imported_ms DESC, id DESC", (account_id, kind))
+            return [Definition(row[0], row[1], row[2], surveys.parse_document(orjson.loads(row[3]))) for row in rows]
+
+        return await self.store.read(read)
+
+    async def save_submission(self, submission: Submission, *, replace: bool = False,
+                              mail: Message | None = None) -> None:
+        """Store answers (``replace``: instead of the chat's earlier ones of this kind), and queue ``mail``
+        in the same transaction, so an acknowledged offline message always has its mail queued."""
+
+        def job(db):
+            if replace and submission.chat_id is not None:
+                db.execute("DELETE FROM survey_submissions WHERE chat_id = ? AND kind = ?",
+                           (submission.chat_id, submission.kind))
+            _insert_submission(db, submission)
+            if mail is not None:
+                insert_message(db, mail, submission.submitted_ms)
+
+        await self.store.write(job)
+
+    async def submissions(self, account_id: str, kind: str, chat_id: str | None = None) -> list[Submission]:
+        def read(db):
+            query = ("SELECT account_id, kind, chat_id, survey_id, answers, details, submitted_ms"
+                     " FROM survey_submissions WHERE account_id = ? AND kind = ?")
+            params: tuple = (account_id, kind)
+            if chat_id is not None:
+                query += " AND chat_id = ?"
+                params += (chat_id,)
+            rows = db.execute(query + " ORDER BY submitted_ms, id", params)
+            return [Submission(row[0], row[1], row[2], row[3], _answers(row[4]), orjson.loads(row[5]), row[6])
+                    for row in rows]
+
+        return await self.store.read(read)
+
+
+def _insert_submission(db: sqlite3.Connection, submission: Submission) -> None:
+    answers = [{"id": a.question_id, "label": a.label, "answer": list(a.values), "validationType": a.validation_type}
+               for a in submission.answers]
+    db.execute(
+        "INSERT INTO survey_submissions (account_id, kind, chat_id, survey_id, answers, details, submitted_ms)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (submission.account_id, submission.kind, submission.chat_id, submission.survey_id,
+         orjson.dumps(answers).decode(), orjson.dumps(submission.details).decode(), submission.submitted_ms))
+
+
+def _answers(raw: str) -> list[Answer]:
+    return [Answer(item["id"], item["label"], tuple(item["answer"]), item["validationType"])
+            for item in orjson.loads(raw)]
