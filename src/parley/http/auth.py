@@ -10,7 +10,7 @@ from parley.domain.account import Account, Agent
 from parley.domain.refusals import NotFound
 from parley.http.exchange import check_version, engine_of, query
 from parley.services.agents import Agents
-from parley.services.presence import AgentSession, LoginSession
+from parley.domain.session import AgentSession, LoginSession
 
 
 def _authorization(request: Request) -> tuple[str, str]:

@@ -16,8 +16,7 @@ from parley.domain.html import sanitize
 from parley.domain.ids import digest, new_session_number, new_token
 from parley.domain.refusals import Invalid, NotFound, Unauthenticated
 from parley.services.engine import Engine
-from parley.services.presence import AgentSession, LoginSession
-from parley.store.sqlite import AgentSessionRecord, LoginRecord
+from parley.domain.session import AgentSession, LoginSession
 
 HASHER = PasswordHasher()
 # Chat details that only steer the routing of a waiting chat; an accepted chat drops them.
@@ -61,7 +60,7 @@ class Agents:
             csrf=new_token(),
             expires_ms=engine.clock() + engine.settings.session_ttl * 1000,
         )
-        await engine.store.insert_login(LoginRecord(**session.__dict__))
+        await engine.store.insert_login(session)
         engine.presence.add_login(session)
         return Login(session, bearer), agent
 
@@ -105,14 +104,13 @@ class Agents:
         now = engine.clock()
         first = not engine.presence.logged_in(login.agent_id)
         session = AgentSession(new_session_number(), login.account_id, login.agent_id, login.id, now, now)
-        await engine.store.insert_agent_session(AgentSessionRecord(
-            session.id, session.account_id, session.agent_id, session.login_session_id, session.created_ms))
+        await engine.store.insert_agent_session(session)
         if first:
             availability = engine.settings.agent_default_availability
             await engine.store.save_availability(login.agent_id, availability)
             engine.presence.availability[login.agent_id] = availability
             engine.queue.idle_since[login.agent_id] = now
-        engine.presence.sessions[session.id] = session
+        engine.presence.add_session(session)
         engine.route()
         return session
 

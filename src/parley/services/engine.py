@@ -21,7 +21,8 @@ from parley.domain.account import ONLINE
 from parley.domain.chat import ENDED, WAITING, Chat, Draft, Event, Typing, ending, state_event, system_line
 from parley.domain.refusals import NotFound
 from parley.services.directory import DirectoryView
-from parley.services.presence import AgentSession, LoginSession, Presence
+from parley.domain.session import AgentSession
+from parley.services.presence import Presence
 from parley.bus.local import LocalBus, agent_topic, chat_topic
 from parley.services import timers
 from parley.services.queue import Queue
@@ -66,11 +67,12 @@ class Engine:
         await self.store.open()
         await self.reload_directory()
         now = self.clock()
-        for record in await self.store.load_logins(now):
-            self.presence.add_login(LoginSession(**dataclasses.asdict(record)))
-        for record in await self.store.load_agent_sessions():
-            if record.login_session_id in self.presence.logins:
-                self.presence.sessions[record.id] = AgentSession(**dataclasses.asdict(record), last_seen_ms=now)
+        for login in await self.store.load_logins(now):
+            self.presence.add_login(login)
+        for session in await self.store.load_agent_sessions():
+            if session.login_session_id in self.presence.logins:
+                session.last_seen_ms = now  # idle time counts from the restart
+                self.presence.add_session(session)
         for chat in await self.store.load_chats(now - self.settings.ended_retention * 1000):
             # Visitors could not reach us while we were down: their silence starts now.
             chat.last_update_ms = now
@@ -220,7 +222,7 @@ class Engine:
     async def close_agent_sessions(self, closed: list[AgentSession]) -> None:
         """When a user's last session ends: rings go elsewhere, chats are requeued or ended (§4.6)."""
         for session in closed:
-            self.presence.sessions.pop(session.id, None)
+            self.presence.remove_session(session)
         if closed:
             await self.store.close_agent_sessions([s.id for s in closed], self.clock())
         for agent_id in {s.agent_id for s in closed}:

@@ -1,30 +1,11 @@
-"""Who is logged in: login sessions (bearers), agent sessions, and each agent's availability."""
+"""Who is logged in now: login sessions (bearers), agent sessions, and each agent's availability."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
 
 from parley.domain.account import OFFLINE
-
-
-@dataclass
-class LoginSession:
-    id: str
-    account_id: str
-    agent_id: int
-    bearer_digest: str
-    csrf: str
-    expires_ms: int
-
-
-@dataclass
-class AgentSession:
-    id: int
-    account_id: str
-    agent_id: int
-    login_session_id: str
-    created_ms: int
-    last_seen_ms: int
+from parley.domain.session import AgentSession, LoginSession
 
 
 class Presence:
@@ -33,6 +14,19 @@ class Presence:
         self.by_bearer: dict[str, LoginSession] = {}  # by bearer digest
         self.sessions: dict[int, AgentSession] = {}
         self.availability: dict[int, str] = {}
+        # Live sessions per agent: routing asks "is this agent logged in?" for every candidate.
+        self._live: Counter[int] = Counter()
+
+    def add_session(self, session: AgentSession) -> None:
+        if session.id not in self.sessions:
+            self._live[session.agent_id] += 1
+        self.sessions[session.id] = session
+
+    def remove_session(self, session: AgentSession) -> None:
+        if self.sessions.pop(session.id, None) is not None:
+            self._live[session.agent_id] -= 1
+            if not self._live[session.agent_id]:
+                del self._live[session.agent_id]
 
     def add_login(self, login: LoginSession) -> None:
         self.logins[login.id] = login
@@ -44,11 +38,8 @@ class Presence:
         self.by_bearer.pop(login.bearer_digest, None)
         return [s for s in self.sessions.values() if s.login_session_id == login.id]
 
-    def sessions_of(self, agent_id: int) -> list[AgentSession]:
-        return [s for s in self.sessions.values() if s.agent_id == agent_id]
-
     def logged_in(self, agent_id: int) -> bool:
-        return any(s.agent_id == agent_id for s in self.sessions.values())
+        return self._live.get(agent_id, 0) > 0
 
     def availability_of(self, agent_id: int) -> str:
         """Offline without a live agent session, whatever was last chosen."""

@@ -14,6 +14,7 @@ import orjson
 
 from parley.domain.account import Account, Agent, Skill
 from parley.domain.chat import Chat, Event
+from parley.domain.session import AgentSession, LoginSession
 from parley.store.migrations import STEPS
 from parley.store.writer import GroupCommitWriter
 
@@ -27,25 +28,6 @@ class Directory:
     skills: dict[int, Skill]
     agents: dict[int, Agent]
     availability: dict[int, str]
-
-
-@dataclass
-class LoginRecord:
-    id: str
-    account_id: str
-    agent_id: int
-    bearer_digest: str
-    csrf: str
-    expires_ms: int
-
-
-@dataclass
-class AgentSessionRecord:
-    id: int
-    account_id: str
-    agent_id: int
-    login_session_id: str
-    created_ms: int
 
 
 def _now_ms() -> int:
@@ -210,7 +192,7 @@ class SqliteStore:
 
     # -- login and agent sessions ----------------------------------------------------------
 
-    async def insert_login(self, record: LoginRecord) -> None:
+    async def insert_login(self, record: LoginSession) -> None:
         def job(db):
             db.execute(
                 "INSERT INTO login_sessions (id, account_id, agent_id, bearer_digest, csrf, expires_ms)"
@@ -226,17 +208,17 @@ class SqliteStore:
 
         await self.write(job)
 
-    async def load_logins(self, now_ms: int) -> list[LoginRecord]:
+    async def load_logins(self, now_ms: int) -> list[LoginSession]:
         def read(db):
             rows = db.execute(
                 "SELECT id, account_id, agent_id, bearer_digest, csrf, expires_ms FROM login_sessions"
                 " WHERE expires_ms > ?", (now_ms,)
             )
-            return [LoginRecord(*row) for row in rows]
+            return [LoginSession(*row) for row in rows]
 
         return await self.read(read)
 
-    async def insert_agent_session(self, record: AgentSessionRecord) -> None:
+    async def insert_agent_session(self, record: AgentSession) -> None:
         def job(db):
             db.execute(
                 "INSERT INTO agent_sessions (id, account_id, agent_id, login_session_id, created_ms)"
@@ -254,13 +236,13 @@ class SqliteStore:
 
         await self.write(job)
 
-    async def load_agent_sessions(self) -> list[AgentSessionRecord]:
+    async def load_agent_sessions(self) -> list[AgentSession]:
         def read(db):
             rows = db.execute(
                 "SELECT id, account_id, agent_id, login_session_id, created_ms FROM agent_sessions"
                 " WHERE closed_ms IS NULL"
             )
-            return [AgentSessionRecord(*row) for row in rows]
+            return [AgentSession(*row) for row in rows]
 
         return await self.read(read)
 
