@@ -10,6 +10,7 @@ from parley.domain.ids import visit_id
 from parley.domain.refusals import Invalid, NotFound
 from parley.http import fields, push
 from parley.http.idempotency import request_key
+from parley.http.paths import AGENT_CHAT, SESSION, SESSIONS
 from parley.http.agent import context_of
 from parley.http.auth import AgentContext
 from parley.http.exchange import base_url, empty, engine_of, read_body, reply, root_of
@@ -259,9 +260,7 @@ async def transfer_account(request: Request):
     return empty()
 
 
-BASE = "/api/account/{account_id}/agentSession"
-S = BASE + "/{session_id}"
-C = S + "/chat/{chat_id}"
+BASE, S, C = SESSIONS, SESSION, AGENT_CHAT
 
 routes = [
     Route(S + "/chat", several_chats, methods=["GET"]),

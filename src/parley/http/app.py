@@ -86,10 +86,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     mailer = Mailer(engine)
     engine.add_worker(mailer.run)
 
-    routes = [Route("/health", health, methods=["GET"])]
-    # Specific paths before the visitor's /chat/{chat_id} patterns.
-    routes += discovery.routes + login.routes + surveys.routes + agent.routes + agent_chats.routes + transcripts.routes
-    routes += visitor.routes
+    # The busiest routes first: every request walks this list until a pattern matches, and the
+    # visitor's polls are most requests (chat ids have their own pattern, so order is free).
+    routes = visitor.routes + agent_chats.routes + agent.routes + transcripts.routes + surveys.routes
+    routes += login.routes + discovery.routes + [Route("/health", health, methods=["GET"])]
     app = Starlette(
         routes=routes,
         lifespan=lifespan,

@@ -11,6 +11,7 @@ from parley.domain.survey import AGENT, EXIT, OFFLINE, PRECHAT, render
 from parley.http import fields
 from parley.http.auth import agent_context, visitor_account
 from parley.http.exchange import base_url, empty, engine_of, query, read_body, reply, root_of
+from parley.http.paths import AGENT_CHAT, CHAT
 from parley.services.agents import Agents
 from parley.services.mail import Mailer
 from parley.services.surveys import Surveys
@@ -135,8 +136,6 @@ async def submit_agent_survey(request: Request):
 
 
 BASE = "/api/account/{account_id}"
-CHAT = BASE + "/chat/{chat_id}"
-AGENT_CHAT = BASE + "/agentSession/{session_id}/chat/{chat_id}"
 
 routes = [
     Route(BASE + "/chat/preSurvey", pre_chat_survey, methods=["GET"]),

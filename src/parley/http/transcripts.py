@@ -11,6 +11,7 @@ from parley.domain.refusals import Invalid, Malformed
 from parley.http import fields
 from parley.http.auth import visitor_account
 from parley.http.exchange import empty, engine_of, read_body, root_of
+from parley.http.paths import CHAT
 from parley.http.surveys import mailer_of
 from parley.services.transcripts import Transcripts
 from parley.services.visitors import Visitors
@@ -48,7 +49,6 @@ async def transcript_request(request: Request):
     return empty()
 
 
-CHAT = "/api/account/{account_id}/chat/{chat_id}"
 routes = [
     Route(CHAT + "/transcriptRequest", transcript_request, methods=["PUT"]),
     Route(CHAT + "/transcriptWithSubjectRequest", transcript_request, methods=["PUT"]),

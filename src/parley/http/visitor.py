@@ -12,6 +12,7 @@ from parley.http import fields, push
 from parley.http.auth import visitor_account
 from parley.http.exchange import base_url, empty, engine_of, read_body, reply, root_of
 from parley.http.idempotency import request_key
+from parley.http.paths import CHAT
 from parley.http.resources import View, chat_tree, event_tree, events_tree, info_tree
 from parley.services import surveys
 from parley.services.participants import Participants
@@ -369,7 +370,6 @@ async def custom_variables(request: Request):
 
 
 BASE = "/api/account/{account_id}"
-CHAT = BASE + "/chat/{chat_id}"
 
 routes = [
     Route(BASE, account_entry, methods=["GET"]),
