@@ -163,3 +163,36 @@ def test_refresh_needs_the_csrf(server, http):
     assert http.post(f"{agent.base}/refresh", json={"csrf": agent.login["csrf"]}).status_code == 200
     wrong = http.post(f"{agent.base}/refresh", json={"csrf": "0" * 64})
     assert wrong.status_code == 401 and "CSRF" in wrong.json()["error"]["message"]
+
+
+def test_availability_and_slots_follow_capacity(server, http):
+    bob = Agent(server, http, "bob", "bob-secret")  # Sales + Support, 2 slots
+    base = f"{server.url}/api/account/{ACCOUNT}/chat"
+    several = http.get(f"{base}/availability.json?{q('skill=Sales&skill=Billing')}").json()
+    assert several == {"availability": {"AvailabilityForSkills": {"skillAvailability": [
+        {"skill": "Sales", "isAvailable": True}, {"skill": "Billing", "isAvailable": False}]}}}
+    assert http.get(f"{base}/availableSlots.json?{q('skill=Support')}").json() == {"availableSlots": 2}
+    assert http.get(f"{bob.session}/chat/availableSlots.json?skill=Support", headers=bob.auth).json() == {
+        "availableSlots": 2}
+    for _ in range(2):
+        start_chat(server, http, skill="Support")
+        bob.post(f"{bob.session}/incomingRequests", {})
+    assert http.get(f"{base}/availableSlots.json?{q('skill=Support')}").json() == {"availableSlots": 0}
+    assert http.get(f"{base}/availability.json?{q('skill=Support')}").json() == {"availability": True}
+    assert http.get(f"{base}/availability.json?{q('skill=Support&maxWaitTime=0')}").json() == {"availability": False}
+    assert http.get(f"{base}/availability.json?{q('agent=bob')}").json() == {"availability": False}
+    full = http.post(f"{base}/request.json?{q()}", json={"request": {"skill": "Support", "maxWaitTime": 0}})
+    events = http.get(f"{full.headers['location']}/events.json?{q()}").json()["events"]["event"]
+    assert events[-2]["systemMessageId"] == 2 and events[-1]["state"] == "ended"
+    assert http.get(f"{base}/estimatedWaitTime.json?{q('skill=Billing')}").json() == {"estimatedWaitTime": -1}
+    assert http.get(f"{base}/estimatedWaitTime.json?{q('agent=bob')}").status_code == 400
+
+
+def test_closing_an_agent_session(server, http):
+    agent = Agent(server, http)
+    closed = http.post(f"{agent.session}.json", headers={**agent.auth, "X-HTTP-Method-Override": "DELETE"})
+    assert closed.status_code == 200 and closed.content == b""
+    assert agent.get("").status_code == 404
+    assert agent.get("/availability").status_code == 404
+    again = Agent(server, http)  # the same bearer user may open a new one
+    assert again.get("/availability").json()["availability"]["chat"] == "Online"
