@@ -16,16 +16,9 @@ import pytest
 from tests.e2e.conftest import ACCOUNT, Server, q
 from tests.e2e.test_chat_resource import accepted_chat
 from tests.e2e.test_surveys import OFFLINE, PUT, import_survey
-from tests.mailbox import Mailbox, text_of
+from tests.mailbox import text_of
 
 TIME = r"\d{4}-\d\d-\d\d (\d\d):(\d\d):\d\d GMT ([+-]\d\d:\d\d)"
-
-
-@pytest.fixture
-def mailbox():
-    box = Mailbox()
-    yield box
-    box.stop()
 
 
 @pytest.fixture

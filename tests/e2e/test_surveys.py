@@ -14,18 +14,9 @@ from lxml import etree
 
 from tests.e2e.conftest import ACCOUNT, Server, q
 from tests.e2e.test_chat_resource import accepted_chat
+from tests.unit.domain.test_survey import PRECHAT_EXAMPLE as PRECHAT  # server spec V5, JSON example
 
 PUT = {"X-HTTP-Method-Override": "PUT"}
-
-# server spec V5, JSON example: the pre-chat survey as clients receive it
-PRECHAT = {"survey": {"id": "40216", "title": "", "header": "Before we start, please tell us a little about you.",
-  "questions": {"question": [
-    {"id": "12786273", "logicId": "4", "order": "0", "mandatory": "true", "type": "Dropdown Box",
-     "validationType": "alpha_numeric", "label": "Which team do you need?",
-     "entry": [{"value": "CATS", "checked": "false", "logic": {"showLogicId": "5"}},
-               {"value": "DOGS", "checked": "false"}]},
-    {"id": "16314710", "logicId": "5", "order": "1", "mandatory": "true", "type": "Text Field",
-     "validationType": "alpha_numeric", "label": "Your name?", "lastKnownValue": "John"}]}}}
 
 # server spec V22, JSON example, with one more question: a mandatory e-mail shown when "yes" is chosen
 EXIT = {"survey": {"id": 361348, "title": "", "header": "",

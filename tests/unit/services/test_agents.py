@@ -8,7 +8,7 @@ from parley.services.agents import AgentLine
 from parley.services.visitors import VisitorEvent
 
 from ..conftest import log_in
-from .helpers import add_agent, kinds, start_chat
+from .steps import add_agent, kinds, start_chat
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from parley.services.visitors import VisitorEvent, Visitors
 from parley.store import open_store
 
 from ..conftest import log_in, start_engine
-from .helpers import kinds, start_chat
+from .steps import kinds, start_chat
 
 
 @pytest.fixture
@@ -317,7 +317,7 @@ async def test_a_waiting_chat_rings_again_after_restart(engine, visitors, natali
 async def test_unanswered_ring_times_out_sets_away_and_rings_the_next_agent(engine, agents, visitors, natalie, clock):
     from parley.domain.account import AWAY
 
-    from .helpers import add_agent
+    from .steps import add_agent
 
     await start_chat(visitors)  # natalie logged in first: longest idle, she is rung
     bob = await add_agent(engine, "bob", ["Sales"])
@@ -331,7 +331,7 @@ async def test_unanswered_ring_times_out_sets_away_and_rings_the_next_agent(engi
 
 
 async def test_idle_agent_session_ends_and_its_chats_are_requeued(engine, agents, visitors, natalie, clock):
-    from .helpers import add_agent
+    from .steps import add_agent
 
     chat = await start_chat(visitors, interaction_timeout=3600)
     await agents.accept(natalie[1])

@@ -3,7 +3,7 @@
 from parley.domain.chat import ENDED
 from parley.http.push import visitor_holding
 from tests.unit.conftest import log_in
-from tests.unit.services.helpers import start_chat
+from tests.unit.services.steps import start_chat
 
 
 async def test_a_held_request_keeps_the_chat_alive_past_its_timeout(engine, visitors, agents, clock):

@@ -14,19 +14,12 @@ from parley.services.visitors import VisitorEvent
 from parley.store.outbox import Outbox
 from tests.mailbox import Mailbox, text_of
 
-from .helpers import start_chat
+from .steps import start_chat
 
 
 def rows(db_path: str) -> list[tuple]:
     with sqlite3.connect(db_path) as db:
         return db.execute("SELECT recipient, attempts, next_attempt_ms, sent_ms, failed_ms FROM outbox").fetchall()
-
-
-@pytest.fixture
-def mailbox():
-    box = Mailbox()
-    yield box
-    box.stop()
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from parley.domain.survey import EXIT, OFFLINE, PRECHAT
 from parley.services.accounts import DEMO_ACCOUNT, Admin
 from parley.services.surveys import Surveys, check_prechat_answers, import_survey, store_prechat_answers
 
-from .helpers import skill_id, start_chat
+from .steps import skill_id, start_chat
 
 OFFLINE_DOC = {"survey": {"id": 361346, "header": "Send A Message", "questions": {"question": [
     {"id": 4991310, "type": "Text Field", "label": "Your name?", "mandatory": True},

@@ -9,7 +9,7 @@ from parley.services.accounts import DEMO_ACCOUNT
 from parley.services.visitors import ChatRequest, VisitorEvent, Visitors
 
 from ..conftest import log_in, start_engine
-from .helpers import add_agent, kinds, skill_id, start_chat
+from .steps import add_agent, kinds, skill_id, start_chat
 
 CHAT_ID = re.compile(r"^H\d{19}-[0-9a-f]{32}K\d{7,8}$")
 
