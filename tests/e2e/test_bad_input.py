@@ -106,7 +106,8 @@ def test_availability_parameters_out_of_range(server, http, query):
 
 def test_bad_chat_requests_create_nothing(server, http):
     base = f"{server.url}/api/account/{ACCOUNT}"
-    for body in (b"{", b'{"request": {"maxWaitTime": "forever"}}', b'{"request": {"preChatLines": {"x": 1}}}'):
+    for body in (b"{", b'{"request": {"maxWaitTime": "forever"}}', b'{"request": {"preChatLines": {"x": 1}}}',
+                 b'{"request": {"queuePriority": "high"}}'):
         response = http.post(f"{base}/chat/request.json?{q()}", content=body,
                              headers={"Content-Type": "application/json"})
         assert response.status_code == 400, body

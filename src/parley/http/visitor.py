@@ -35,7 +35,7 @@ KEPT_FIELDS = (
     "visitorSessionId", "buttonName", "a2aSourceSiteId", "a2aSourceSessionId", "a2aEventId",
     "participantId", "conversationId",
 )
-NUMERIC_FIELDS = ("LETagContextId", "engagementId", "campaignId", "queuePriority")
+NUMERIC_FIELDS = ("LETagContextId", "engagementId", "campaignId")
 
 
 def account_uri(request: Request, account: Account) -> str:
@@ -145,6 +145,9 @@ def parse_chat_request(request: Request, content: dict) -> ChatRequest:
             value = fields.text(raw, name, max_length=200)
         if value is not None:
             details[name] = value
+    priority = fields.integer(content.get("queuePriority"), "queuePriority", low=-1000, high=1000)
+    if priority is not None:
+        details["queuePriority"] = priority
     details.setdefault("visitorIp", request.client.host if request.client else "")
     details.setdefault("userAgent", request.headers.get("user-agent", ""))
     skill_id_raw = content.get("skillId")
