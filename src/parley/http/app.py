@@ -102,7 +102,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.state.engine = engine
     app.state.mailer = mailer
-    return Gateway(app)
+    return Gateway(app, engine)
 
 
 def app_from_env() -> Gateway:

@@ -23,12 +23,13 @@ def clean_path(path: str) -> str:
 
 
 class Gateway:
-    def __init__(self, app) -> None:
+    def __init__(self, app, engine) -> None:
         self.app = app
+        self.engine = engine
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
-            await self.app(scope, receive, send)
+            await self.app(dict(scope, **{"parley.engine": self.engine}), receive, send)
             return
         headers = {name.lower(): value for name, value in scope["headers"]}
         origin = headers.get(b"origin")
@@ -43,6 +44,7 @@ class Gateway:
         state = dict(scope.get("state") or {})
         state["format_suffix"] = suffix
         scope = dict(scope, path=path, raw_path=path.encode(), method=method, state=state)
+        scope["parley.engine"] = self.engine
 
         async def send_with_headers(message) -> None:
             if message["type"] == "http.response.start":

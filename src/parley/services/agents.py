@@ -13,7 +13,7 @@ from parley.domain import messages
 from parley.domain.account import OCCUPIED, ONLINE, Agent, Skill
 from parley.domain.chat import CHATTING, ENDED, NOT_TYPING, ONLY_TO_REP, WAITING, Chat, Typing
 from parley.domain.html import sanitize
-from parley.domain.ids import digest, new_session_number, new_token
+from parley.domain.ids import MAX_SAFE_INTEGER, digest, new_session_number, new_token
 from parley.domain.refusals import Invalid, NotFound, Unauthenticated
 from parley.services.engine import Engine
 from parley.domain.session import AgentSession, LoginSession
@@ -246,7 +246,8 @@ class Agents:
                           "a2aSourceSiteId": chat.account_id, "skill": skill}
             fields = {
                 "domain": base_url.split("://", 1)[-1],
-                "remoteSiteId": int(account) if account.isdigit() else account,
+                # A number when it is one a double can hold exactly (compatibility rule 13).
+                "remoteSiteId": int(account) if account.isdigit() and int(account) <= MAX_SAFE_INTEGER else account,
                 "skill": skill,
                 "chatRequestParameters": parameters,
                 "a2aEventId": str(parameters["a2aEventId"]),
