@@ -1,5 +1,5 @@
-"""Lenient reading of request values: numbers and numeric strings alike, ``true``/``"true"``
-(server spec §1.8). Wrong types are refused with a clear message, never coerced silently."""
+"""Lenient reading of request values: numbers and numeric strings alike (server spec §1.8).
+Wrong types are refused with a clear message, never coerced silently."""
 
 from __future__ import annotations
 
@@ -41,16 +41,6 @@ def integer(value: Any, name: str, *, low: int | None = None, high: int | None =
     if abs(value) > MAX_SAFE_INTEGER:
         raise Invalid(f"{name} is too large")
     return value
-
-
-def boolean(value: Any, name: str) -> bool | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
-    raise Invalid(f"{name} must be true or false")
 
 
 def text_list(value: Any, name: str) -> list[str]:

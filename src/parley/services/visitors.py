@@ -13,7 +13,6 @@ from parley.domain.ids import new_chat_id, new_number
 from parley.domain.refusals import Invalid
 from parley.services.engine import Engine
 
-MAX_LINE = 10000
 # Clients send interactionTimeout values up to 3600; keep them within sane bounds (spec V9).
 MIN_TIMEOUT, MAX_TIMEOUT = 10, 86400
 # Event types a visitor may post besides lines and state (compatibility rule 11); agents see them.

@@ -25,23 +25,3 @@ def error_tree(time: str, error: ApiError) -> dict:
     body = {"time": time, "message": error.message, "internalCode": error.internal_code}
     body.update(error.extra)
     return {"error": body}
-
-
-def bad_body(message: str = "request body does not contain a valid JSON statement!") -> ApiError:
-    return ApiError(400, BAD_BODY, message)
-
-
-def out_of_range(message: str) -> ApiError:
-    return ApiError(400, OUT_OF_RANGE, message)
-
-
-def not_found(message: str = "Chat session not found") -> ApiError:
-    return ApiError(404, NOT_FOUND, message)
-
-
-def unauthorized(message: str = "Invalid User") -> ApiError:
-    return ApiError(401, UNAUTHORIZED, message)
-
-
-def forbidden(message: str) -> ApiError:
-    return ApiError(403, UNAUTHORIZED, message)
