@@ -20,7 +20,7 @@ from parley.domain.session import AgentSession, LoginSession
 
 HASHER = PasswordHasher()
 # Chat details that only steer the routing of a waiting chat; an accepted chat drops them.
-ROUTING_HINTS = ("directAgentId", "transferTarget", "transferred")
+ROUTING_HINTS = ("directAgentId", "transferTarget", "transferred", "requeued")
 
 
 @dataclass

@@ -51,8 +51,9 @@ class Queue:
             if chat.id not in self.waiting:
                 priority = int(chat.details.get("queuePriority") or 0)
                 arrival = next(self._order)
-                # A chat transferred to a skill goes to the front of that skill's queue.
-                self.waiting[chat.id] = (-priority, -arrival if chat.details.get("transferred") else arrival)
+                # Transferred and requeued chats go to the front of their skill's queue.
+                front = chat.details.get("transferred") or chat.details.get("requeued")
+                self.waiting[chat.id] = (-priority, -arrival if front else arrival)
         else:
             self.waiting.pop(chat.id, None)
             ring = self.rings.pop(chat.id, None)

@@ -216,6 +216,7 @@ class Routing(RuleBasedStateMachine):
     def rings_go_out_in_arrival_order_within_a_priority(self) -> None:
         queue = self.engine.queue
         plain = [c for c in queue.waiting if not self.engine.chats[c].details.get("transferred")
+                 and not self.engine.chats[c].details.get("requeued")
                  and self.engine.chats[c].details.get("directAgentId") is None]
         ordered = sorted(plain, key=queue.waiting.__getitem__)
         for i, later in enumerate(ordered):
