@@ -39,6 +39,8 @@ class Settings:
     smtp_starttls: bool = False
     smtp_username: str | None = None
     smtp_password: str | None = None
+    # Verifies visitor ssoKey JWTs (V8): an HMAC secret, or a PEM public key or its file path.
+    sso_jwt_key: str | None = None
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":

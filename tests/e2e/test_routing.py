@@ -6,6 +6,7 @@ import base64
 import json
 import time
 
+import jwt as pyjwt
 import pytest
 
 from tests.e2e.conftest import ACCOUNT, Server, q
@@ -225,3 +226,24 @@ def test_visit_resources_and_account_transfer(fast, http):
     assert a2a["link"]["@href"].endswith("/api/account/70648893/chat/request")
     assert a2a["chatRequestParameters"]["a2aSourceSiteId"] == ACCOUNT
     assert ended["state"] == "ended"
+
+
+def test_sso_keys_are_verified_when_a_key_is_configured(database, http):
+
+
+    server = Server(database, "--sso-jwt-key", "a-32-byte-or-longer-secret-for-tests").start()
+    try:
+        base = f"{server.url}/api/account/{ACCOUNT}/conversation.json?{q()}"
+        good = pyjwt.encode({"sub": "u1", "customerId": "c-9", "exp": int(time.time()) + 600}, "a-32-byte-or-longer-secret-for-tests",
+                            algorithm="HS256")
+        assert http.post(base, json={"ssoKey": good}).status_code == 200
+        forged = pyjwt.encode({"sub": "u1"}, "another-32-byte-or-longer-secret-here", algorithm="HS256")
+        expired = pyjwt.encode({"sub": "u1", "exp": int(time.time()) - 60}, "a-32-byte-or-longer-secret-for-tests", algorithm="HS256")
+        for key in (forged, expired, _jwt({"sub": "u1"}), "an-opaque-code"):
+            refused = http.post(base, json={"ssoKey": key})
+            assert refused.status_code == 401 and refused.json()["error"]["internalCode"] == 10
+        direct = http.post(f"{server.url}/api/account/{ACCOUNT}/chat/request.json?{q()}",
+                           json={"request": {"ssoKey": forged}})
+        assert direct.status_code == 401
+    finally:
+        server.stop()

@@ -1,17 +1,17 @@
 """Visitor authentication (server spec V8) and what agents may learn of it (agent spec A25).
 
-The ``ssoKey`` check is pluggable: the default accepts any non-empty key. When the key is a
-JWT, its claims are kept (unverified: signature checks belong to a configured verifier,
-which this version does not have) so agents can see who they talk to.
+The ``ssoKey`` check: with ``--sso-jwt-key`` (an HMAC secret, or a PEM public key or its
+path) the key must be a JWT with a valid signature and, if it says so, unexpired; without
+one any non-empty key is accepted (a development setting). The JWT's claims are kept so
+agents can see who they talk to.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
+import os
 import uuid
 
-import orjson
+import jwt
 
 from parley.domain.refusals import Invalid, Unauthenticated
 from parley.services.engine import Engine
@@ -23,16 +23,28 @@ CUSTOMER_KEYS = ("customerId", "customerStatus", "customerType", "balance", "soc
 PERSONAL_KEYS = ("name", "surname", "contacts", "gender", "language", "company")
 
 
-def jwt_claims(token: str) -> dict:
-    """The payload of a JWT-looking key; {} for anything else."""
-    parts = token.split(".")
-    if len(parts) != 3:
-        return {}
-    padded = parts[1] + "=" * (-len(parts[1]) % 4)
+def _verifier(setting: str) -> tuple[str | bytes, list[str]]:
+    """A PEM public key (inline or a file) verifies RS/ES/PS signatures; anything else is an HMAC secret."""
+    text = setting
+    if not setting.lstrip().startswith("-----BEGIN") and os.path.isfile(setting):
+        text = open(setting, encoding="utf-8").read()
+    if text.lstrip().startswith("-----BEGIN"):
+        return text.encode(), ["RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256"]
+    return setting, ["HS256", "HS384", "HS512"]
+
+
+def sso_claims(token: str, verify_with: str | None) -> dict:
+    """The claims of ``token``; refused when a verifier is configured and the token fails it."""
+    if verify_with:
+        key, algorithms = _verifier(verify_with)
+        try:
+            return jwt.decode(token, key, algorithms=algorithms, options={"verify_aud": False})
+        except jwt.PyJWTError as exc:
+            raise Unauthenticated(f"ssoKey rejected: {exc}") from exc
     try:
-        claims = orjson.loads(base64.urlsafe_b64decode(padded))
-    except (binascii.Error, ValueError, orjson.JSONDecodeError):
-        return {}
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return {}  # an opaque key (an OAuth code): nothing to show agents
     return claims if isinstance(claims, dict) else {}
 
 
@@ -43,7 +55,8 @@ class Participants:
     async def authenticate(self, account_id: str, sso_key: str | None) -> ParticipantRecord:
         if not sso_key or not sso_key.strip():
             raise Invalid("ssoKey is required")
-        record = ParticipantRecord(str(uuid.uuid4()), account_id, str(uuid.uuid4()), jwt_claims(sso_key.strip()))
+        claims = sso_claims(sso_key.strip(), self.engine.settings.sso_jwt_key)
+        record = ParticipantRecord(str(uuid.uuid4()), account_id, str(uuid.uuid4()), claims)
         await insert_participant(self.engine.store, record)
         return record
 
