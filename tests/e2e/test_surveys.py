@@ -269,3 +269,19 @@ def test_prechat_answers_in_the_chat_request(surveyed, http):
     answers = {item["id"]: item["answer"] for item in visit["preChatSurvey"]["survey"]["question"]}
     assert answers == {12786273: "CATS", 16314710: "Ann"}
     assert [row[1] for row in submissions(surveyed.database, "prechat")] == [40216]
+
+
+def test_returning_visitor_sees_their_last_answers(surveyed, http):
+    bearer = http.post(f"{base(surveyed)}/login", json={"username": "natalie", "password": "natalie"}).json()["bearer"]
+    http.post(f"{base(surveyed)}/agentSession.json", json={}, headers={"Authorization": f"Bearer {bearer}"})
+    answers = {"id": 40216, "question": [{"id": 12786273, "answer": "CATS"}, {"id": 16314710, "answer": "Ann"}]}
+    created = http.post(f"{base(surveyed)}/chat/request.json?{q()}", json={"request": {"survey": answers}})
+    visitor_id = http.get(f"{created.headers['location']}/info.json?{q()}").json()["info"]["visitorId"]
+
+    def name_field(query: str) -> str:
+        survey = http.get(f"{base(surveyed)}/chat/preSurvey.json?{q(query)}").json()["survey"]
+        return next(x for x in survey["questions"]["question"] if x["id"] == "16314710")["lastKnownValue"]
+
+    assert name_field(f"visitorId={visitor_id}") == "Ann"
+    assert name_field("visitorId=123") == "John"  # unknown visitor: the imported default
+    assert name_field("") == "John"

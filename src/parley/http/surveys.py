@@ -40,9 +40,14 @@ async def _visitor_survey(request: Request, kind: str):
     account = visitor_account(request)
     # visitorProfile wins over skill (V6); parley's only audience for a survey is the skill.
     skill = query(request, "visitorProfile") or query(request, "skill")
-    survey = await Surveys(engine_of(request)).find(
+    surveys = Surveys(engine_of(request))
+    survey = await surveys.find(
         account.id, kind, name=query(request, "surveyName"), survey_id=_survey_id(request), skill_name=skill)
-    return reply(request, render(survey, kind))
+    try:
+        visitor_id = fields.integer(query(request, "visitorId"), "visitorId", low=1)
+    except Invalid:
+        visitor_id = None  # an id we do not know only means nothing to pre-fill
+    return reply(request, render(survey, kind, await surveys.last_known(account.id, kind, visitor_id)))
 
 
 async def pre_chat_survey(request: Request):

@@ -94,6 +94,15 @@ class Surveys:
         submission = Submission(chat.account_id, AGENT, chat.id, survey_id, answers, details, self.engine.clock())
         await self.store.save_submission(submission, replace=True)
 
+    async def last_known(self, account_id: str, kind: str, visitor_id: int | None) -> dict[int, str]:
+        """A returning visitor's earlier answers, shown as ``lastKnownValue`` (spec §9)."""
+        if visitor_id is None:
+            return {}
+        earlier = await self.store.latest_for_visitor(account_id, kind, visitor_id)
+        if earlier is None:
+            return {}
+        return {answer.question_id: answer.values[0] for answer in earlier.answers if len(answer.values) == 1}
+
     async def answers_of(self, chat: Chat, kind: str) -> Submission | None:
         """What was answered for a chat (pre-chat, exit or agent survey), if anything."""
         found = await self.store.submissions(chat.account_id, kind, chat.id)

@@ -94,6 +94,22 @@ class SurveyStore:
         return await self.store.read(read)
 
 
+    async def latest_for_visitor(self, account_id: str, kind: str, visitor_id: int) -> Submission | None:
+        """The newest submission of this kind made in a chat of this visitor."""
+        def read(db):
+            return db.execute(
+                "SELECT s.account_id, s.kind, s.chat_id, s.survey_id, s.answers, s.details, s.submitted_ms"
+                " FROM survey_submissions s JOIN chats c ON c.id = s.chat_id"
+                " WHERE s.account_id = ? AND s.kind = ? AND c.visitor_id = ?"
+                " ORDER BY s.submitted_ms DESC, s.id DESC LIMIT 1", (account_id, kind, visitor_id),
+            ).fetchone()
+
+        row = await self.store.read(read)
+        if row is None:
+            return None
+        return Submission(row[0], row[1], row[2], row[3], _answers(row[4]), orjson.loads(row[5]), row[6])
+
+
 def _insert_submission(db: sqlite3.Connection, submission: Submission) -> None:
     answers = [{"id": a.question_id, "label": a.label, "answer": list(a.values), "validationType": a.validation_type}
                for a in submission.answers]
