@@ -7,6 +7,7 @@ import asyncio
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -21,7 +22,7 @@ from parley.domain.refusals import Refusal
 from parley.services import accounts
 from parley.services.accounts import Admin
 from parley.services.surveys import import_survey
-from parley.store import open_store
+from parley.store import claim_for_server, open_store
 from parley.wire import jsoncodec, xmlcodec
 from parley.wire.jsoncodec import BodyError
 
@@ -183,8 +184,29 @@ parley demo: account {account}, app key {key}, agent natalie/natalie (skill Sale
 """
 
 
+def _port_is_free(host: str, port: int) -> bool:
+    """Granian listens with SO_REUSEPORT, so a second server on a busy port would silently share it."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        # REUSEADDR: connections of a server that just stopped (TIME_WAIT) do not count as in use.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
 def _serve(args) -> int:
     settings = Settings(**{spec.name: getattr(args, spec.name) for spec in fields(Settings)})
+    try:
+        claim = claim_for_server(settings.database)
+    except (RuntimeError, ValueError, OSError) as exc:
+        print(f"parley: {exc}", file=sys.stderr)
+        return 2
+    if not _port_is_free(settings.host, settings.port):
+        print(f"parley: {settings.host}:{settings.port} is already in use", file=sys.stderr)
+        return 2
     if args.demo:
         asyncio.run(_admin(settings.database, lambda a: a.seed_demo()))
     else:
@@ -202,6 +224,7 @@ def _serve(args) -> int:
         if bot is not None:
             bot.terminate()
             bot.wait(timeout=10)
+        claim.close()
 
 
 def _run_server(settings: Settings) -> int:

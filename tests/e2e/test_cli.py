@@ -6,7 +6,7 @@ import subprocess
 import sys
 import time
 
-from tests.e2e.conftest import q
+from tests.e2e.conftest import free_port, q
 
 
 def parley(database, *args: str) -> str:
@@ -53,3 +53,14 @@ def test_admin_errors_are_clear(server):
     result = subprocess.run([sys.executable, "-m", "parley", "account", "create", "--id", "bad", "--timezone",
                              "Mars/Olympus", "--database", f"sqlite:///{server.database}"], capture_output=True, text=True)
     assert result.returncode == 2 and "time zone" in result.stderr
+
+
+def test_a_second_server_on_the_same_database_or_port_refuses_to_start(server, tmp_path):
+    def serve(database, port):
+        return subprocess.run([sys.executable, "-m", "parley", "serve", "--port", str(port),
+                               "--database", f"sqlite:///{database}"], capture_output=True, text=True, timeout=60)
+
+    same_database = serve(server.database, free_port())
+    assert same_database.returncode == 2 and "already serving" in same_database.stderr
+    same_port = serve(tmp_path / "other.db", server.port)
+    assert same_port.returncode == 2 and "already in use" in same_port.stderr
