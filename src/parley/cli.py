@@ -198,7 +198,11 @@ def _port_is_free(host: str, port: int) -> bool:
 
 
 def _serve(args) -> int:
-    settings = Settings(**{spec.name: getattr(args, spec.name) for spec in fields(Settings)})
+    try:
+        settings = Settings(**{spec.name: getattr(args, spec.name) for spec in fields(Settings)})
+    except ValueError as exc:
+        print(f"parley: {exc}", file=sys.stderr)
+        return 2
     try:
         claim = claim_for_server(settings.database)
     except (RuntimeError, ValueError, OSError) as exc:

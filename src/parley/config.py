@@ -6,6 +6,11 @@ import os
 from dataclasses import dataclass, fields
 
 DEFAULT_DATABASE = "sqlite:///./parley.db"
+CHOICES = {
+    "ring_mode": ("single", "all"),
+    "no_agent_policy": ("end", "queue"),
+    "agent_default_availability": ("Online", "Away", "Occupied"),
+}
 
 
 @dataclass
@@ -31,6 +36,8 @@ class Settings:
     sweep_interval: float = 1.0
     # A ring not accepted within this many seconds sets the agent Away and rings the next agent.
     ring_timeout: int = 20
+    # "single": offer a chat to one agent at a time; "all": to every eligible agent, first accept wins.
+    ring_mode: str = "single"
     # An agent session with no request for this long ends (its chats are requeued or ended).
     agent_session_idle_timeout: int = 120
     # Mail: smtp://host:port (plain or STARTTLS) or smtps://host:port (TLS from the start).
@@ -41,6 +48,11 @@ class Settings:
     smtp_password: str | None = None
     # Verifies visitor ssoKey JWTs (V8): an HMAC secret, or a PEM public key or its file path.
     sso_jwt_key: str | None = None
+
+    def __post_init__(self) -> None:
+        for name, allowed in CHOICES.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name.replace('_', '-')} must be one of {', '.join(allowed)}")
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":

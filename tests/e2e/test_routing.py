@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
+import sys
 import time
 
 import jwt as pyjwt
@@ -247,3 +249,23 @@ def test_sso_keys_are_verified_when_a_key_is_configured(database, http):
         assert direct.status_code == 401
     finally:
         server.stop()
+
+
+def test_ring_mode_all_rings_everyone_and_the_first_accept_wins(database, http):
+    server = Server(database, "--ring-mode", "all").start()
+    try:
+        natalie, bob = Agent(server, http), Agent(server, http, "bob", "bob-secret")
+        start_chat(server, http, skill="Sales")
+        assert ringing(natalie) == 1 and ringing(bob) == 1
+        accept(bob)
+        assert ringing(natalie) == 0
+        late = natalie.post(f"{natalie.session}/incomingRequests", {})
+        assert late.status_code == 404
+    finally:
+        server.stop()
+
+
+def test_bad_settings_are_refused_at_start(database):
+    result = subprocess.run([sys.executable, "-m", "parley", "serve", "--ring-mode", "sometimes",
+                             "--database", f"sqlite:///{database}"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "ring-mode must be one of single, all" in result.stderr

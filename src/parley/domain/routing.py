@@ -26,9 +26,12 @@ def eligible(candidate: Candidate, skill_id: int | None, transferred: bool = Fal
     return skill_id is None or skill_id in candidate.agent.skill_ids
 
 
-def choose(candidates: list[Candidate], skill_id: int | None, transferred: bool = False) -> Agent | None:
+def ranked(candidates: list[Candidate], skill_id: int | None, transferred: bool = False) -> list[Agent]:
+    """Every eligible agent, the preferred first: fewest chats, then idle longest."""
     pool = [c for c in candidates if eligible(c, skill_id, transferred)]
-    if not pool:
-        return None
-    best = min(pool, key=lambda c: (c.load, c.idle_since_ms, c.agent.id))
-    return best.agent
+    return [c.agent for c in sorted(pool, key=lambda c: (c.load, c.idle_since_ms, c.agent.id))]
+
+
+def choose(candidates: list[Candidate], skill_id: int | None, transferred: bool = False) -> Agent | None:
+    best = ranked(candidates, skill_id, transferred)
+    return best[0] if best else None

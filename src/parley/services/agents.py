@@ -141,9 +141,8 @@ class Agents:
             if chat is None:
                 continue
             async with engine.lock(chat.id):
-                current = engine.queue.rings.get(chat.id)
-                if chat.state != WAITING or current is None or current.agent_id != agent.id:
-                    continue
+                if chat.state != WAITING or engine.queue.ring_for(chat.id, agent.id) is None:
+                    continue  # the visitor left, the ring timed out, or (ring mode all) someone was quicker
                 now = engine.clock()
                 engine.queue.note_acceptance(chat, now)
                 await engine.append(

@@ -47,7 +47,7 @@ class Engine:
         self.clock = clock
         self.directory = DirectoryView(Directory({}, {}, {}, {}, {}))
         self.presence = Presence()
-        self.queue = Queue(self.directory, self.presence)
+        self.queue = Queue(self.directory, self.presence, settings.ring_mode)
         self.chats: dict[str, Chat] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._next_rt_session = RT_SESSION_BASE

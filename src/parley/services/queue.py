@@ -8,7 +8,7 @@ a ring only ever lives while its chat waits (compatibility rule 9).
 from __future__ import annotations
 
 import itertools
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -31,12 +31,15 @@ class Ring:
 
 
 class Queue:
-    def __init__(self, directory: DirectoryView, presence: Presence) -> None:
+    def __init__(self, directory: DirectoryView, presence: Presence, ring_mode: str = "single") -> None:
         self._directory = directory
         self._presence = presence
+        # "single": one agent at a time is offered a chat; "all": every eligible agent, first accept wins.
+        self.ring_mode = ring_mode
         self._order = itertools.count()
         self.waiting: dict[str, tuple[int, int]] = {}  # chat id -> (priority, arrival), FIFO within a priority
-        self.rings: dict[str, Ring] = {}
+        self.rings: dict[str, dict[int, Ring]] = {}  # chat id -> agent id -> ring
+        self._ringing: Counter[int] = Counter()  # agent id -> rings it has: load() asks per candidate
         self.assigned: dict[int, set[str]] = {}  # agent id -> open chats assigned to it
         self.chats: dict[str, Chat] = {}
         self.idle_since: dict[int, int] = {}
@@ -56,9 +59,8 @@ class Queue:
                 self.waiting[chat.id] = (-priority, -arrival if front else arrival)
         else:
             self.waiting.pop(chat.id, None)
-            ring = self.rings.pop(chat.id, None)
-            if ring is not None:
-                self.notify(ring.agent_id)
+            for agent_id in list(self.rings.get(chat.id, ())):
+                self._drop_ring(chat.id, agent_id)
         for agent_id, chat_ids in self.assigned.items():
             if agent_id != chat.agent_id:
                 chat_ids.discard(chat.id)
@@ -69,17 +71,41 @@ class Queue:
         if not chat.active:
             self.chats.pop(chat.id, None)
 
+    def _add_ring(self, ring: Ring) -> None:
+        self.rings.setdefault(ring.chat_id, {})[ring.agent_id] = ring
+        self._ringing[ring.agent_id] += 1
+        self.notify(ring.agent_id)
+
+    def _drop_ring(self, chat_id: str, agent_id: int) -> None:
+        rings = self.rings.get(chat_id, {})
+        if rings.pop(agent_id, None) is None:
+            return
+        if not rings:
+            del self.rings[chat_id]
+        self._ringing[agent_id] -= 1
+        if not self._ringing[agent_id]:
+            del self._ringing[agent_id]
+        self.notify(agent_id)
+
+    def all_rings(self) -> list[Ring]:
+        return [ring for rings in self.rings.values() for ring in rings.values()]
+
+    def ring_for(self, chat_id: str, agent_id: int) -> Ring | None:
+        return self.rings.get(chat_id, {}).get(agent_id)
+
     def load(self, agent_id: int) -> int:
         """Chats the agent holds plus rings it has not answered: both use a slot."""
-        rings = sum(1 for ring in self.rings.values() if ring.agent_id == agent_id)
-        return len(self.assigned.get(agent_id, ())) + rings
+        return len(self.assigned.get(agent_id, ())) + self._ringing.get(agent_id, 0)
 
     def rings_of(self, agent_id: int) -> list[Ring]:
-        return sorted((r for r in self.rings.values() if r.agent_id == agent_id), key=lambda r: r.since_ms)
+        if not self._ringing.get(agent_id):
+            return []
+        mine = [rings[agent_id] for rings in self.rings.values() if agent_id in rings]
+        return sorted(mine, key=lambda r: r.since_ms)
 
     def withdraw_rings_of(self, agent_id: int) -> None:
-        for chat_id in [c for c, ring in self.rings.items() if ring.agent_id == agent_id]:
-            del self.rings[chat_id]
+        for chat_id in [c for c, rings in self.rings.items() if agent_id in rings]:
+            self._drop_ring(chat_id, agent_id)
         self.notify(agent_id)
 
     def candidates(self, account_id: str) -> list[routing.Candidate]:
@@ -94,31 +120,33 @@ class Queue:
         ]
 
     def route(self, now_ms: int) -> list[Ring]:
-        """Offer every waiting, unrung chat, oldest first, to an eligible agent."""
+        """Offer every waiting chat, oldest first, to an eligible agent (mode "single": to one
+        agent while nobody else has it; mode "all": to every eligible agent)."""
         new_rings = []
-        blocked: set[tuple[str, object]] = set()
+        blocked: set[tuple] = set()  # who had nobody for them: later chats of the same scope neither
         for chat_id in sorted(self.waiting, key=self.waiting.__getitem__):
-            if chat_id in self.rings:
+            rung = self.rings.get(chat_id, {})
+            if rung and self.ring_mode == "single":
                 continue
             chat = self.chats[chat_id]
             direct = chat.details.get("directAgentId")
-            scope = (chat.account_id, direct if direct is not None else chat.skill_id)
+            scope = (chat.account_id, "agent", direct) if direct is not None else (chat.account_id, "skill", chat.skill_id)
             if scope in blocked:
                 continue
             pool = self.candidates(chat.account_id)
             transferred = bool(chat.details.get("transferred"))
             if direct is not None:
                 pool = [c for c in pool if c.agent.id == direct]
-                agent = routing.choose(pool, None, transferred)
-            else:
-                agent = routing.choose(pool, chat.skill_id, transferred)
-            if agent is None:
+            agents = routing.ranked(pool, None if direct is not None else chat.skill_id, transferred)
+            if not agents:
                 blocked.add(scope)
                 continue
-            ring = Ring(chat_id, agent.id, now_ms)
-            self.rings[chat_id] = ring
-            new_rings.append(ring)
-            self.notify(agent.id)
+            # In ring mode "all" a chat already ringing also rings agents who became eligible since.
+            agents = [agent for agent in agents if agent.id not in rung]
+            for agent in agents if self.ring_mode == "all" else agents[:1]:
+                ring = Ring(chat_id, agent.id, now_ms)
+                self._add_ring(ring)
+                new_rings.append(ring)
         return new_rings
 
     def able_agents(self, account_id: str, skill_id: int | None, direct_agent_id: int | None) -> list:

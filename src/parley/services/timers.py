@@ -43,10 +43,15 @@ async def _silent_visitors(engine: Engine) -> None:
 
 
 async def _unanswered_rings(engine: Engine) -> None:
-    """A ring not accepted in time sets its agent Away (documented) and goes to the next agent."""
+    """A ring not accepted in time sets its agent Away (documented) and goes to the next agent.
+
+    In ring mode ``all`` every eligible agent was offered the chat already: rings just stay.
+    """
+    if engine.settings.ring_mode == "all":
+        return
     limit = engine.settings.ring_timeout * 1000
     now = engine.clock()
-    late = {ring.agent_id for ring in engine.queue.rings.values() if now - ring.since_ms > limit}
+    late = {ring.agent_id for ring in engine.queue.all_rings() if now - ring.since_ms > limit}
     for agent_id in late:
         for ring in engine.queue.rings_of(agent_id):
             chat = engine.chats.get(ring.chat_id)
