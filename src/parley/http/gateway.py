@@ -16,10 +16,14 @@ OVERRIDABLE = {"PUT", "DELETE", "GET", "PATCH"}
 
 def clean_path(path: str) -> str:
     """Collapse repeated slashes (docs show ``chat//preSurvey``) and drop a trailing one."""
-    path = _SLASHES.sub("/", path)
+    if "//" in path:
+        path = _SLASHES.sub("/", path)
     if len(path) > 1 and path.endswith("/"):
         path = path[:-1]
     return path
+
+
+NO_CACHE = (b"cache-control", b"no-cache, no-store")
 
 
 class Gateway:
@@ -31,11 +35,15 @@ class Gateway:
         if scope["type"] != "http":
             await self.app(dict(scope, **{"parley.engine": self.engine}), receive, send)
             return
-        headers = {name.lower(): value for name, value in scope["headers"]}
-        origin = headers.get(b"origin")
+        origin = override = None
+        for name, value in scope["headers"]:  # only two headers matter here: no dict of all of them
+            lowered = name.lower()
+            if lowered == b"origin":
+                origin = value
+            elif lowered == b"x-http-method-override":
+                override = value.decode("latin-1").strip().upper()
         path, suffix = split_suffix(clean_path(scope["path"]))
         method = scope["method"]
-        override = headers.get(b"x-http-method-override", b"").decode("latin-1").strip().upper()
         if method == "POST" and override in OVERRIDABLE:
             method = override
         if method == "OPTIONS" and origin is not None:
@@ -45,13 +53,11 @@ class Gateway:
         state["format_suffix"] = suffix
         scope = dict(scope, path=path, raw_path=path.encode(), method=method, state=state)
         scope["parley.engine"] = self.engine
+        extra = [NO_CACHE] + (_cors(origin) if origin is not None else [])
 
         async def send_with_headers(message) -> None:
             if message["type"] == "http.response.start":
-                extra = [(b"cache-control", b"no-cache, no-store")]
-                if origin is not None:
-                    extra += _cors(origin)
-                message = dict(message, headers=list(message.get("headers", [])) + extra)
+                message["headers"] = [*message.get("headers", ()), *extra]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
