@@ -13,7 +13,7 @@ from parley.http.idempotency import request_key
 from parley.http.paths import AGENT_CHAT, SESSION, SESSIONS
 from parley.http.agent import context_of
 from parley.http.auth import AgentContext
-from parley.http.exchange import base_url, empty, engine_of, read_body, reply, root_of
+from parley.http.exchange import base_url, empty, engine_of, read_body, reply, root_of, scalar_body
 from parley.http.resources import View, chat_links, chat_tree, event_tree, events_tree, info_tree
 from parley.http.visitor import from_param, held
 from parley.services.agents import AgentLine, Agents
@@ -126,7 +126,7 @@ async def info_field(request: Request):
     if request.method == "PUT":
         if name != "agentTyping":
             raise Invalid(f"{name} is read-only for agents")
-        value = fields.text(root_of(await read_body(request), "agentTyping").get("$"), "agentTyping")
+        value = await scalar_body(request, "agentTyping")
         if value not in (TYPING, NOT_TYPING):
             raise Invalid("agentTyping must be typing or not-typing")
         context = context_of(request)

@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from parley.domain.refusals import Invalid, Malformed
+from parley.http import fields
 from parley.services.engine import Engine
 from parley.wire import jsoncodec, xmlcodec
 from parley.wire.errors import ApiError, TOO_LARGE
@@ -77,6 +78,11 @@ def root_of(body: dict, name: str, *, required: bool = True) -> dict:
     merged = {k: v for k, v in body.items() if k != name}
     merged.update(content)
     return merged
+
+
+async def scalar_body(request: Request, name: str) -> str | None:
+    """The text of a one-value body such as ``{"visitorTyping": "typing"}`` / ``<visitorTyping>typing</visitorTyping>``."""
+    return fields.text(root_of(await read_body(request), name).get("$"), name)
 
 
 def reply(request: Request, tree: dict, status: int = 200, headers: dict | None = None,

@@ -10,7 +10,7 @@ from parley.domain.chat import NOT_TYPING, TYPING, Chat
 from parley.domain.refusals import Invalid, Malformed, NotFound
 from parley.http import fields, push
 from parley.http.auth import visitor_account
-from parley.http.exchange import base_url, empty, engine_of, read_body, reply, root_of
+from parley.http.exchange import base_url, empty, engine_of, read_body, reply, root_of, scalar_body
 from parley.http.idempotency import request_key
 from parley.http.paths import CHAT
 from parley.http.resources import View, chat_tree, event_tree, events_tree, info_tree
@@ -338,9 +338,7 @@ async def visitor_name(request: Request):
     chat, view = _chat(request)
     if request.method == "GET":
         return reply(request, {"visitorName": info_tree(view)["visitorName"]})
-    body = await read_body(request)
-    name = fields.text(root_of(body, "visitorName").get("$"), "visitorName")
-    name = (name or "").strip()
+    name = ((await scalar_body(request, "visitorName")) or "").strip()
     if not 1 <= len(name) <= 100:
         raise Invalid("visitorName must be 1 to 100 characters")
     await Visitors(engine_of(request)).set_name(chat, name)
@@ -351,8 +349,7 @@ async def visitor_typing(request: Request):
     chat, view = _chat(request)
     if request.method == "GET":
         return reply(request, {"visitorTyping": info_tree(view)["visitorTyping"]})
-    body = await read_body(request)
-    value = fields.text(root_of(body, "visitorTyping").get("$"), "visitorTyping")
+    value = await scalar_body(request, "visitorTyping")
     if value not in (TYPING, NOT_TYPING):
         raise Invalid("visitorTyping must be typing or not-typing")
     Visitors(engine_of(request)).set_typing(chat, value)
