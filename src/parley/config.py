@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import ipaddress
 from dataclasses import dataclass, fields
+from functools import lru_cache
 
 DEFAULT_DATABASE = "sqlite:///./parley.db"
 CHOICES = {
@@ -48,11 +50,17 @@ class Settings:
     smtp_password: str | None = None
     # Verifies visitor ssoKey JWTs (V8): an HMAC secret, or a PEM public key or its file path.
     sso_jwt_key: str | None = None
+    # Proxies (comma-separated CIDRs) whose X-Forwarded-For names the client; none by default.
+    trusted_proxies: str | None = None
 
     def __post_init__(self) -> None:
         for name, allowed in CHOICES.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name.replace('_', '-')} must be one of {', '.join(allowed)}")
+        try:
+            parse_networks(self.trusted_proxies)
+        except ValueError as exc:
+            raise ValueError(f"trusted-proxies: {exc}") from exc
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
@@ -72,6 +80,17 @@ class Settings:
             if value is not None:
                 out[env_name(spec.name)] = ("true" if value else "false") if isinstance(value, bool) else str(value)
         return out
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@lru_cache(maxsize=16)
+def parse_networks(spec: str | None) -> tuple[Network, ...]:
+    """``"10.0.0.0/8, ::1"`` -> networks; a bad entry raises ValueError (checked at start)."""
+    if not spec:
+        return ()
+    return tuple(ipaddress.ip_network(part.strip(), strict=False) for part in spec.split(",") if part.strip())
 
 
 def env_name(field_name: str) -> str:
