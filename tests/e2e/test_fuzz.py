@@ -76,13 +76,15 @@ def api_error_format(ctx, response, case):
 @dataclass
 class World:
     """The real things a case can name: refreshed between batches, since a fuzzed call may end the
-    chat, end the session, transfer the chat away or set the agent Away."""
+    chat, end the session, transfer the chat away or set the agent Away. The visitor's chat and the
+    agent's are kept apart: each side names a chat by the id its own URIs carry."""
 
     url: str
     http: httpx.Client
     bearer: str = ""
     session: str = ""
-    chat: str = ""
+    chat: str = ""  # the visitor side's chat id
+    agent_chat: str = ""  # the last segment of an agent-side chat URI
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -92,6 +94,10 @@ class World:
     @property
     def auth(self) -> dict:
         return {"Authorization": f"Bearer {self.bearer}"}
+
+    @property
+    def session_uri(self) -> str:
+        return f"{self.base}/agentSession/{self.session}"
 
     def login(self) -> None:
         for _ in range(5):  # the fuzz's wrong passwords may have hit the login limit of this address
@@ -105,36 +111,44 @@ class World:
     def ensure(self) -> None:
         if not self.bearer:
             self.login()
-        session_uri = f"{self.base}/agentSession/{self.session}"
-        if not self.session or self.http.get(session_uri + ".json", headers=self.auth).status_code != 200:
+        if not self.session or self.http.get(self.session_uri + ".json", headers=self.auth).status_code != 200:
             created = self.http.post(f"{self.base}/agentSession.json", json={"loginData": ""}, headers=self.auth)
             if created.status_code == 401:  # the login itself ended: log in again
                 self.login()
                 created = self.http.post(f"{self.base}/agentSession.json", json={"loginData": ""}, headers=self.auth)
             assert created.status_code == 201, created.text
             self.session = created.headers["location"].rsplit("/", 1)[1]
-            session_uri = f"{self.base}/agentSession/{self.session}"
-        self.http.post(session_uri + "/availability.json", json={"availability": {"chat": "Online"}},
+        self.http.post(self.session_uri + "/availability.json", json={"availability": {"chat": "Online"}},
                        headers={**self.auth, "X-HTTP-Method-Override": "PUT"})
-        if self.chat and self._chat_is_held(session_uri):
+        if not self.chat or not self._open(f"{self.base}/chat/{self.chat}/info.json?v=1&appKey={KEY}", {}):
+            requested = self.http.post(f"{self.base}/chat/request.json?v=1&appKey={KEY}", json={"request": {}})
+            if requested.status_code == 201:
+                self.chat = requested.headers["location"].rsplit("/", 1)[1]
+            else:  # a limit: carry on with what we had (the cases still run)
+                self.notes.append(f"no fresh visitor chat: {requested.status_code}")
+        if self.agent_chat and self._held(self.agent_chat):
             return
-        held = self.http.get(session_uri + "/chatSessions.json", headers=self.auth).json()["chatSessions"]
-        items = held.get("chatSession", []) if isinstance(held, dict) else []
-        for item in items if isinstance(items, list) else [items]:
-            self.chat = item["chatSessionKey"]
-            if self._chat_is_held(session_uri):
+        for href in self._held_chats():
+            if self._held(href.rsplit("/", 1)[1]):
+                self.agent_chat = href.rsplit("/", 1)[1]
                 return
-        # Nothing open: ask for a chat as a visitor, then accept whatever rings first.
-        requested = self.http.post(f"{self.base}/chat/request.json?v=1&appKey={KEY}", json={"request": {}})
-        accepted = self.http.post(session_uri + "/incomingRequests.json", json={}, headers=self.auth)
+        accepted = self.http.post(self.session_uri + "/incomingRequests.json", json={}, headers=self.auth)
         if accepted.status_code == 201:
-            self.chat = accepted.headers["location"].rsplit("/", 1)[1]
-        else:  # a limit or a full agent: carry on with what we had (the cases still run)
-            self.notes.append(f"no fresh chat: request {requested.status_code}, accept {accepted.status_code}")
+            self.agent_chat = accepted.headers["location"].rsplit("/", 1)[1]
+        else:
+            self.notes.append(f"no fresh agent chat: accept {accepted.status_code}")
 
-    def _chat_is_held(self, session_uri: str) -> bool:
-        answer = self.http.get(f"{session_uri}/chat/{self.chat}/info.json", headers=self.auth)
+    def _open(self, info_url: str, headers: dict) -> bool:
+        answer = self.http.get(info_url, headers=headers)
         return answer.status_code == 200 and answer.json()["info"].get("state") not in ("ended", None)
+
+    def _held(self, chat: str) -> bool:
+        return self._open(f"{self.session_uri}/chat/{chat}/info.json", self.auth)
+
+    def _held_chats(self) -> list[str]:
+        held = self.http.get(self.session_uri + "/chatSessions.json", headers=self.auth).json()["chatSessions"]
+        items = held.get("chatSession", []) if isinstance(held, dict) else []
+        return [item["link"]["@href"] for item in (items if isinstance(items, list) else [items])]
 
 
 def hostile(case, pick: int, value: str) -> None:
@@ -157,8 +171,10 @@ def hostile(case, pick: int, value: str) -> None:
 def realistic(case, world: World, dice: int) -> None:
     """Put real ids and credentials into most cases; bound long-polls; never open an event stream."""
     if dice < REAL:
-        real = {"account_id": ACCOUNT, "chat_id": world.chat, "session_id": world.session,
-                "visit_id": visit_id(world.chat) if world.chat else "", "event_id": str(dice)}
+        agent_side = "/agentSession/" in case.operation.path
+        real = {"account_id": ACCOUNT, "chat_id": world.agent_chat if agent_side else world.chat,
+                "session_id": world.session, "event_id": str(dice),
+                "visit_id": visit_id(world.agent_chat) if world.agent_chat else ""}
         for name, value in real.items():
             if case.path_parameters and name in case.path_parameters:
                 case.path_parameters[name] = value
@@ -167,6 +183,8 @@ def realistic(case, world: World, dice: int) -> None:
         schemes = {name for requirement in case.operation.definition.raw.get("security", []) for name in requirement}
         if "appKey" in schemes:
             case.query = {**(case.query or {}), "appKey": KEY}
+            # A generated bearer would be checked before the key: the real key alone opens the route.
+            case.headers = {k: v for k, v in (case.headers or {}).items() if k.lower() != "authorization"}
         elif "agentBearer" in schemes:  # visitor routes take the key: a bearer there is another case
             case.headers = {**(case.headers or {}), "Authorization": f"Bearer {world.bearer}"}
     if case.query and "wait" in case.query:
