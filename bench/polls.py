@@ -188,7 +188,7 @@ def main() -> int:
         polls = load.run(base, [f"{path}/events.json?{QUERY}&from={nxt}" for path, nxt in chats])
         full = load.run(base, [f"{path}.json?{QUERY}" for path, _ in chats])
         after = server.rss_mb(skip="bot")
-        memory.append(f"parley RSS (server + granian worker, bots excluded): before load {before:.1f} MB,"
+        memory.append(f"parley RSS (the server process, bots excluded): before load {before:.1f} MB,"
                       f" after {after:.1f} MB, {args.chats} open chats")
     finally:
         if helper is not None:

@@ -201,7 +201,7 @@ def main() -> int:
     print_table(["row", "count", "per s", "mean ms", "p95 ms", "errors", "ratio"], rows)
     print("the rows below the reference share one run; ratio = their rate / the reference rate."
           " the rings row counts long-polls (each held until a ring or wait=S)")
-    print(f"parley RSS (server + granian worker) after the run: {rss:.1f} MB")
+    print(f"parley RSS (the server process) after the run: {rss:.1f} MB")
     shutil.rmtree(workdir, ignore_errors=True)
     return 0
 

@@ -73,14 +73,6 @@ class Settings:
             values[spec.name] = _convert(raw, spec.type)
         return cls(**values)
 
-    def to_env(self) -> dict[str, str]:
-        out = {}
-        for spec in fields(self):
-            value = getattr(self, spec.name)
-            if value is not None:
-                out[env_name(spec.name)] = ("true" if value else "false") if isinstance(value, bool) else str(value)
-        return out
-
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 

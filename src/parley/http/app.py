@@ -103,8 +103,3 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.engine = engine
     app.state.mailer = mailer
     return Gateway(app, engine)
-
-
-def app_from_env() -> Gateway:
-    """Factory for the HTTP server process: settings come from ``PARLEY_*`` variables."""
-    return create_app(Settings.from_env())

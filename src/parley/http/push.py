@@ -59,14 +59,15 @@ Wait = Callable[[float], Awaitable[bool]]
 
 
 async def hold(wait: Wait, ready: Callable[[], bool], seconds: float) -> None:
-    """Return when ``ready()`` or after ``seconds``; ``wait`` sleeps until news or a timeout."""
+    """Return when ``ready()`` or after ``seconds``; ``wait`` sleeps until news (True) or a
+    timeout (False). A False also comes at once while the server stops (``Engine.drain``):
+    either way the answer is due now."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds
     while not ready():
         left = deadline - loop.time()
-        if left <= 0:
+        if left <= 0 or not await wait(left):
             return
-        await wait(left)
 
 
 def wants_stream(request: Request) -> bool:
@@ -102,7 +103,11 @@ def event_stream(engine: Engine, chat: Chat, start: int, visitor: bool, render: 
                     cursor = events[-1].id + 1
                 if not chat.active and not chat.visible_events(cursor, visitor):
                     return
-                if not await engine.wait_for_chat(chat.id, HEARTBEAT_SECONDS):
+                if engine.draining:
+                    # The server stops: what was committed is sent; the client resumes with Last-Event-ID.
+                    return
+                news = await engine.wait_for_chat(chat.id, HEARTBEAT_SECONDS)
+                if not news and not engine.draining:
                     yield b": heartbeat\n\n"
                 if visitor:
                     engine.touch_visitor(chat)

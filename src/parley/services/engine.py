@@ -91,7 +91,18 @@ class Engine:
         """A background loop (e.g. the mail sender) that runs from start until stop."""
         self._workers.append(worker)
 
+    @property
+    def draining(self) -> bool:
+        return self.bus.closed
+
+    def drain(self) -> None:
+        """The server is stopping: every held long-poll and event stream answers now with what
+        it has (a poll exactly as a plain poll would), and no new request waits. Idempotent."""
+        if not self.bus.closed:
+            self.bus.close()
+
     async def stop(self) -> None:
+        self.drain()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
