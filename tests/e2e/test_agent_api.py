@@ -8,9 +8,9 @@ from tests.e2e.conftest import ACCOUNT, q
 
 
 class Agent:
-    def __init__(self, server, http: httpx.Client, login="natalie", password="natalie") -> None:
+    def __init__(self, server, http: httpx.Client, login="natalie", password="natalie", account=ACCOUNT) -> None:
         self.http = http
-        self.base = f"{server.url}/api/account/{ACCOUNT}"
+        self.base = f"{server.url}/api/account/{account}"
         body = http.post(f"{self.base}/login?v=1.2", json={"username": login, "password": password}).json()
         self.login = body
         self.auth = {"Authorization": f"Bearer {body['bearer']}"}
