@@ -29,7 +29,7 @@ TEXT_TYPES = ("plain", "html", "rich-content")
 
 def _chat(request: Request) -> tuple[AgentContext, Chat, View]:
     context = context_of(request)
-    chat = Agents(engine_of(request)).chat_of(context.agent, request.path_params["chat_id"])
+    chat = Agents(engine_of(request)).chat_of(context.agent, request.path_params["agent_key"])
     return context, chat, _view(request, context, chat)
 
 
@@ -47,8 +47,10 @@ async def events_resource(request: Request):
         engine = engine_of(request)
         sessions = engine.presence.sessions
 
-        def still_holds() -> bool:  # the stream ends when the chat leaves this agent
-            return chat.agent_id == context.agent.id and context.session.id in sessions
+        key = chat.agent_key
+
+        def still_holds() -> bool:  # the stream ends when the chat leaves this agent (its key retires)
+            return chat.agent_key == key and chat.agent_id == context.agent.id and context.session.id in sessions
 
         return push.event_stream(engine, chat, push.stream_start(request, from_id), False,
                                  lambda event: event_tree(event, view), still_holds)
@@ -137,7 +139,7 @@ async def info_field(request: Request):
 
 def _view(request: Request, context: AgentContext, chat: Chat) -> View:
     engine = engine_of(request)
-    uri = f"{context.session_uri}/chat/{chat.id}"
+    uri = f"{context.session_uri}/chat/{chat.agent_key}"
     return View(chat, uri, engine.directory.zone(chat.account_id), False, engine, context.session_uri)
 
 
@@ -210,7 +212,7 @@ async def participant_info(request: Request):
 def _visit(request: Request, context: AgentContext) -> Chat:
     wanted = request.path_params["visit_id"]
     for chat in Agents(engine_of(request)).open_chats(context.agent):
-        if visit_id(chat.id) == wanted:
+        if visit_id(chat.agent_key) == wanted:
             return chat
     raise NotFound("Visit not found")
 
@@ -224,7 +226,7 @@ async def visit(request: Request):
     tree = {
         "@id": request.path_params["visit_id"],
         "link": Many([link(uri, "self"), link(uri + "/customVariables", "custom-variables")]),
-        "chatSessionKey": chat.id,
+        "chatSessionKey": chat.agent_key,
         "visitorId": chat.visitor_id,
         "visitorIp": details.get("visitorIp"),
         "userAgent": details.get("userAgent"),

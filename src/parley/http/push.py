@@ -95,6 +95,8 @@ def event_stream(engine: Engine, chat: Chat, start: int, visitor: bool, render: 
             while still_allowed():
                 events = chat.visible_events(cursor, visitor)
                 for event in events:
+                    if not still_allowed():  # e.g. a transfer: nothing written after it reaches the former agent
+                        return
                     data = jsoncodec.render({"event": render(event)})
                     yield b"id: %d\ndata: %s\n\n" % (event.id, data)
                     if event.type == "state" and event.fields.get("state") == "ended":

@@ -9,7 +9,7 @@ from parley.domain.chat import Chat
 from parley.domain.refusals import Invalid, Malformed
 from parley.domain.survey import AGENT, EXIT, OFFLINE, PRECHAT, render
 from parley.http import fields
-from parley.http.auth import agent_context, visitor_account
+from parley.http.auth import agent_context, visitor_account, visitor_chat
 from parley.http.exchange import base_url, empty, engine_of, query, read_body, reply, root_of
 from parley.http.paths import AGENT_CHAT, CHAT
 from parley.services.agents import Agents
@@ -96,9 +96,8 @@ async def submit_offline_survey(request: Request):
 
 
 def _visitor_chat(request: Request) -> Chat:
-    account = visitor_account(request)
+    _, chat = visitor_chat(request)
     engine = engine_of(request)
-    chat = engine.chat(account.id, request.path_params["chat_id"])
     Visitors(engine).touch(chat)
     return chat
 
@@ -121,7 +120,7 @@ async def submit_exit_survey(request: Request):
 
 def _agent_chat(request: Request):
     context = agent_context(request, base_url(request))
-    chat = Agents(engine_of(request)).chat_of(context.agent, request.path_params["chat_id"])
+    chat = Agents(engine_of(request)).chat_of(context.agent, request.path_params["agent_key"])
     return context.agent, chat
 
 

@@ -9,9 +9,9 @@ from parley.domain.account import Account
 from parley.domain.chat import NOT_TYPING, TYPING, Chat
 from parley.domain.refusals import Invalid, Malformed, NotFound
 from parley.http import fields, push
-from parley.http.auth import visitor_account
+from parley.http.auth import visitor_account, visitor_caller, visitor_chat
 from parley.http.exchange import base_url, empty, engine_of, read_body, reply, root_of, scalar_body
-from parley.http.idempotency import request_key
+from parley.http.idempotency import chat_request_key, request_key
 from parley.http.paths import CHAT
 from parley.http.resources import View, chat_tree, event_tree, events_tree, info_tree
 from parley.services import surveys
@@ -202,12 +202,13 @@ async def _authenticated(request: Request, account: Account, chat_request: ChatR
 
 
 async def request_chat(request: Request):
-    account = visitor_account(request)
+    caller = visitor_caller(request)
+    account = caller.account
     body = await read_body(request)
     content = root_of(body, "request", required=False) if body else {}
     chat_request = parse_chat_request(request, content)
     engine = engine_of(request)
-    key = request_key(request, f"account:{account.id}")
+    key = chat_request_key(request, account.id, caller.agent_id)
     async with engine.keyed(key):
         earlier = engine.replay(key)
         if earlier:
@@ -219,7 +220,7 @@ async def request_chat(request: Request):
                 raise Malformed("survey must be an element with the survey id and answers")
             if survey:  # checked before the chat exists: bad answers create nothing
                 await surveys.check_prechat_answers(engine, account.id, survey)
-            chat = await Visitors(engine).start_chat(account.id, chat_request, key)
+            chat = await Visitors(engine).start_chat(account.id, chat_request, key, caller.agent_id)
             if survey:
                 await surveys.store_prechat_answers(engine, chat, survey)
     location = f"{account_uri(request, account)}/chat/{chat.id}"
@@ -239,9 +240,8 @@ async def conversation(request: Request):
 
 
 def _chat(request: Request) -> tuple[Chat, View]:
-    account = visitor_account(request)
+    account, chat = visitor_chat(request)
     engine = engine_of(request)
-    chat = engine.chat(account.id, request.path_params["chat_id"])
     Visitors(engine).touch(chat)
     uri = f"{account_uri(request, account)}/chat/{chat.id}"
     return chat, View(chat, uri, engine.directory.zone(account.id), True, engine)

@@ -13,7 +13,7 @@ from parley.domain import messages
 from parley.domain.account import OCCUPIED, ONLINE, Agent, Skill
 from parley.domain.chat import CHATTING, ENDED, NOT_TYPING, ONLY_TO_REP, WAITING, Chat, Typing
 from parley.domain.html import sanitize
-from parley.domain.ids import MAX_SAFE_INTEGER, digest, new_session_number, new_token
+from parley.domain.ids import MAX_SAFE_INTEGER, digest, new_agent_key, new_session_number, new_token
 from parley.domain.refusals import Invalid, NotFound, Unauthenticated
 from parley.services.engine import Engine
 from parley.domain.session import AgentSession, LoginSession
@@ -160,9 +160,10 @@ class Agents:
                 return chat
         raise NotFound("No incoming chat request")
 
-    def chat_of(self, agent: Agent, chat_id: str) -> Chat:
-        """Only chats assigned to this agent user; ended ones it held stay readable while retained."""
-        chat = self.engine.chat(agent.account_id, chat_id)
+    def chat_of(self, agent: Agent, agent_key: str) -> Chat:
+        """The chat an agent-side key names, only while assigned to this agent user; ended ones it
+        held stay readable while retained. A transfer or requeue retires the key (404 after)."""
+        chat = self.engine.assigned_chat(agent.account_id, agent_key)
         if chat.agent_id != agent.id or chat.state == WAITING:
             raise NotFound()
         return chat
@@ -233,7 +234,7 @@ class Agents:
             drafts = [rules.agent_line(note, "plain", agent.nickname, ONLY_TO_REP, None)] if note else []
             drafts += [rules.system_line(line), rules.state_event(WAITING)]
             await engine.append(chat, drafts, request_key, state=WAITING, agent_id=None, skill_id=new_skill,
-                                details=details, agent_typing=Typing())
+                                details=details, agent_typing=Typing(), agent_key=new_agent_key())
 
     async def transfer_account(self, agent: Agent, chat: Chat, base_url: str, account: str, skill: str) -> None:
         """The visitor is told where to ask again (an ``a2a-transfer`` event), then the chat ends."""

@@ -6,7 +6,7 @@ from parley.domain.chat import CHATTING, ENDED, WAITING
 from parley.domain.refusals import NotFound
 from parley.services.accounts import DEMO_ACCOUNT, Admin
 from parley.services.agents import AgentLine, Agents
-from parley.services.visitors import VisitorEvent, Visitors
+from parley.services.visitors import ChatRequest, VisitorEvent, Visitors
 from parley.store import open_store
 
 from ..conftest import log_in, start_engine
@@ -231,6 +231,21 @@ async def test_restart_keeps_chat_fields(engine, agents, visitors, natalie, db_p
             chat.rt_session_id, chat.visitor_id, chat.skill_id)
         assert reloaded.chatting_ms == chat.chatting_ms
         assert reloaded.details["engagementId"] == 5
+    finally:
+        await engine.stop()
+
+
+async def test_restart_keeps_the_agent_key_and_who_requested_the_chat(engine, agents, visitors, natalie, db_path,
+                                                                       clock):
+    chat = await visitors.start_chat(DEMO_ACCOUNT, ChatRequest(skill="Sales"), requester_agent_id=natalie[1].id)
+    await agents.accept(natalie[1])
+    key = chat.agent_key
+    engine = await restart(engine, db_path, clock)
+    try:
+        reloaded = Agents(engine).chat_of(engine.directory.agent(natalie[1].id), key)
+        assert (reloaded.id, reloaded.requester_agent_id) == (chat.id, natalie[1].id)
+        with pytest.raises(NotFound):
+            engine.assigned_chat(DEMO_ACCOUNT, chat.id)  # the visitor's id is never an agent-side key
     finally:
         await engine.stop()
 
