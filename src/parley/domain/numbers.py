@@ -33,7 +33,8 @@ def _bounded(value: int, name: str, minimum: int, maximum: int) -> int:
 
 def parse_integer(text: str, name: str = "value", *, minimum: int = 0,
                   maximum: int = MAX_SAFE_INTEGER) -> int:
-    """An integer written in ASCII digits, with a leading ``-`` only when ``minimum`` is negative.
+    """An integer written in ASCII digits, with a leading ``-`` only when ``minimum`` is negative
+    (and never ``-0``).
 
     Anything else, or a value outside ``minimum``..``maximum`` (clamped to ±(2**53 - 1)), is
     refused with :class:`Invalid`. Work is bounded: nothing longer than 17 characters (after
@@ -47,7 +48,10 @@ def parse_integer(text: str, name: str = "value", *, minimum: int = 0,
     pattern = _INTEGER if minimum < 0 else _UNSIGNED
     if not pattern.fullmatch(stripped):
         raise Invalid(f"{name} must be an integer")
-    return _bounded(int(stripped), name, minimum, maximum)
+    value = int(stripped)
+    if value == 0 and stripped[0] == "-":
+        raise Invalid(f"{name} must be an integer")  # "-0": no client writes it; refused like the other odd forms
+    return _bounded(value, name, minimum, maximum)
 
 
 def parse_decimal(text: str, name: str = "value", *, maximum: float = MAX_SAFE_INTEGER) -> float:
