@@ -31,9 +31,13 @@ HOSTILE = {
     "200,000 elements": (b"<request>" + b"<e/>" * 200_000 + b"</request>", XML, "elements"),
     "XML 65 deep": (b"<request>" + b"<e>" * 64 + b"</e>" * 64 + b"</request>", XML, "nested"),
     "XML 5,000 deep": (b"<request>" * 5000 + b"</request>" * 5000, XML, ""),
-    "90,000 keys": (orjson.dumps({"request": {f"k{i}": 1 for i in range(90_000)}}), JSON, "keys"),
-    "300,000 items": (orjson.dumps({"request": {"skill": "Sales", "x": [1] * 300_000}}), JSON, "items"),
-    "20,000 values": (orjson.dumps({"request": {f"k{i}": [1] * 100 for i in range(200)}}), JSON, "values"),
+    # Past 10,000 commas a JSON body is refused before it is parsed ...
+    "90,000 keys": (orjson.dumps({"request": {f"k{i}": 1 for i in range(90_000)}}), JSON, "commas"),
+    "300,000 items": (orjson.dumps({"request": {"skill": "Sales", "x": [1] * 300_000}}), JSON, "commas"),
+    # ... below, by the bounds on the parsed document.
+    "1,001 keys": (orjson.dumps({"request": {f"k{i}": 1 for i in range(1001)}}), JSON, "keys"),
+    "1,001 items": (orjson.dumps({"request": {"skill": "Sales", "x": [1] * 1001}}), JSON, "items"),
+    "14,012 values": (orjson.dumps({"request": {f"k{i}": [[1]] * 700 for i in range(10)}}), JSON, "values"),
     "JSON 65 deep": (nested_json(65), JSON, "nested"),
     "JSON 5,000 deep": (nested_json(5000), JSON, ""),
 }
