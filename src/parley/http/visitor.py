@@ -8,7 +8,7 @@ from starlette.routing import Route
 from parley.domain.account import Account
 from parley.domain.chat import NOT_TYPING, TYPING, Chat
 from parley.domain.numbers import parse_integer
-from parley.domain.refusals import Invalid, Malformed, NotFound
+from parley.domain.refusals import Invalid, Malformed
 from parley.http import fields, push
 from parley.http.auth import visitor_account
 from parley.http.exchange import base_url, empty, engine_of, read_body, reply, root_of, scalar_body
