@@ -16,9 +16,10 @@ class BodyError(ValueError):
 # Bounds on what one body may make the server build and walk; real clients send a few dozen
 # values. orjson is linear and stops at depth 1024 by itself; the rest is checked right after.
 # orjson holds the GIL while it parses (~50 ms for 90,000 keys), so a body with more commas
-# than a document within the bounds can have is refused before it runs: a count at memchr
-# speed. Commas inside strings count too; only a body with over 10,000 of them in its text is
-# refused that a full parse would take, and no field of the API holds that much text.
+# than a document within the bounds can have (one fewer than its values) is refused before
+# orjson runs, by a count at memchr speed. Commas inside strings count too: a body whose
+# texts hold over 10,000 commas is refused though it might be within the bounds; no field
+# of the API takes more than 10,000 characters.
 MAX_COMMAS = 10_000
 MAX_DEPTH = 64
 MAX_KEYS = 1000
