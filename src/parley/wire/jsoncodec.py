@@ -18,8 +18,8 @@ class BodyError(ValueError):
 # orjson holds the GIL while it parses (~50 ms for 90,000 keys), so a body with more commas
 # than a document within the bounds can have (one fewer than its values) is refused before
 # orjson runs, by a count at memchr speed. Commas inside strings count too: a body whose
-# texts hold over 10,000 commas is refused though it might be within the bounds; no field
-# of the API takes more than 10,000 characters.
+# texts hold over 10,000 commas is refused though it might be within the bounds; the texts
+# clients send (lines and answers of at most 10,000 characters, variables, JWTs) hold far fewer.
 MAX_COMMAS = 10_000
 MAX_DEPTH = 64
 MAX_KEYS = 1000
