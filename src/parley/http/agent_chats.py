@@ -7,6 +7,7 @@ from starlette.routing import Route
 
 from parley.domain.chat import NOT_TYPING, ONLY_TO_REP, REGULAR, TYPING, Chat
 from parley.domain.ids import visit_id
+from parley.domain.numbers import parse_integer
 from parley.domain.refusals import Invalid, NotFound
 from parley.http import fields, push
 from parley.http.idempotency import request_key
@@ -109,10 +110,8 @@ async def post_event(request: Request):
 
 async def one_event(request: Request):
     _, chat, view = _chat(request)
-    raw = request.path_params["event_id"]
-    if not raw.isdigit():
-        raise NotFound("Event not found")
-    return reply(request, {"event": event_tree(chat.event(int(raw), visitor_view=False), view)})
+    event_id = fields.path_id(request.path_params["event_id"], "Event not found")
+    return reply(request, {"event": event_tree(chat.event(event_id, visitor_view=False), view)})
 
 
 async def info_resource(request: Request):
@@ -153,9 +152,7 @@ async def several_chats(request: Request):
     agents = Agents(engine_of(request))
     items = []
     for index, key in enumerate(keys):
-        start = starts[index] if index < len(starts) and starts[index] else "0"
-        if not start.isdigit():
-            raise Invalid("fromEventIds must be non-negative integers")
+        start = parse_integer(starts[index], "fromEventIds") if index < len(starts) and starts[index] else 0
         try:
             chat = agents.chat_of(context.agent, key.strip())
         except NotFound:
@@ -164,7 +161,7 @@ async def several_chats(request: Request):
         # This resource's documentation writes href/rel and id/type unprefixed: emit both.
         items.append({
             "link": Many([dict(item, href=item["@href"], rel=item["@rel"]) for item in chat_links(view)]),
-            "events": events_tree(view, int(start), plain_keys=True),
+            "events": events_tree(view, start, plain_keys=True),
             "info": info_tree(view, plain_links=True),
         })
     return reply(request, {"chats": {"chat": items}})
@@ -256,8 +253,10 @@ async def transfer_account(request: Request):
     content = root_of(await read_body(request), "transferAccount")
     account = fields.text(content.get("account"), "account", max_length=20)
     skill = fields.text(content.get("skill"), "skill", max_length=200) or ""
-    if not account or not account.replace("_", "").isalnum():
+    if not account or not account.isascii() or not account.replace("_", "").isalnum():
         raise Invalid("transferAccount needs the target account id")
+    if account.isdigit():  # ASCII here: a digits-only id travels as a number (remoteSiteId), so it must be one
+        parse_integer(account, "account")
     await Agents(engine_of(request)).transfer_account(context.agent, chat, base_url(request), account, skill)
     return empty()
 

@@ -9,6 +9,7 @@ from starlette.requests import Request
 from parley.domain.account import Account, Agent
 from parley.domain.chat import Chat
 from parley.domain.refusals import Forbidden, NotFound
+from parley.http import fields
 from parley.http.exchange import check_version, engine_of, query
 from parley.services.agents import Agents
 from parley.domain.session import AgentSession, LoginSession
@@ -85,7 +86,8 @@ def agent_context(request: Request, base_url: str) -> AgentContext:
     """Bearer first (401), then the agent session named in the path (404, or 401 if another user's)."""
     login = agent_login(request)
     engine = engine_of(request)
-    session = Agents(engine).session(login, request.path_params["session_id"])
+    session_id = fields.path_id(request.path_params["session_id"], "Agent session not found")
+    session = Agents(engine).session(login, session_id)
     agent = engine.directory.agent(login.agent_id)
     if agent is None:
         raise NotFound("Agent not found")

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import StreamingResponse
 
 from parley.domain.chat import Chat
-from parley.domain.refusals import Invalid
+from parley.domain.numbers import parse_decimal, parse_integer
 from parley.services.engine import Engine
 from parley.wire import jsoncodec
 
@@ -30,13 +30,7 @@ def wait_seconds(request: Request) -> float:
     raw = request.query_params.get("wait")
     if raw is None or raw == "":
         return 0
-    try:
-        seconds = float(raw)
-    except ValueError as exc:
-        raise Invalid(f"wait must be a number of seconds from 0 to {MAX_WAIT_SECONDS}") from exc
-    if not 0 <= seconds <= MAX_WAIT_SECONDS:
-        raise Invalid(f"wait must be a number of seconds from 0 to {MAX_WAIT_SECONDS}")
-    return seconds
+    return parse_decimal(raw, "wait", maximum=MAX_WAIT_SECONDS)
 
 
 @contextlib.contextmanager
@@ -78,9 +72,7 @@ def stream_start(request: Request, from_id: int) -> int:
     """``Last-Event-ID`` resumes after that event; otherwise ``from``."""
     last = (request.headers.get("last-event-id") or "").strip()
     if last:
-        if not last.isdigit():
-            raise Invalid("Last-Event-ID must be an event id")
-        return int(last) + 1
+        return parse_integer(last, "Last-Event-ID") + 1
     return from_id
 
 

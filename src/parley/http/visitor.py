@@ -7,7 +7,8 @@ from starlette.routing import Route
 
 from parley.domain.account import Account
 from parley.domain.chat import NOT_TYPING, TYPING, Chat
-from parley.domain.refusals import Invalid, Malformed, NotFound
+from parley.domain.numbers import parse_integer
+from parley.domain.refusals import Invalid, Malformed
 from parley.http import fields, push
 from parley.http.auth import visitor_account, visitor_caller, visitor_chat
 from parley.http.exchange import base_url, empty, engine_of, read_body, reply, root_of, scalar_body
@@ -251,9 +252,7 @@ def from_param(request: Request) -> int:
     value = request.query_params.get("from")
     if value is None or value == "":
         return 0
-    if not value.strip().isdigit():
-        raise Invalid("from must be a non-negative integer")
-    return int(value)
+    return parse_integer(value, "from")
 
 
 async def held(request: Request, chat: Chat, view: View, from_id: int) -> None:
@@ -322,10 +321,7 @@ async def post_event(request: Request):
 
 async def one_event(request: Request):
     chat, view = _chat(request)
-    raw = request.path_params["event_id"]
-    if not raw.isdigit():
-        raise NotFound("Event not found")
-    event = chat.event(int(raw), visitor_view=True)
+    event = chat.event(fields.path_id(request.path_params["event_id"], "Event not found"), visitor_view=True)
     return reply(request, {"event": event_tree(event, view)})
 
 

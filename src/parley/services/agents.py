@@ -13,7 +13,8 @@ from parley.domain import messages
 from parley.domain.account import OCCUPIED, ONLINE, Agent, Skill
 from parley.domain.chat import CHATTING, ENDED, NOT_TYPING, ONLY_TO_REP, WAITING, Chat, Typing
 from parley.domain.html import sanitize
-from parley.domain.ids import MAX_SAFE_INTEGER, digest, new_agent_key, new_session_number, new_token
+from parley.domain.ids import digest, new_agent_key, new_session_number, new_token
+from parley.domain.numbers import is_integer, parse_integer
 from parley.domain.refusals import Invalid, NotFound, Unauthenticated
 from parley.services.engine import Engine
 from parley.domain.session import AgentSession, LoginSession
@@ -114,8 +115,8 @@ class Agents:
         engine.route()
         return session
 
-    def session(self, login: LoginSession, session_id: str) -> AgentSession:
-        session = self.engine.presence.sessions.get(int(session_id)) if session_id.isdigit() else None
+    def session(self, login: LoginSession, session_id: int) -> AgentSession:
+        session = self.engine.presence.sessions.get(session_id)
         if session is None or session.account_id != login.account_id:
             raise NotFound("Agent session not found")
         if session.agent_id != login.agent_id:
@@ -247,7 +248,7 @@ class Agents:
             fields = {
                 "domain": base_url.split("://", 1)[-1],
                 # A number when it is one a double can hold exactly (compatibility rule 13).
-                "remoteSiteId": int(account) if account.isdigit() and int(account) <= MAX_SAFE_INTEGER else account,
+                "remoteSiteId": parse_integer(account) if is_integer(account) else account,
                 "skill": skill,
                 "chatRequestParameters": parameters,
                 "a2aEventId": str(parameters["a2aEventId"]),

@@ -96,9 +96,9 @@ async def test_session_of_another_agent_is_refused(engine, agents, natalie):
     await add_agent(engine, "bob", ["Sales"])
     bob_login, _, _ = await log_in(agents, "bob", "bob")
     with pytest.raises(Unauthenticated):
-        agents.session(bob_login, str(natalie[2].id))
+        agents.session(bob_login, natalie[2].id)
     with pytest.raises(NotFound):
-        agents.session(bob_login, "123")
+        agents.session(bob_login, 123)
 
 
 # -- rings (agent spec §4.3) ------------------------------------------------------------------

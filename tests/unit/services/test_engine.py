@@ -354,7 +354,7 @@ async def test_idle_agent_session_ends_and_its_chats_are_requeued(engine, agents
     bob_login, _, bob_session = await log_in(agents, "bob", "bob")
     for _ in range(4):  # bob and the visitor keep polling; natalie's session goes silent
         clock.advance(40)
-        agents.session(bob_login, str(bob_session.id))
+        agents.session(bob_login, bob_session.id)
         visitors.touch(chat)
         await engine.sweep()
     # AGENT_SESSION_IDLE_TIMEOUT is 120 s: natalie's last session has ended.
