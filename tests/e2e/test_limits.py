@@ -156,4 +156,4 @@ def test_a_bad_limit_setting_refuses_to_start(tmp_path, flags):
                              "--database", f"sqlite:///{tmp_path / 'p.db'}", *flags],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
-    assert flags[0].lstrip("-") in result.stderr
+    assert result.stderr.startswith(f"parley: {flags[0].lstrip('-')}"), result.stderr  # ours, not argparse's
