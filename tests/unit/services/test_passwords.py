@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import threading
 
 from argon2 import PasswordHasher
@@ -43,4 +44,22 @@ async def test_wrong_and_unknown(monkeypatch):
     assert await passwords.verify(stored, "nope") is False
     assert await passwords.verify(None, "secret") is False
     assert await passwords.verify("not a hash", "secret") is False
-    assert passwords.POOL._max_workers == 2
+    assert passwords.pool()._max_workers == 2
+
+
+def check_in_child(stored: str, answers) -> None:
+    answers.put(asyncio.run(asyncio.wait_for(passwords.verify(stored, "secret"), timeout=10)))
+
+
+async def test_a_forked_process_checks_with_threads_of_its_own():
+    """granian forks the worker after ``parley serve --demo`` hashed in the parent."""
+    stored = await passwords.hash_password("secret")  # the parent's pool has its threads now
+    context = multiprocessing.get_context("fork")
+    answers = context.Queue()
+    child = context.Process(target=check_in_child, args=(stored, answers))
+    child.start()
+    try:
+        assert answers.get(timeout=30) is True
+    finally:
+        child.join(timeout=10)
+    assert child.exitcode == 0
