@@ -104,10 +104,10 @@ CORS_COMMON = ((b"access-control-expose-headers", b"Location"), (b"vary", b"Orig
 
 
 def _needs_page_policy(headers: list[tuple[bytes, bytes]]) -> bool:
-    """An HTML answer without a CSP or X-Frame-Options of its own (a few headers: one cheap pass)."""
+    """An HTML answer without a CSP or X-Frame-Options of its own (a few headers: one cheap pass;
+    ASGI response header names are lowercase)."""
     html = False
     for name, value in headers:
-        name = name.lower()
         if name == b"content-type":
             html = value[:9].lower() == b"text/html"
         elif name in FRAMING:
