@@ -8,7 +8,8 @@ from dataclasses import dataclass, fields
 from functools import lru_cache
 
 from limits import RateLimitItem, parse_many
-from limits.storage import SCHEMES
+from limits.errors import ConfigurationError
+from limits.storage import SCHEMES, storage_from_string
 
 DEFAULT_DATABASE = "sqlite:///./parley.db"
 CHOICES = {
@@ -81,7 +82,7 @@ class Settings:
                 raise ValueError(f"{name.replace('_', '-')}: {exc}") from exc
         try:
             recipient_cap(self.transcript_recipients)
-            storage_uri(self.limits_storage)
+            check_storage(self.limits_storage)
             credentialed_origins(self.cors_credentialed_origins)
         except ValueError as exc:
             raise ValueError(str(exc)) from exc
@@ -155,6 +156,16 @@ def storage_uri(spec: str) -> str:
     if scheme not in SCHEMES:
         raise ValueError(f"limits-storage: unknown storage {spec!r} (memory://, redis://host:6379 ...)")
     return uri
+
+
+def check_storage(spec: str) -> None:
+    """A shared store needs its client library (``limits[async-redis]``...): say so at start."""
+    uri = storage_uri(spec)
+    if not uri.startswith("async+memory"):
+        try:
+            storage_from_string(uri)  # builds a client; connects only when first used
+        except ConfigurationError as exc:
+            raise ValueError(f"limits-storage: {exc}") from None
 
 
 @lru_cache(maxsize=16)

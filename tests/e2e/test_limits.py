@@ -136,6 +136,11 @@ def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_count(limited,
     assert request_chat(limited, http, **{"X-Forwarded-For": "203.0.113.8"}).status_code == 201
     # A client behind the proxy cannot escape by prepending an address of its choosing.
     assert_throttled(request_chat(limited, http, **{"X-Forwarded-For": "198.51.100.1, 203.0.113.7"}))
+    # IPv6 clients count per /64: a host cannot walk its prefix for fresh budgets.
+    for address in ("2001:db8:1:2::1", "2001:db8:1:2::ffff"):
+        assert request_chat(limited, http, **{"X-Forwarded-For": address}).status_code == 201
+    assert_throttled(request_chat(limited, http, **{"X-Forwarded-For": "2001:db8:1:2:abcd::7"}))
+    assert request_chat(limited, http, **{"X-Forwarded-For": "2001:db8:1:3::1"}).status_code == 201
 
 
 @pytest.mark.parametrize("limited", [["--trusted-proxies", "10.0.0.0/8", "--chat-request-limit", "2/minute"]],
@@ -149,6 +154,7 @@ def test_from_an_untrusted_peer_x_forwarded_for_is_ignored(limited, http):
 @pytest.mark.parametrize("flags", [["--login-limit", "lots"], ["--chat-request-limit", "0/minute"],
                                    ["--submission-limit", "5/fortnight"], ["--transcript-recipients", "none"],
                                    ["--limits-storage", "carrier-pigeon://loft"],
+                                   ["--limits-storage", "memcached://127.0.0.1:1"],
                                    ["--cors-credentialed-origins", "null"],
                                    ["--cors-credentialed-origins", "https://agents.example.com/console"]])
 def test_a_bad_limit_setting_refuses_to_start(tmp_path, flags):

@@ -12,6 +12,7 @@ least that long), and the API's error body with internalCode 27.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import math
 import time
@@ -52,14 +53,14 @@ class Throttles:
     async def login(self, request: Request, account_id: str, login: str) -> None:
         """Every attempt counts, right or wrong: counting before the password check keeps parallel
         guesses from slipping past, and a real agent logs in a few times a day."""
-        await self._hit(self.login_address, "login-address", client_address(request))
+        await self._hit(self.login_address, "login-address", client_key(request))
         await self._hit(self.login_name, "login", account_id, login)
 
     async def chat_request(self, request: Request) -> None:
-        await self._hit(self.chat_requests, "chat-request", client_address(request))
+        await self._hit(self.chat_requests, "chat-request", client_key(request))
 
     async def submission(self, request: Request) -> None:
-        await self._hit(self.submissions, "submission", client_address(request))
+        await self._hit(self.submissions, "submission", client_key(request))
 
     async def _hit(self, items: tuple[RateLimitItem, ...], *key: str) -> None:
         for item in items:
@@ -72,6 +73,18 @@ class Throttles:
                 log.warning("limits storage unavailable; %s not counted", key[0], exc_info=True)
                 return
             raise Throttled(max(1, math.ceil(stats.reset_time - time.time())))
+
+
+def client_key(request: Request) -> str:
+    """The client address a count belongs to. An IPv6 client usually holds a whole /64 (one
+    home, one server), so its addresses share one count instead of each having its own."""
+    address = client_address(request)
+    if ":" in address:
+        try:
+            return str(ipaddress.IPv6Network(f"{address}/64", strict=False))
+        except ValueError:
+            pass
+    return address
 
 
 def throttles_of(request: Request) -> Throttles:
