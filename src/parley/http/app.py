@@ -15,6 +15,7 @@ from parley.domain import refusals
 from parley.http import agent, agent_chats, discovery, login, surveys, transcripts, visitor
 from parley.http.exchange import engine_of, reply
 from parley.http.gateway import Gateway
+from parley.http.throttles import Throttles
 from parley.services.engine import Engine
 from parley.services.mail import Mailer
 from parley.store import open_store
@@ -45,7 +46,9 @@ def error_response(request: Request, error: ApiError):
 
 
 async def on_api_error(request: Request, exc: ApiError):
-    return error_response(request, exc)
+    response = error_response(request, exc)
+    response.headers.update(getattr(exc, "headers", None) or {})  # Retry-After of a 429
+    return response
 
 
 async def on_refusal(request: Request, exc: refusals.Refusal):
@@ -102,4 +105,5 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.state.engine = engine
     app.state.mailer = mailer
+    app.state.throttles = Throttles(settings)
     return Gateway(app, engine)

@@ -13,6 +13,7 @@ from parley.http.auth import visitor_chat
 from parley.http.exchange import empty, engine_of, read_body, root_of
 from parley.http.paths import CHAT
 from parley.http.surveys import mailer_of
+from parley.http.throttles import throttles_of
 from parley.services.transcripts import Transcripts
 from parley.services.visitors import Visitors
 
@@ -43,6 +44,7 @@ async def transcript_request(request: Request):
     engine = engine_of(request)
     Visitors(engine).touch(chat)
     email, subject, offset = transcript_fields(await read_body(request))
+    await throttles_of(request).submission(request)  # each may cause a mail
     await Transcripts(engine).request(chat, email, subject, offset)
     mailer_of(request).watch(chat.id)
     return empty()

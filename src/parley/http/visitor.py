@@ -15,6 +15,7 @@ from parley.http.exchange import base_url, empty, engine_of, read_body, reply, r
 from parley.http.idempotency import chat_request_key, request_key
 from parley.http.paths import CHAT
 from parley.http.resources import View, chat_tree, event_tree, events_tree, info_tree
+from parley.http.throttles import throttles_of
 from parley.services import surveys
 from parley.services.participants import Participants
 from parley.services.visitors import ChatRequest, VisitorEvent, Visitors
@@ -205,6 +206,7 @@ async def _authenticated(request: Request, account: Account, chat_request: ChatR
 async def request_chat(request: Request):
     caller = visitor_caller(request)
     account = caller.account
+    await throttles_of(request).chat_request(request)
     body = await read_body(request)
     content = root_of(body, "request", required=False) if body else {}
     chat_request = parse_chat_request(request, content)

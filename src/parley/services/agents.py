@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
-
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 
 from parley.domain import chat as rules
 from parley.domain import messages
@@ -16,10 +12,10 @@ from parley.domain.html import sanitize
 from parley.domain.ids import digest, new_agent_key, new_session_number, new_token
 from parley.domain.numbers import is_integer, parse_integer
 from parley.domain.refusals import Invalid, NotFound, Unauthenticated
+from parley.services import passwords
 from parley.services.engine import Engine
 from parley.domain.session import AgentSession, LoginSession
 
-HASHER = PasswordHasher()
 # Chat details that only steer the routing of a waiting chat; an accepted chat drops them.
 ROUTING_HINTS = ("directAgentId", "transferTarget", "transferred", "requeued")
 
@@ -47,9 +43,8 @@ class Agents:
     async def login(self, account_id: str, username: str, password: str) -> tuple[Login, Agent]:
         engine = self.engine
         agent = engine.directory.agent_by_login(account_id, username)
-        # Hash even for unknown users so response time does not reveal which logins exist.
-        stored = agent.password_hash if agent else _DUMMY_HASH
-        ok = await asyncio.to_thread(_verify, stored, password)
+        # Checked even for unknown users so response time does not reveal which logins exist.
+        ok = await passwords.verify(agent.password_hash if agent else None, password)
         if agent is None or not ok or not agent.enabled:
             raise Unauthenticated("Invalid username or password")
         bearer = new_token()
@@ -269,16 +264,3 @@ class Agents:
         if chat.agent_id != agent.id or chat.state != CHATTING:
             raise NotFound()
 
-
-def _verify(stored: str, password: str) -> bool:
-    try:
-        return HASHER.verify(stored, password)
-    except (VerificationError, InvalidHashError):
-        return False
-
-
-def hash_password(password: str) -> str:
-    return HASHER.hash(password)
-
-
-_DUMMY_HASH = HASHER.hash("parley-no-such-user")
