@@ -22,7 +22,7 @@ def free_port() -> int:
 
 
 class Process:
-    """A server started in its own session, so that a stop reaches granian's forked worker too."""
+    """A server started in its own session, so that a stop reaches every process it started."""
 
     def __init__(self, command: list[str], log: Path, health: str) -> None:
         self.command, self.log, self.health = command, log, health
@@ -54,7 +54,8 @@ class Process:
             self.popen.wait(timeout=5)
 
     def rss_mb(self, skip: str = "") -> float:
-        """VmRSS summed over the process group (main + granian worker); ``skip`` drops helpers by cmdline."""
+        """VmRSS summed over the process group (parley: one process; the granian CLI: main + worker);
+        ``skip`` drops helpers by cmdline."""
         total_kb = 0
         for entry in Path("/proc").iterdir():
             if not entry.name.isdigit():

@@ -172,8 +172,10 @@ def main() -> int:
     port = free_port()
     base = f"http://{HOST}:{port}"
     database = f"sqlite:///{workdir / 'parley.db'}"
+    # Every chat of the load comes from this one address: the per-address chat-request limit is off.
     server = Process([sys.executable, "-m", "parley", "serve", "--demo", "--host", HOST, "--port", str(port),
-                      "--database", database], workdir / "parley.log", base + "/health").start()
+                      "--database", database, "--chat-request-limit", "off"], workdir / "parley.log",
+                     base + "/health").start()
     helper = None
     try:
         parley("agent", "create", "--database", database, "--account", ACCOUNT, "--login", HELPER_LOGIN,
@@ -188,7 +190,7 @@ def main() -> int:
         polls = load.run(base, [f"{path}/events.json?{QUERY}&from={nxt}" for path, nxt in chats])
         full = load.run(base, [f"{path}.json?{QUERY}" for path, _ in chats])
         after = server.rss_mb(skip="bot")
-        memory.append(f"parley RSS (server + granian worker, bots excluded): before load {before:.1f} MB,"
+        memory.append(f"parley RSS (the server process, bots excluded): before load {before:.1f} MB,"
                       f" after {after:.1f} MB, {args.chats} open chats")
     finally:
         if helper is not None:

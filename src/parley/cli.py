@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import fields
 from pathlib import Path
@@ -120,6 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
     _option(bot, "--account", default=accounts.DEMO_ACCOUNT)
     _option(bot, "--login", default=accounts.DEMO_AGENT)
     _option(bot, "--password", default=accounts.DEMO_AGENT)
+    bot.add_argument("--until-stdin-closes", action="store_true",
+                     help="exit when stdin reaches its end (a parent process holds it open)")
     return parser
 
 
@@ -215,37 +218,54 @@ def _serve(args) -> int:
         asyncio.run(_admin(settings.database, lambda a: a.seed_demo()))
     else:
         asyncio.run(_admin(settings.database, lambda a: asyncio.sleep(0)))  # create or migrate the schema
-    os.environ.update(settings.to_env())
     base = f"http://{settings.host}:{settings.port}"
     bot = None
     if args.demo:
         print(DEMO_HELP.format(account=accounts.DEMO_ACCOUNT, key=accounts.DEMO_APP_KEY,
                                base=settings.public_url or base), flush=True)
-        bot = subprocess.Popen([sys.executable, "-m", "parley", "bot", "--url", base])
+        # The bot reads its stdin until it closes: the kernel closes our end however this
+        # process ends, SIGKILL included, so the bot never outlives its server.
+        bot = subprocess.Popen([sys.executable, "-m", "parley", "bot", "--url", base, "--until-stdin-closes"],
+                               stdin=subprocess.PIPE)
     try:
-        return _run_server(settings)
+        from parley.http.server import serve
+
+        return asyncio.run(serve(settings, on_stop=lambda: _end_child(bot, wait=False)))
     finally:
-        if bot is not None:
-            bot.terminate()
-            bot.wait(timeout=10)
+        _end_child(bot)
         claim.close()
 
 
-def _run_server(settings: Settings) -> int:
-    from granian import Granian
-    from granian.constants import Interfaces
+def _end_child(child: subprocess.Popen | None, wait: bool = True) -> None:
+    """Close the child's stdin (it ends on that); with ``wait``, reap it, killing it after 5 s."""
+    if child is None:
+        return
+    if child.stdin is not None and not child.stdin.closed:
+        child.stdin.close()
+    if wait:
+        try:
+            child.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
 
-    # One worker: the embedded mode keeps the live view of open chats in this one process.
-    server = Granian(
-        "parley.http.app:app_from_env", address=settings.host, port=settings.port,
-        interface=Interfaces.ASGI, workers=1, factory=True, log_access=False,
-    )
-    server.serve()
-    return 0
+
+def _exit_when_stdin_closes() -> None:
+    """``--until-stdin-closes``: the parent holds our stdin open; EOF means it is gone."""
+
+    def watch() -> None:
+        while sys.stdin.buffer.read(65536):
+            pass
+        os.kill(os.getpid(), signal.SIGTERM)  # the same clean exit as a stop by signal
+
+    threading.Thread(target=watch, name="stdin-watch", daemon=True).start()
 
 
 def _bot(args) -> int:
     from parley.bot import Bot
+
+    if args.until_stdin_closes:
+        _exit_when_stdin_closes()
 
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:  # started beside the server: wait until it answers

@@ -7,6 +7,10 @@ import ipaddress
 from dataclasses import dataclass, fields
 from functools import lru_cache
 
+from limits import RateLimitItem, parse_many
+from limits.errors import ConfigurationError
+from limits.storage import SCHEMES, storage_from_string
+
 DEFAULT_DATABASE = "sqlite:///./parley.db"
 CHOICES = {
     "ring_mode": ("single", "all"),
@@ -52,6 +56,16 @@ class Settings:
     sso_jwt_key: str | None = None
     # Proxies (comma-separated CIDRs) whose X-Forwarded-For names the client; none by default.
     trusted_proxies: str | None = None
+    # Abuse limits (README "Security"): "N/period" in the limits library's notation ("10/minute",
+    # several joined by ";"), or "off". Counted in a moving window per process, or in a shared store.
+    limits_storage: str = "memory://"
+    login_limit: str = "10/minute"  # login attempts per login name
+    login_address_limit: str = "20/minute"  # login attempts per client address
+    chat_request_limit: str = "60/minute"  # chat requests per client address
+    submission_limit: str = "30/minute"  # offline/exit survey submissions and transcript requests per address
+    transcript_recipients: str = "3"  # distinct transcript addresses per chat, or "off"
+    # Origins (comma-separated) that get credentialed CORS; every other origin gets CORS without credentials.
+    cors_credentialed_origins: str | None = None
 
     def __post_init__(self) -> None:
         for name, allowed in CHOICES.items():
@@ -61,6 +75,17 @@ class Settings:
             parse_networks(self.trusted_proxies)
         except ValueError as exc:
             raise ValueError(f"trusted-proxies: {exc}") from exc
+        for name in RATE_SETTINGS:
+            try:
+                parse_rates(getattr(self, name))
+            except ValueError as exc:
+                raise ValueError(f"{name.replace('_', '-')}: {exc}") from exc
+        try:
+            recipient_cap(self.transcript_recipients)
+            check_storage(self.limits_storage)
+            credentialed_origins(self.cors_credentialed_origins)
+        except ValueError as exc:
+            raise ValueError(str(exc)) from exc
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
@@ -73,14 +98,6 @@ class Settings:
             values[spec.name] = _convert(raw, spec.type)
         return cls(**values)
 
-    def to_env(self) -> dict[str, str]:
-        out = {}
-        for spec in fields(self):
-            value = getattr(self, spec.name)
-            if value is not None:
-                out[env_name(spec.name)] = ("true" if value else "false") if isinstance(value, bool) else str(value)
-        return out
-
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -91,6 +108,66 @@ def parse_networks(spec: str | None) -> tuple[Network, ...]:
     if not spec:
         return ()
     return tuple(ipaddress.ip_network(part.strip(), strict=False) for part in spec.split(",") if part.strip())
+
+
+RATE_SETTINGS = ("login_limit", "login_address_limit", "chat_request_limit", "submission_limit")
+OFF = "off"
+
+
+@lru_cache(maxsize=32)
+def parse_rates(spec: str) -> tuple[RateLimitItem, ...]:
+    """``"10/minute"`` (or ``"10/minute;100/hour"``) -> limit items; ``"off"`` -> none."""
+    spec = spec.strip()
+    if spec.lower() == OFF:
+        return ()
+    try:
+        items = tuple(parse_many(spec))
+    except ValueError:
+        raise ValueError(f"{spec!r} is not a limit like 10/minute, or off") from None
+    if not items or any(item.amount < 1 for item in items):
+        raise ValueError(f"{spec!r}: a limit allows at least 1 request (write off to disable it)")
+    return items
+
+
+def recipient_cap(spec: str) -> int | None:
+    """The transcript recipients setting: a count (at least 1), or None for ``off``."""
+    spec = spec.strip()
+    if spec.lower() == OFF:
+        return None
+    if not (spec.isascii() and spec.isdigit()) or not 1 <= int(spec) <= 1000:
+        raise ValueError(f"transcript-recipients must be a number from 1 to 1000, or off (got {spec!r})")
+    return int(spec)
+
+
+def storage_uri(spec: str) -> str:
+    """``memory://``, ``redis://host`` ... as the async storage URI the limits library wants."""
+    uri = spec.strip()
+    scheme = uri.split("://", 1)[0].lower() if "://" in uri else ""
+    if not scheme.startswith("async+"):
+        uri, scheme = "async+" + uri, "async+" + scheme
+    if scheme not in SCHEMES:
+        raise ValueError(f"limits-storage: unknown storage {spec!r} (memory://, redis://host:6379 ...)")
+    return uri
+
+
+def check_storage(spec: str) -> None:
+    """A shared store needs its client library (``limits[async-redis]``...): say so at start."""
+    uri = storage_uri(spec)
+    if not uri.startswith("async+memory"):
+        try:
+            storage_from_string(uri)  # builds a client; connects only when first used
+        except ConfigurationError as exc:
+            raise ValueError(f"limits-storage: {exc}") from None
+
+
+@lru_cache(maxsize=16)
+def credentialed_origins(spec: str | None) -> frozenset[bytes]:
+    """Origins as browsers send them (scheme://host[:port], no path); ``null`` is never one."""
+    origins = [part.strip().rstrip("/") for part in (spec or "").split(",") if part.strip()]
+    for origin in origins:
+        if origin.lower() == "null" or "://" not in origin or "/" in origin.split("://", 1)[1]:
+            raise ValueError(f"cors-credentialed-origins: {origin!r} is not an origin like https://agents.example.com")
+    return frozenset(origin.encode("latin-1") for origin in origins)
 
 
 def env_name(field_name: str) -> str:

@@ -8,9 +8,9 @@ from tests.e2e.conftest import ACCOUNT, q
 
 
 class Agent:
-    def __init__(self, server, http: httpx.Client, login="natalie", password="natalie") -> None:
+    def __init__(self, server, http: httpx.Client, login="natalie", password="natalie", account=ACCOUNT) -> None:
         self.http = http
-        self.base = f"{server.url}/api/account/{ACCOUNT}"
+        self.base = f"{server.url}/api/account/{account}"
         body = http.post(f"{self.base}/login?v=1.2", json={"username": login, "password": password}).json()
         self.login = body
         self.auth = {"Authorization": f"Bearer {body['bearer']}"}
@@ -87,7 +87,9 @@ def test_rings_respect_capacity_and_fifo(server, http):
     assert bob.get("/incomingRequests").json()["incomingRequests"]["ringingCount"] == "2"
     first = bob.post(f"{bob.session}/incomingRequests", {}).json()["chatLocation"]["link"]["@href"]
     second = bob.post(f"{bob.session}/incomingRequests", {}).json()["chatLocation"]["link"]["@href"]
-    assert [first.rsplit("/", 1)[1], second.rsplit("/", 1)[1]] == [c.rsplit("/", 1)[1] for c in chats[:2]]
+    # The agent side names chats by their own keys: match them to the visitor's by rtSessionId.
+    accepted = [http.get(f"{uri}/info.json", headers=bob.auth).json()["info"]["rtSessionId"] for uri in (first, second)]
+    assert accepted == [http.get(f"{c}/info.json?{q()}").json()["info"]["rtSessionId"] for c in chats[:2]]
     assert bob.get("/incomingRequests").json()["incomingRequests"]["ringingCount"] == "0"
     bob.post(f"{first}/events", {"event": {"@type": "state", "state": "ended"}})
     assert bob.get("/incomingRequests").json()["incomingRequests"]["ringingCount"] == "1"

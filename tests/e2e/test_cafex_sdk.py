@@ -31,8 +31,8 @@ def free_port() -> int:
 
 
 def parley_command() -> list[str]:
-    exe = shutil.which("parley")
-    return [exe] if exe else [sys.executable, "-m", "parley"]
+    # This interpreter's parley, the code under test (a `parley` on PATH may be another install).
+    return [sys.executable, "-m", "parley"]
 
 
 def install_sdk() -> None:
@@ -83,9 +83,11 @@ def test_cafex_bot_sdk_chats_with_demo_bot(tmp_path: Path) -> None:
         assert "states=waiting>chatting>ended" in drive.stdout, report
         assert "echoed=2/2" in drive.stdout, report
     finally:
+        # The demo bot ends with the server (it watches its stdin pipe), whichever way it stops.
         server.send_signal(signal.SIGTERM)
         try:
             server.wait(timeout=10)
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+    assert server.returncode == 0, log.read_text()[-4000:]

@@ -171,8 +171,7 @@ def hostile(case, pick: int, value: str) -> None:
 def realistic(case, world: World, dice: int) -> None:
     """Put real ids and credentials into most cases; bound long-polls; never open an event stream."""
     if dice < REAL:
-        agent_side = "/agentSession/" in case.operation.path
-        real = {"account_id": ACCOUNT, "chat_id": world.agent_chat if agent_side else world.chat,
+        real = {"account_id": ACCOUNT, "chat_id": world.chat, "agent_key": world.agent_chat,
                 "session_id": world.session, "event_id": str(dice),
                 "visit_id": visit_id(world.agent_chat) if world.agent_chat else ""}
         for name, value in real.items():

@@ -143,8 +143,9 @@ def test_idempotent_chat_request_accept_and_transfer(server, http):
     bob.put("/availability", {"availability": {"chat": "Away"}})
     base = f"{server.url}/api/account/{ACCOUNT}"
     request = {"request": {"skill": "Sales"}}
-    first = http.post(f"{base}/chat/request.json?{q()}", json=request, headers={"Idempotency-Key": "r-1"})
-    again = http.post(f"{base}/chat/request.json?{q()}", json=request, headers={"Idempotency-Key": "r-1"})
+    key = {"Idempotency-Key": "r-1-5f0c2d9e-4b7a"}  # chat-request keys must be hard to guess (16+)
+    first = http.post(f"{base}/chat/request.json?{q()}", json=request, headers=key)
+    again = http.post(f"{base}/chat/request.json?{q()}", json=request, headers=key)
     assert first.headers["location"] == again.headers["location"]
     assert http.get(f"{natalie.session}/incomingRequests.json", headers=natalie.auth).json()[
         "incomingRequests"]["ringingCount"] == "1"

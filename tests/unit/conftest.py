@@ -33,9 +33,9 @@ def cheap_password_hashing(monkeypatch):
     """Argon2 at its cheapest: the tests check logins, not the hash cost."""
     from argon2 import PasswordHasher
 
-    import parley.services.agents
+    import parley.services.passwords
 
-    monkeypatch.setattr(parley.services.agents, "HASHER", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    monkeypatch.setattr(parley.services.passwords, "HASHER", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 
 @pytest.fixture

@@ -10,6 +10,13 @@ from collections import defaultdict
 class LocalBus:
     def __init__(self) -> None:
         self._waiters: dict[str, set[asyncio.Future]] = defaultdict(set)
+        self.closed = False
+
+    def close(self) -> None:
+        """Wake every waiter; from now on ``wait`` answers False at once (the server is stopping)."""
+        self.closed = True
+        for topic in list(self._waiters):
+            self.publish(topic)
 
     def publish(self, topic: str) -> None:
         waiters = self._waiters.pop(topic, None)
@@ -19,7 +26,7 @@ class LocalBus:
 
     async def wait(self, topic: str, timeout: float) -> bool:
         """True if news arrived on ``topic`` within ``timeout`` seconds."""
-        if timeout <= 0:
+        if timeout <= 0 or self.closed:
             return False
         future = asyncio.get_running_loop().create_future()
         self._waiters[topic].add(future)

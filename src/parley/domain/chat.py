@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from parley.domain import messages
+from parley.domain.ids import new_agent_key
 from parley.domain.refusals import Forbidden, NotFound
 
 WAITING = "waiting"
@@ -74,6 +75,12 @@ class Chat:
     last_update_ms: int = 0
     visitor_typing: Typing = field(default_factory=Typing)
     agent_typing: Typing = field(default_factory=Typing)
+    # The agent side's key for the current assignment: agent URIs carry it instead of ``id``,
+    # and a new one replaces it whenever the chat leaves an agent (transfer, requeue).
+    agent_key: str = field(default_factory=new_agent_key)
+    # The agent user whose bearer requested the chat on the visitor side, if any: only that
+    # user's bearer opens it there (an agent bearer is not a visitor credential for other chats).
+    requester_agent_id: int | None = None
 
     @property
     def next_event_id(self) -> int:

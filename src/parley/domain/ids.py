@@ -19,6 +19,12 @@ def new_chat_id() -> str:
     return f"H{head}-{secrets.token_hex(16)}K{tail}"
 
 
+def new_agent_key() -> str:
+    """The agent side's name for one assignment of a chat: the chat id's shape, its own 128 bits,
+    so an agent never learns the visitor's chat id (the visitor side's only secret)."""
+    return new_chat_id()
+
+
 def visit_id(chat_id: str) -> str:
     """The agent side's visit id: the chat id without its ``-hex`` middle."""
     head, _, rest = chat_id.partition("-")

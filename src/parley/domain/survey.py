@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from parley.domain.email import valid_email
-from parley.domain.ids import MAX_SAFE_INTEGER
+from parley.domain.numbers import to_integer
 from parley.domain.refusals import Invalid, Malformed
 
 PRECHAT = "prechat"
@@ -109,16 +109,10 @@ def _unwrap(value: Any) -> Any:
 
 
 def _integer(value: Any, name: str) -> int:
-    value = _unwrap(value)
-    if isinstance(value, bool):
-        raise Invalid(f"{name} must be a number")
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 16:
-        value = int(value.strip())
-    if not isinstance(value, int) or not 0 <= value <= MAX_SAFE_INTEGER:
-        raise Invalid(f"{name} must be a non-negative integer")
-    return value
+    try:
+        return to_integer(_unwrap(value), name)
+    except Invalid:
+        raise Invalid(f"{name} must be a non-negative integer") from None
 
 
 def _boolean(value: Any, name: str, default: bool = False) -> bool:

@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from parley.domain.account import STATE_CODES, canonical_availability
-from parley.domain.refusals import Invalid
+from parley.domain.refusals import Invalid, NotFound
 from parley.http import fields, push
 from parley.http.auth import AgentContext, agent_context, agent_login
 from parley.http.idempotency import request_key
@@ -36,8 +36,8 @@ def _chat_session_items(request: Request, context: AgentContext) -> list:
     engine = engine_of(request)
     items = []
     for chat in Agents(engine).open_chats(context.agent):
-        href = f"{context.session_uri}/chat/{chat.id}"
-        items.append({"link": link(href, "chat-session", plain_too=True), "chatSessionKey": chat.id,
+        href = f"{context.session_uri}/chat/{chat.agent_key}"
+        items.append({"link": link(href, "chat-session", plain_too=True), "chatSessionKey": chat.agent_key,
                       "startTime": chat.start_ms})
     return items
 
@@ -114,7 +114,9 @@ async def incoming_requests(request: Request):
         async with engine.keyed(key):
             earlier = engine.replay(key)
             chat = earlier[0] if earlier else await agents.accept(context.agent, key)
-        href = f"{context.session_uri}/chat/{chat.id}"
+        if chat.agent_id != context.agent.id:  # a retry after the chat left this agent: it is gone
+            raise NotFound("No incoming chat request")
+        href = f"{context.session_uri}/chat/{chat.agent_key}"
         return reply(request, {"chatLocation": {"link": link(href, "location")}}, 201, {"Location": href})
     seconds = push.wait_seconds(request)
     if seconds:  # long-poll: hold until something rings

@@ -7,6 +7,7 @@ from starlette.routing import Route
 
 from parley.domain.chat import NOT_TYPING, ONLY_TO_REP, REGULAR, TYPING, Chat
 from parley.domain.ids import visit_id
+from parley.domain.numbers import parse_integer
 from parley.domain.refusals import Invalid, NotFound
 from parley.http import fields, push
 from parley.http.idempotency import request_key
@@ -29,7 +30,7 @@ TEXT_TYPES = ("plain", "html", "rich-content")
 
 def _chat(request: Request) -> tuple[AgentContext, Chat, View]:
     context = context_of(request)
-    chat = Agents(engine_of(request)).chat_of(context.agent, request.path_params["chat_id"])
+    chat = Agents(engine_of(request)).chat_of(context.agent, request.path_params["agent_key"])
     return context, chat, _view(request, context, chat)
 
 
@@ -47,8 +48,10 @@ async def events_resource(request: Request):
         engine = engine_of(request)
         sessions = engine.presence.sessions
 
-        def still_holds() -> bool:  # the stream ends when the chat leaves this agent
-            return chat.agent_id == context.agent.id and context.session.id in sessions
+        key = chat.agent_key
+
+        def still_holds() -> bool:  # the stream ends when the chat leaves this agent (its key retires)
+            return chat.agent_key == key and chat.agent_id == context.agent.id and context.session.id in sessions
 
         return push.event_stream(engine, chat, push.stream_start(request, from_id), False,
                                  lambda event: event_tree(event, view), still_holds)
@@ -107,10 +110,8 @@ async def post_event(request: Request):
 
 async def one_event(request: Request):
     _, chat, view = _chat(request)
-    raw = request.path_params["event_id"]
-    if not raw.isdigit():
-        raise NotFound("Event not found")
-    return reply(request, {"event": event_tree(chat.event(int(raw), visitor_view=False), view)})
+    event_id = fields.path_id(request.path_params["event_id"], "Event not found")
+    return reply(request, {"event": event_tree(chat.event(event_id, visitor_view=False), view)})
 
 
 async def info_resource(request: Request):
@@ -137,7 +138,7 @@ async def info_field(request: Request):
 
 def _view(request: Request, context: AgentContext, chat: Chat) -> View:
     engine = engine_of(request)
-    uri = f"{context.session_uri}/chat/{chat.id}"
+    uri = f"{context.session_uri}/chat/{chat.agent_key}"
     return View(chat, uri, engine.directory.zone(chat.account_id), False, engine, context.session_uri)
 
 
@@ -151,9 +152,7 @@ async def several_chats(request: Request):
     agents = Agents(engine_of(request))
     items = []
     for index, key in enumerate(keys):
-        start = starts[index] if index < len(starts) and starts[index] else "0"
-        if not start.isdigit():
-            raise Invalid("fromEventIds must be non-negative integers")
+        start = parse_integer(starts[index], "fromEventIds") if index < len(starts) and starts[index] else 0
         try:
             chat = agents.chat_of(context.agent, key.strip())
         except NotFound:
@@ -162,7 +161,7 @@ async def several_chats(request: Request):
         # This resource's documentation writes href/rel and id/type unprefixed: emit both.
         items.append({
             "link": Many([dict(item, href=item["@href"], rel=item["@rel"]) for item in chat_links(view)]),
-            "events": events_tree(view, int(start), plain_keys=True),
+            "events": events_tree(view, start, plain_keys=True),
             "info": info_tree(view, plain_links=True),
         })
     return reply(request, {"chats": {"chat": items}})
@@ -210,7 +209,7 @@ async def participant_info(request: Request):
 def _visit(request: Request, context: AgentContext) -> Chat:
     wanted = request.path_params["visit_id"]
     for chat in Agents(engine_of(request)).open_chats(context.agent):
-        if visit_id(chat.id) == wanted:
+        if visit_id(chat.agent_key) == wanted:
             return chat
     raise NotFound("Visit not found")
 
@@ -224,7 +223,7 @@ async def visit(request: Request):
     tree = {
         "@id": request.path_params["visit_id"],
         "link": Many([link(uri, "self"), link(uri + "/customVariables", "custom-variables")]),
-        "chatSessionKey": chat.id,
+        "chatSessionKey": chat.agent_key,
         "visitorId": chat.visitor_id,
         "visitorIp": details.get("visitorIp"),
         "userAgent": details.get("userAgent"),
@@ -254,8 +253,10 @@ async def transfer_account(request: Request):
     content = root_of(await read_body(request), "transferAccount")
     account = fields.text(content.get("account"), "account", max_length=20)
     skill = fields.text(content.get("skill"), "skill", max_length=200) or ""
-    if not account or not account.replace("_", "").isalnum():
+    if not account or not account.isascii() or not account.replace("_", "").isalnum():
         raise Invalid("transferAccount needs the target account id")
+    if account.isdigit():  # ASCII here: a digits-only id travels as a number (remoteSiteId), so it must be one
+        parse_integer(account, "account")
     await Agents(engine_of(request)).transfer_account(context.agent, chat, base_url(request), account, skill)
     return empty()
 

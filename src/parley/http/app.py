@@ -16,6 +16,7 @@ from parley.http import agent, agent_chats, discovery, login, surveys, transcrip
 from parley.http.exchange import engine_of, reply
 from parley.http.gateway import Gateway
 from parley.http.openapi import openapi_json
+from parley.http.throttles import Throttles
 from parley.services.engine import Engine
 from parley.services.mail import Mailer
 from parley.store import open_store
@@ -46,7 +47,9 @@ def error_response(request: Request, error: ApiError):
 
 
 async def on_api_error(request: Request, exc: ApiError):
-    return error_response(request, exc)
+    response = error_response(request, exc)
+    response.headers.update(getattr(exc, "headers", None) or {})  # Retry-After of a 429
+    return response
 
 
 async def on_refusal(request: Request, exc: refusals.Refusal):
@@ -104,9 +107,5 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.state.engine = engine
     app.state.mailer = mailer
+    app.state.throttles = Throttles(settings)
     return Gateway(app, engine)
-
-
-def app_from_env() -> Gateway:
-    """Factory for the HTTP server process: settings come from ``PARLEY_*`` variables."""
-    return create_app(Settings.from_env())

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from starlette.requests import Request
 from starlette.responses import Response
 
+from parley.domain.numbers import parse_integer
 from parley.domain.refusals import Invalid, Malformed
 from parley.http import fields
 from parley.services.engine import Engine
@@ -13,6 +16,10 @@ from parley.wire.errors import ApiError, TOO_LARGE
 from parley.wire.negotiation import JSON, XML, body_format, choose
 
 MEDIA_TYPES = {JSON: "application/json", XML: "application/xml"}
+# Bodies up to this size parse on the event loop (well under a millisecond); larger ones in a
+# worker thread, so that a few large bodies never hold every other request (lxml parses
+# without the GIL; what Python does after is bounded by the codecs' limits).
+PARSE_ON_LOOP_BYTES = 4096
 
 
 def engine_of(request: Request) -> Engine:
@@ -48,7 +55,7 @@ async def read_body(request: Request, default_format: str = XML) -> dict:
     """The parsed body as ``{root: content}``; an empty body is ``{}``."""
     limit = engine_of(request).settings.max_body_bytes
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
+    if declared and parse_integer(declared, "Content-Length") > limit:
         raise ApiError(413, TOO_LARGE, f"Request body larger than {limit} bytes")
     chunks, size = [], 0
     async for chunk in request.stream():
@@ -60,8 +67,11 @@ async def read_body(request: Request, default_format: str = XML) -> dict:
     if not raw.strip():
         return {}
     fmt = body_format(request.headers.get("content-type"), response_format(request, default_format))
+    parse = jsoncodec.parse if fmt == JSON else xmlcodec.parse
     try:
-        return jsoncodec.parse(raw) if fmt == JSON else xmlcodec.parse(raw)
+        if len(raw) > PARSE_ON_LOOP_BYTES:
+            return await asyncio.to_thread(parse, raw)
+        return parse(raw)
     except jsoncodec.BodyError as exc:
         raise Malformed(str(exc)) from exc
 

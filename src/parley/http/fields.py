@@ -1,12 +1,14 @@
 """Lenient reading of request values: numbers and numeric strings alike (server spec §1.8).
-Wrong types are refused with a clear message, never coerced silently."""
+Wrong types are refused with a clear message, never coerced silently; every number goes through
+the one strict reader of :mod:`parley.domain.numbers`."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from parley.domain import numbers
 from parley.domain.ids import MAX_SAFE_INTEGER
-from parley.domain.refusals import Invalid
+from parley.domain.refusals import Invalid, NotFound
 
 
 def text(value: Any, name: str, *, max_length: int | None = None) -> str | None:
@@ -22,25 +24,20 @@ def text(value: Any, name: str, *, max_length: int | None = None) -> str | None:
     return value
 
 
-def integer(value: Any, name: str, *, low: int | None = None, high: int | None = None) -> int | None:
+def integer(value: Any, name: str, *, low: int = 0, high: int = MAX_SAFE_INTEGER) -> int | None:
+    """A body or query number (absent or empty is ``None``); negatives only when ``low`` < 0."""
     if value is None or value == "":
         return None
-    if isinstance(value, bool):
-        raise Invalid(f"{name} must be an integer")
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, str):
-        stripped = value.strip()
-        if not stripped.lstrip("-").isdigit() or len(stripped) > 20:
-            raise Invalid(f"{name} must be an integer")
-        value = int(stripped)
-    if not isinstance(value, int):
-        raise Invalid(f"{name} must be an integer")
-    if low is not None and value < low or high is not None and value > high:
-        raise Invalid(f"{name} must be between {low} and {high}")
-    if abs(value) > MAX_SAFE_INTEGER:
-        raise Invalid(f"{name} is too large")
-    return value
+    return numbers.to_integer(value, name, minimum=low, maximum=high)
+
+
+def path_id(raw: str, message: str) -> int:
+    """A numeric id from the path (``events/{id}``, ``agentSession/{id}``): anything that is not
+    one answers 404 like an id that does not exist, never 400 or 500."""
+    try:
+        return numbers.parse_integer(raw, "id")
+    except Invalid:
+        raise NotFound(message) from None
 
 
 def text_list(value: Any, name: str) -> list[str]:

@@ -1,16 +1,23 @@
 """What every request goes through before routing: path clean-up, format suffix, method
-override, CORS and cache headers (server spec §1.4, §1.5, §1.10)."""
+override, CORS, cache and security headers (server spec §1.4, §1.5, §1.10).
+
+CORS: every origin may call the APIs without credentials (visitor clients authenticate with the
+app key and send no cookies); only origins listed in ``--cors-credentialed-origins`` also get
+``Access-Control-Allow-Credentials``, so a foreign page cannot use an agent's login cookie.
+"""
 
 from __future__ import annotations
 
 import re
 
+from parley.config import credentialed_origins
 from parley.wire.negotiation import split_suffix
 
 _SLASHES = re.compile(r"/{2,}")
 
 CORS_METHODS = b"GET, POST, PUT, DELETE, OPTIONS"
-CORS_HEADERS = b"Origin, X-Requested-With, Content-Type, Accept, Authorization, X-HTTP-Method-Override"
+CORS_HEADERS = (b"Origin, X-Requested-With, Content-Type, Accept, Authorization, X-HTTP-Method-Override,"
+                b" Idempotency-Key, Last-Event-ID")
 OVERRIDABLE = {"PUT", "DELETE", "GET", "PATCH"}
 
 
@@ -23,13 +30,25 @@ def clean_path(path: str) -> str:
     return path
 
 
-NO_CACHE = (b"cache-control", b"no-cache, no-store")
+# On every answer, errors and preflights included: no caching, no MIME sniffing (an XML or
+# JSON body is never run as HTML), no chat URL (the visitor's only secret) in a Referer.
+ALWAYS = [(b"cache-control", b"no-cache, no-store"), (b"x-content-type-options", b"nosniff"),
+          (b"referrer-policy", b"no-referrer")]
+# On HTML answers that set no framing policy of their own: only the page's own resources, never
+# framed. A page meant to be framed by other sites (the postMessage bridge) sets its own CSP.
+HTML_ONLY = [
+    (b"content-security-policy", b"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:;"
+                                 b" connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"),
+    (b"x-frame-options", b"DENY"),
+]
+FRAMING = (b"content-security-policy", b"x-frame-options")
 
 
 class Gateway:
     def __init__(self, app, engine) -> None:
         self.app = app
         self.engine = engine
+        self.credentialed = credentialed_origins(engine.settings.cors_credentialed_origins)
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
@@ -53,18 +72,25 @@ class Gateway:
         state["format_suffix"] = suffix
         scope = dict(scope, path=path, raw_path=path.encode(), method=method, state=state)
         scope["parley.engine"] = self.engine
-        extra = [NO_CACHE] + (_cors(origin) if origin is not None else [])
+        extra = ALWAYS if origin is None else ALWAYS + self._cors(origin)
 
         async def send_with_headers(message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", ()), *extra]
+                own = message.get("headers", ())
+                message["headers"] = [*own, *extra, *HTML_ONLY] if _needs_page_policy(own) else [*own, *extra]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
 
-    @staticmethod
-    async def _preflight(origin: bytes, send) -> None:
-        headers = _cors(origin) + [
+    def _cors(self, origin: bytes) -> list[tuple[bytes, bytes]]:
+        if origin in self.credentialed:  # never b"null": the setting refuses it
+            return [(b"access-control-allow-origin", origin), (b"access-control-allow-credentials", b"true"),
+                    *CORS_COMMON]
+        # Sandboxed frames and file: pages send "null"; "*" lets them read, and can never carry credentials.
+        return [(b"access-control-allow-origin", b"*" if origin == b"null" else origin), *CORS_COMMON]
+
+    async def _preflight(self, origin: bytes, send) -> None:
+        headers = self._cors(origin) + ALWAYS + [
             (b"access-control-allow-methods", CORS_METHODS),
             (b"access-control-allow-headers", CORS_HEADERS),
             (b"access-control-max-age", b"600"),
@@ -74,10 +100,16 @@ class Gateway:
         await send({"type": "http.response.body", "body": b""})
 
 
-def _cors(origin: bytes) -> list[tuple[bytes, bytes]]:
-    return [
-        (b"access-control-allow-origin", origin),
-        (b"access-control-allow-credentials", b"true"),
-        (b"access-control-expose-headers", b"Location"),
-        (b"vary", b"Origin"),
-    ]
+CORS_COMMON = ((b"access-control-expose-headers", b"Location"), (b"vary", b"Origin"))
+
+
+def _needs_page_policy(headers: list[tuple[bytes, bytes]]) -> bool:
+    """An HTML answer without a CSP or X-Frame-Options of its own (a few headers: one cheap pass;
+    ASGI response header names are lowercase)."""
+    html = False
+    for name, value in headers:
+        if name == b"content-type":
+            html = value[:9].lower() == b"text/html"
+        elif name in FRAMING:
+            return False
+    return html

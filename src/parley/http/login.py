@@ -9,6 +9,7 @@ from parley.domain.refusals import Invalid, Malformed, Refusal, Unauthenticated
 from parley.http import fields
 from parley.http.discovery import base_uris
 from parley.http.exchange import empty, engine_of, read_body, reply
+from parley.http.throttles import throttles_of
 from parley.services.agents import Agents
 from parley.wire.errors import UNAUTHORIZED, ApiError
 from parley.wire.negotiation import JSON
@@ -32,6 +33,7 @@ async def login(request: Request):
     password = fields.text(content.get("password"), "password", max_length=1000)
     if not username or not password:
         raise Malformed("username and password are required")
+    await throttles_of(request).login(request, account.id, username)
     try:
         done, agent = await Agents(engine).login(account.id, username, password)
     except Unauthenticated as exc:

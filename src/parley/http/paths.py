@@ -26,4 +26,5 @@ ACCOUNT = "/api/account/{account_id}"
 CHAT = ACCOUNT + "/chat/{chat_id:chat}"
 SESSIONS = ACCOUNT + "/agentSession"
 SESSION = SESSIONS + "/{session_id}"
-AGENT_CHAT = SESSION + "/chat/{chat_id:chat}"
+# Agent-side chat URIs name an assignment's own key (same shape), never the visitor's chat id.
+AGENT_CHAT = SESSION + "/chat/{agent_key:chat}"

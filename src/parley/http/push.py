@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import StreamingResponse
 
 from parley.domain.chat import Chat
-from parley.domain.refusals import Invalid
+from parley.domain.numbers import parse_decimal, parse_integer
 from parley.services.engine import Engine
 from parley.wire import jsoncodec
 
@@ -30,13 +30,7 @@ def wait_seconds(request: Request) -> float:
     raw = request.query_params.get("wait")
     if raw is None or raw == "":
         return 0
-    try:
-        seconds = float(raw)
-    except ValueError as exc:
-        raise Invalid(f"wait must be a number of seconds from 0 to {MAX_WAIT_SECONDS}") from exc
-    if not 0 <= seconds <= MAX_WAIT_SECONDS:
-        raise Invalid(f"wait must be a number of seconds from 0 to {MAX_WAIT_SECONDS}")
-    return seconds
+    return parse_decimal(raw, "wait", maximum=MAX_WAIT_SECONDS)
 
 
 @contextlib.contextmanager
@@ -59,14 +53,15 @@ Wait = Callable[[float], Awaitable[bool]]
 
 
 async def hold(wait: Wait, ready: Callable[[], bool], seconds: float) -> None:
-    """Return when ``ready()`` or after ``seconds``; ``wait`` sleeps until news or a timeout."""
+    """Return when ``ready()`` or after ``seconds``; ``wait`` sleeps until news (True) or a
+    timeout (False). A False also comes at once while the server stops (``Engine.drain``):
+    either way the answer is due now."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds
     while not ready():
         left = deadline - loop.time()
-        if left <= 0:
+        if left <= 0 or not await wait(left):
             return
-        await wait(left)
 
 
 def wants_stream(request: Request) -> bool:
@@ -77,9 +72,7 @@ def stream_start(request: Request, from_id: int) -> int:
     """``Last-Event-ID`` resumes after that event; otherwise ``from``."""
     last = (request.headers.get("last-event-id") or "").strip()
     if last:
-        if not last.isdigit():
-            raise Invalid("Last-Event-ID must be an event id")
-        return int(last) + 1
+        return parse_integer(last, "Last-Event-ID") + 1
     return from_id
 
 
@@ -94,6 +87,8 @@ def event_stream(engine: Engine, chat: Chat, start: int, visitor: bool, render: 
             while still_allowed():
                 events = chat.visible_events(cursor, visitor)
                 for event in events:
+                    if not still_allowed():  # e.g. a transfer: nothing written after it reaches the former agent
+                        return
                     data = jsoncodec.render({"event": render(event)})
                     yield b"id: %d\ndata: %s\n\n" % (event.id, data)
                     if event.type == "state" and event.fields.get("state") == "ended":
@@ -102,7 +97,11 @@ def event_stream(engine: Engine, chat: Chat, start: int, visitor: bool, render: 
                     cursor = events[-1].id + 1
                 if not chat.active and not chat.visible_events(cursor, visitor):
                     return
-                if not await engine.wait_for_chat(chat.id, HEARTBEAT_SECONDS):
+                if engine.draining:
+                    # The server stops: what was committed is sent; the client resumes with Last-Event-ID.
+                    return
+                news = await engine.wait_for_chat(chat.id, HEARTBEAT_SECONDS)
+                if not news and not engine.draining:
                     yield b": heartbeat\n\n"
                 if visitor:
                     engine.touch_visitor(chat)

@@ -86,7 +86,8 @@ def info_tree(view: View, *, plain_links: bool = False) -> dict:
             link(uri + "/agentTyping", "agent-typing", plain_too=plain_links),
         ]),
         "state": chat.state,
-        "chatSessionKey": chat.id,
+        # The agent side knows the chat by its assignment's key only (the chat id is the visitor's secret).
+        "chatSessionKey": chat.id if view.visitor else chat.agent_key,
         "skillName": skill.name if skill else None,
         "skillId": skill.id if skill else None,
         "agentName": agent.nickname if agent else None,
@@ -133,7 +134,7 @@ def chat_links(view: View) -> Many:
         link(uri + "/info", "info"),
         link(next_href, "next"),
         link(uri + "/collaborationChannels", "collaboration-channels"),
-        link(f"{view.session_uri}/visits/visit/{visit_id(view.chat.id)}", "visit-id"),
+        link(f"{view.session_uri}/visits/visit/{visit_id(view.chat.agent_key)}", "visit-id"),
         link(uri + "/transfer", "transfer"),
         link(uri + "/transferAccount", "transfer-account"),
         link(uri + "/survey", "agent-survey"),

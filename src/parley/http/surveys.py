@@ -9,9 +9,10 @@ from parley.domain.chat import Chat
 from parley.domain.refusals import Invalid, Malformed
 from parley.domain.survey import AGENT, EXIT, OFFLINE, PRECHAT, render
 from parley.http import fields
-from parley.http.auth import agent_context, visitor_account
+from parley.http.auth import agent_context, visitor_account, visitor_chat
 from parley.http.exchange import base_url, empty, engine_of, query, read_body, reply, root_of
 from parley.http.paths import AGENT_CHAT, CHAT
+from parley.http.throttles import throttles_of
 from parley.services.agents import Agents
 from parley.services.mail import Mailer
 from parley.services.surveys import Surveys
@@ -88,6 +89,7 @@ def submission_details(request: Request, content: dict) -> dict:
 
 async def submit_offline_survey(request: Request):
     account = visitor_account(request)
+    await throttles_of(request).submission(request)
     content = survey_content(await read_body(request), "offlineSurvey")
     mailed = await Surveys(engine_of(request)).submit_offline(account.id, content, submission_details(request, content))
     if mailed:
@@ -96,9 +98,8 @@ async def submit_offline_survey(request: Request):
 
 
 def _visitor_chat(request: Request) -> Chat:
-    account = visitor_account(request)
+    _, chat = visitor_chat(request)
     engine = engine_of(request)
-    chat = engine.chat(account.id, request.path_params["chat_id"])
     Visitors(engine).touch(chat)
     return chat
 
@@ -113,6 +114,7 @@ async def exit_survey(request: Request):
 
 async def submit_exit_survey(request: Request):
     chat = _visitor_chat(request)
+    await throttles_of(request).submission(request)
     content = survey_content(await read_body(request), "exitSurvey")
     details = {k: v for k, v in submission_details(request, content).items() if k in ("chatReferrer", "userAgent")}
     await Surveys(engine_of(request)).submit_exit(chat, content, details)
@@ -121,7 +123,7 @@ async def submit_exit_survey(request: Request):
 
 def _agent_chat(request: Request):
     context = agent_context(request, base_url(request))
-    chat = Agents(engine_of(request)).chat_of(context.agent, request.path_params["chat_id"])
+    chat = Agents(engine_of(request)).chat_of(context.agent, request.path_params["agent_key"])
     return context.agent, chat
 
 

@@ -9,10 +9,11 @@ from parley.domain.email import valid_email
 from parley.domain.mail import MAX_SUBJECT
 from parley.domain.refusals import Invalid, Malformed
 from parley.http import fields
-from parley.http.auth import visitor_account
+from parley.http.auth import visitor_chat
 from parley.http.exchange import empty, engine_of, read_body, root_of
 from parley.http.paths import CHAT
 from parley.http.surveys import mailer_of
+from parley.http.throttles import throttles_of
 from parley.services.transcripts import Transcripts
 from parley.services.visitors import Visitors
 
@@ -39,11 +40,11 @@ def transcript_fields(body: dict) -> tuple[str, str | None, int | None]:
 
 
 async def transcript_request(request: Request):
-    account = visitor_account(request)
+    _, chat = visitor_chat(request)
     engine = engine_of(request)
-    chat = engine.chat(account.id, request.path_params["chat_id"])
     Visitors(engine).touch(chat)
     email, subject, offset = transcript_fields(await read_body(request))
+    await throttles_of(request).submission(request)  # each may cause a mail
     await Transcripts(engine).request(chat, email, subject, offset)
     mailer_of(request).watch(chat.id)
     return empty()

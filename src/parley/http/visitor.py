@@ -9,13 +9,15 @@ from starlette.routing import Route
 
 from parley.domain.account import Account
 from parley.domain.chat import NOT_TYPING, TYPING, Chat
-from parley.domain.refusals import Invalid, Malformed, NotFound
+from parley.domain.numbers import parse_integer
+from parley.domain.refusals import Invalid, Malformed
 from parley.http import fields, push
-from parley.http.auth import visitor_account
+from parley.http.auth import visitor_account, visitor_caller, visitor_chat
 from parley.http.exchange import base_url, empty, engine_of, read_body, reply, root_of, scalar_body
-from parley.http.idempotency import request_key
+from parley.http.idempotency import chat_request_key, request_key
 from parley.http.paths import CHAT
 from parley.http.resources import View, chat_tree, event_tree, events_tree, info_tree
+from parley.http.throttles import throttles_of
 from parley.services import surveys
 from parley.services.participants import Participants
 from parley.services.visitors import ChatRequest, VisitorEvent, Visitors
@@ -207,12 +209,14 @@ async def _authenticated(request: Request, account: Account, chat_request: ChatR
 
 
 async def request_chat(request: Request):
-    account = visitor_account(request)
+    caller = visitor_caller(request)
+    account = caller.account
+    await throttles_of(request).chat_request(request)
     body = await read_body(request)
     content = root_of(body, "request", required=False) if body else {}
     chat_request = parse_chat_request(request, content)
     engine = engine_of(request)
-    key = request_key(request, f"account:{account.id}")
+    key = chat_request_key(request, account.id, caller.agent_id)
     async with engine.keyed(key):
         earlier = engine.replay(key)
         if earlier:
@@ -224,7 +228,7 @@ async def request_chat(request: Request):
                 raise Malformed("survey must be an element with the survey id and answers")
             if survey:  # checked before the chat exists: bad answers create nothing
                 await surveys.check_prechat_answers(engine, account.id, survey)
-            chat = await Visitors(engine).start_chat(account.id, chat_request, key)
+            chat = await Visitors(engine).start_chat(account.id, chat_request, key, caller.agent_id)
             if survey:
                 await surveys.store_prechat_answers(engine, chat, survey)
     location = f"{account_uri(request, account)}/chat/{chat.id}"
@@ -244,9 +248,8 @@ async def conversation(request: Request):
 
 
 def _chat(request: Request) -> tuple[Chat, View]:
-    account = visitor_account(request)
+    account, chat = visitor_chat(request)
     engine = engine_of(request)
-    chat = engine.chat(account.id, request.path_params["chat_id"])
     Visitors(engine).touch(chat)
     uri = f"{account_uri(request, account)}/chat/{chat.id}"
     return chat, View(chat, uri, engine.directory.zone(account.id), True, engine)
@@ -256,9 +259,7 @@ def from_param(request: Request) -> int:
     value = request.query_params.get("from")
     if value is None or value == "":
         return 0
-    if not value.strip().isdigit():
-        raise Invalid("from must be a non-negative integer")
-    return int(value)
+    return parse_integer(value, "from")
 
 
 async def held(request: Request, chat: Chat, view: View, from_id: int) -> None:
@@ -329,10 +330,7 @@ async def post_event(request: Request):
 
 async def one_event(request: Request):
     chat, view = _chat(request)
-    raw = request.path_params["event_id"]
-    if not raw.isdigit():
-        raise NotFound("Event not found")
-    event = chat.event(int(raw), visitor_view=True)
+    event = chat.event(fields.path_id(request.path_params["event_id"], "Event not found"), visitor_view=True)
     return reply(request, {"event": event_tree(event, view)})
 
 

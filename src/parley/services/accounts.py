@@ -9,7 +9,7 @@ from parley.domain.account import Account, Agent
 from parley.domain.email import valid_email
 from parley.domain.ids import digest, new_app_key
 from parley.domain.refusals import Invalid
-from parley.services.agents import hash_password
+from parley.services.passwords import hash_password
 from parley.store.sqlite import SqliteStore
 
 DEMO_ACCOUNT = "12345"
@@ -73,7 +73,7 @@ class Admin:
         if not login or not password:
             raise Invalid("an agent needs a login and a password")
         agent = Agent(
-            id=0, account_id=account_id, login=login, password_hash=hash_password(password),
+            id=0, account_id=account_id, login=login, password_hash=await hash_password(password),
             nickname=nickname or login, display_name=nickname or login, max_chats=max_chats,
             skill_ids=self._skill_ids(directory, account_id, skills or []),
         )

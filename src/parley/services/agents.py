@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
-
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 
 from parley.domain import chat as rules
 from parley.domain import messages
 from parley.domain.account import OCCUPIED, ONLINE, Agent, Skill
 from parley.domain.chat import CHATTING, ENDED, NOT_TYPING, ONLY_TO_REP, WAITING, Chat, Typing
 from parley.domain.html import sanitize
-from parley.domain.ids import MAX_SAFE_INTEGER, digest, new_session_number, new_token
+from parley.domain.ids import digest, new_agent_key, new_session_number, new_token
+from parley.domain.numbers import is_integer, parse_integer
 from parley.domain.refusals import Invalid, NotFound, Unauthenticated
+from parley.services import passwords
 from parley.services.engine import Engine
 from parley.domain.session import AgentSession, LoginSession
 
-HASHER = PasswordHasher()
 # Chat details that only steer the routing of a waiting chat; an accepted chat drops them.
 ROUTING_HINTS = ("directAgentId", "transferTarget", "transferred", "requeued")
 
@@ -46,9 +43,8 @@ class Agents:
     async def login(self, account_id: str, username: str, password: str) -> tuple[Login, Agent]:
         engine = self.engine
         agent = engine.directory.agent_by_login(account_id, username)
-        # Hash even for unknown users so response time does not reveal which logins exist.
-        stored = agent.password_hash if agent else _DUMMY_HASH
-        ok = await asyncio.to_thread(_verify, stored, password)
+        # Checked even for unknown users so response time does not reveal which logins exist.
+        ok = await passwords.verify(agent.password_hash if agent else None, password)
         if agent is None or not ok or not agent.enabled:
             raise Unauthenticated("Invalid username or password")
         bearer = new_token()
@@ -114,8 +110,8 @@ class Agents:
         engine.route()
         return session
 
-    def session(self, login: LoginSession, session_id: str) -> AgentSession:
-        session = self.engine.presence.sessions.get(int(session_id)) if session_id.isdigit() else None
+    def session(self, login: LoginSession, session_id: int) -> AgentSession:
+        session = self.engine.presence.sessions.get(session_id)
         if session is None or session.account_id != login.account_id:
             raise NotFound("Agent session not found")
         if session.agent_id != login.agent_id:
@@ -160,9 +156,10 @@ class Agents:
                 return chat
         raise NotFound("No incoming chat request")
 
-    def chat_of(self, agent: Agent, chat_id: str) -> Chat:
-        """Only chats assigned to this agent user; ended ones it held stay readable while retained."""
-        chat = self.engine.chat(agent.account_id, chat_id)
+    def chat_of(self, agent: Agent, agent_key: str) -> Chat:
+        """The chat an agent-side key names, only while assigned to this agent user; ended ones it
+        held stay readable while retained. A transfer or requeue retires the key (404 after)."""
+        chat = self.engine.assigned_chat(agent.account_id, agent_key)
         if chat.agent_id != agent.id or chat.state == WAITING:
             raise NotFound()
         return chat
@@ -233,7 +230,7 @@ class Agents:
             drafts = [rules.agent_line(note, "plain", agent.nickname, ONLY_TO_REP, None)] if note else []
             drafts += [rules.system_line(line), rules.state_event(WAITING)]
             await engine.append(chat, drafts, request_key, state=WAITING, agent_id=None, skill_id=new_skill,
-                                details=details, agent_typing=Typing())
+                                details=details, agent_typing=Typing(), agent_key=new_agent_key())
 
     async def transfer_account(self, agent: Agent, chat: Chat, base_url: str, account: str, skill: str) -> None:
         """The visitor is told where to ask again (an ``a2a-transfer`` event), then the chat ends."""
@@ -246,7 +243,7 @@ class Agents:
             fields = {
                 "domain": base_url.split("://", 1)[-1],
                 # A number when it is one a double can hold exactly (compatibility rule 13).
-                "remoteSiteId": int(account) if account.isdigit() and int(account) <= MAX_SAFE_INTEGER else account,
+                "remoteSiteId": parse_integer(account) if is_integer(account) else account,
                 "skill": skill,
                 "chatRequestParameters": parameters,
                 "a2aEventId": str(parameters["a2aEventId"]),
@@ -267,16 +264,3 @@ class Agents:
         if chat.agent_id != agent.id or chat.state != CHATTING:
             raise NotFound()
 
-
-def _verify(stored: str, password: str) -> bool:
-    try:
-        return HASHER.verify(stored, password)
-    except (VerificationError, InvalidHashError):
-        return False
-
-
-def hash_password(password: str) -> str:
-    return HASHER.hash(password)
-
-
-_DUMMY_HASH = HASHER.hash("parley-no-such-user")

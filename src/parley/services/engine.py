@@ -19,6 +19,7 @@ from parley.config import Settings
 from parley.domain import messages
 from parley.domain.account import ONLINE
 from parley.domain.chat import ENDED, WAITING, Chat, Draft, Event, Typing, ending, state_event, system_line
+from parley.domain.ids import new_agent_key
 from parley.domain.refusals import NotFound
 from parley.services.directory import DirectoryView
 from parley.domain.session import AgentSession
@@ -49,6 +50,7 @@ class Engine:
         self.presence = Presence()
         self.queue = Queue(self.directory, self.presence, settings.ring_mode)
         self.chats: dict[str, Chat] = {}
+        self.agent_keys: dict[str, str] = {}  # agent key of a chat's current assignment -> chat id
         self._locks: dict[str, asyncio.Lock] = {}
         self._next_rt_session = RT_SESSION_BASE
         self.change_counter: int | None = None
@@ -77,6 +79,7 @@ class Engine:
             # Visitors could not reach us while we were down: their silence starts now.
             chat.last_update_ms = now
             self.chats[chat.id] = chat
+            self.agent_keys[chat.agent_key] = chat.id
             self._index_keys(chat, chat.events)
             self.queue.track(chat)
         self._next_rt_session = max(RT_SESSION_BASE, await self.store.max_rt_session_id()) + 1
@@ -91,7 +94,18 @@ class Engine:
         """A background loop (e.g. the mail sender) that runs from start until stop."""
         self._workers.append(worker)
 
+    @property
+    def draining(self) -> bool:
+        return self.bus.closed
+
+    def drain(self) -> None:
+        """The server is stopping: every held long-poll and event stream answers now with what
+        it has (a poll exactly as a plain poll would), and no new request waits. Idempotent."""
+        if not self.bus.closed:
+            self.bus.close()
+
     async def stop(self) -> None:
+        self.drain()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -138,6 +152,8 @@ class Engine:
             changes.setdefault("ended_ms", now)
         staged = dataclasses.replace(chat, **changes)
         await self.store.save_chat(staged, events)
+        if staged.agent_key != chat.agent_key:  # retired: the former agent's URIs name nothing now
+            self.agent_keys.pop(chat.agent_key, None)
         for name, value in changes.items():
             setattr(chat, name, value)
         self._committed(chat, events)
@@ -153,6 +169,7 @@ class Engine:
 
     def _committed(self, chat: Chat, events: list[Event]) -> None:
         chat.events.extend(events)
+        self.agent_keys[chat.agent_key] = chat.id
         self._index_keys(chat, events)
         self.queue.track(chat)
         self.route()
@@ -246,6 +263,7 @@ class Engine:
                     await self.append(
                         chat, [system_line(messages.REQUEUED), state_event(WAITING)],
                         state=WAITING, agent_id=None, agent_typing=Typing(), details=details,
+                        agent_key=new_agent_key(),
                     )
                 else:
                     await self.end(chat, messages.DISCONNECTED)
@@ -258,6 +276,19 @@ class Engine:
         if chat is None or chat.account_id != account_id or self.expired(chat, self.clock()):
             raise NotFound()
         return chat
+
+    def assigned_chat(self, account_id: str, agent_key: str) -> Chat:
+        """The chat an agent-side URI names by its assignment's key (never by the visitor's chat id)."""
+        chat = self.chats.get(self.agent_keys.get(agent_key, ""))
+        if chat is None or chat.agent_key != agent_key:
+            raise NotFound()
+        return self.chat(account_id, chat.id)
+
+    def forget_chat(self, chat: Chat) -> None:
+        """Drop an ended chat past retention from memory (the store keeps it)."""
+        self.chats.pop(chat.id, None)
+        self.agent_keys.pop(chat.agent_key, None)
+        self.forget_lock(chat.id)
 
     def expired(self, chat: Chat, now_ms: int) -> bool:
         return chat.ended_ms is not None and now_ms - chat.ended_ms > self.settings.ended_retention * 1000

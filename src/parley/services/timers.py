@@ -92,6 +92,5 @@ async def _expired_waits(engine: Engine) -> None:
 def _forget_expired(engine: Engine) -> None:
     now = engine.clock()
     for chat in [c for c in engine.chats.values() if engine.expired(c, now)]:
-        del engine.chats[chat.id]
-        engine.forget_lock(chat.id)
+        engine.forget_chat(chat)
     engine.forget_old_keys(now)

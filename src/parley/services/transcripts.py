@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 
+from parley.config import recipient_cap
 from parley.domain import mail
+from parley.domain.refusals import Invalid
 from parley.domain.chat import Chat
 from parley.services.engine import Engine
 from parley.store.outbox import Outbox
@@ -18,9 +20,13 @@ class Transcripts:
         self.outbox = Outbox(engine.store)
 
     async def request(self, chat: Chat, email: str, subject: str | None, timezone_offset_ms: int | None) -> None:
-        """Allowed in any state; the mail worker renders it once the chat is ``ended``."""
-        await self.outbox.request_transcript(chat.account_id, chat.id, email, subject, timezone_offset_ms,
-                                             self.engine.clock())
+        """Allowed in any state; the mail worker renders it once the chat is ``ended``. At most
+        ``--transcript-recipients`` different addresses per chat, so a chat is no mail relay."""
+        cap = recipient_cap(self.engine.settings.transcript_recipients)
+        stored = await self.outbox.request_transcript(chat.account_id, chat.id, email, subject, timezone_offset_ms,
+                                                      self.engine.clock(), max_recipients=cap)
+        if not stored:
+            raise Invalid(f"A chat's transcript goes to at most {cap} different addresses")
 
     async def compose(self, chat_id: str) -> int:
         """Queue the transcripts waiting for this chat if it has ended; returns how many were queued."""

@@ -67,7 +67,9 @@ class Visitors:
             skill = directory.skill(directory.account(account_id).default_skill_id)
         return (skill.id if skill else None), None
 
-    async def start_chat(self, account_id: str, request: ChatRequest, request_key: str | None = None) -> Chat:
+    async def start_chat(self, account_id: str, request: ChatRequest, request_key: str | None = None,
+                         requester_agent_id: int | None = None) -> Chat:
+        """``requester_agent_id``: the agent user whose bearer asked (only that bearer opens the chat)."""
         engine = self.engine
         engine.directory.account(account_id)
         skill_id, direct_agent_id = self._route_target(account_id, request)
@@ -95,6 +97,7 @@ class Visitors:
             details=details,
             custom_variables=request.custom_variables,
             last_update_ms=now,
+            requester_agent_id=requester_agent_id,
         )
         drafts = rules.opening(request.prechat_lines)
         if engine.settings.no_agent_policy == "end" and self._nobody_can_take(chat, request.max_wait_time):

@@ -161,4 +161,14 @@ STEPS: list[str] = [
     """
     ALTER TABLE events ADD COLUMN request_key TEXT;
     """,
+    # 5: who asked for a chat with an agent bearer (only that user's bearer opens it on the visitor
+    # side), and the agent side's key for the chat's current assignment. Chats stored before get a
+    # key of the same shape from SQLite's randomness (seeded by the OS); new ones from ``secrets``.
+    """
+    ALTER TABLE chats ADD COLUMN requester_agent_id INTEGER;
+    ALTER TABLE chats ADD COLUMN agent_key TEXT;
+    UPDATE chats SET agent_key = 'H' || (1000000000000000000 + abs(random() % 8000000000000000000)) || '-'
+        || lower(hex(randomblob(16))) || 'K' || (1000000 + abs(random() % 9000000));
+    CREATE UNIQUE INDEX chats_agent_key ON chats (agent_key);
+    """,
 ]

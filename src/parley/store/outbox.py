@@ -86,18 +86,28 @@ class Outbox:
     # -- transcripts that wait for the end of their chat --------------------------------------
 
     async def request_transcript(self, account_id: str, chat_id: str, email: str, subject: str | None,
-                                 timezone_offset_ms: int | None, now_ms: int) -> None:
-        """A second request for the same address replaces the first while both wait."""
+                                 timezone_offset_ms: int | None, now_ms: int,
+                                 max_recipients: int | None = None) -> bool:
+        """A second request for the same address replaces the first while both wait. False (and
+        nothing stored) when the chat already has ``max_recipients`` other addresses, ever."""
 
         def job(db):
+            if max_recipients is not None:
+                # Counted in the writing transaction, so parallel requests cannot pass the cap together.
+                others = db.execute(
+                    "SELECT COUNT(DISTINCT lower(email)) FROM transcript_requests"
+                    " WHERE chat_id = ? AND lower(email) != lower(?)", (chat_id, email)).fetchone()[0]
+                if others >= max_recipients:
+                    return False
             db.execute("DELETE FROM transcript_requests WHERE chat_id = ? AND email = ? AND done_ms IS NULL",
                        (chat_id, email))
             db.execute(
                 "INSERT INTO transcript_requests (account_id, chat_id, email, subject, timezone_offset_ms,"
                 " requested_ms) VALUES (?, ?, ?, ?, ?, ?)",
                 (account_id, chat_id, email, subject, timezone_offset_ms, now_ms))
+            return True
 
-        await self.store.write(job)
+        return await self.store.write(job)
 
     async def chats_with_pending_transcripts(self) -> set[str]:
         return await self.store.read(lambda db: {row[0] for row in db.execute(

@@ -159,10 +159,11 @@ class SqliteStore:
                     (chat.account_id, chat.visitor_id, chat.start_ms),
                 )
             db.execute(
-                "INSERT INTO chats (id, account_id, rt_session_id, visitor_id, state, skill_id, agent_id, start_ms,"
-                " chatting_ms, ended_ms, chat_timeout, visitor_name, details, custom_variables, next_event_id)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (chat.id, chat.account_id, chat.rt_session_id, chat.visitor_id) + _chat_columns(chat, len(events)),
+                "INSERT INTO chats (id, account_id, rt_session_id, visitor_id, requester_agent_id, state, skill_id,"
+                " agent_id, start_ms, chatting_ms, ended_ms, chat_timeout, visitor_name, details, custom_variables,"
+                " next_event_id, agent_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (chat.id, chat.account_id, chat.rt_session_id, chat.visitor_id, chat.requester_agent_id)
+                + _chat_columns(chat, len(events)),
             )
             _insert_events(db, chat.id, events)
 
@@ -175,8 +176,8 @@ class SqliteStore:
         def job(db):
             db.execute(
                 "UPDATE chats SET state = ?, skill_id = ?, agent_id = ?, start_ms = ?, chatting_ms = ?, ended_ms = ?,"
-                " chat_timeout = ?, visitor_name = ?, details = ?, custom_variables = ?, next_event_id = ?"
-                " WHERE id = ?",
+                " chat_timeout = ?, visitor_name = ?, details = ?, custom_variables = ?, next_event_id = ?,"
+                " agent_key = ? WHERE id = ?",
                 _chat_columns(chat, next_event_id) + (chat.id,),
             )
             _insert_events(db, chat.id, events)
@@ -264,7 +265,7 @@ def _chat_columns(chat: Chat, next_event_id: int) -> tuple:
     return (
         chat.state, chat.skill_id, chat.agent_id, chat.start_ms, chat.chatting_ms, chat.ended_ms,
         chat.chat_timeout, chat.visitor_name, orjson.dumps(chat.details).decode(),
-        orjson.dumps(chat.custom_variables).decode(), next_event_id,
+        orjson.dumps(chat.custom_variables).decode(), next_event_id, chat.agent_key,
     )
 
 
@@ -305,13 +306,14 @@ def _load_chats(db: sqlite3.Connection, ended_after_ms: int) -> list[Chat]:
     chats: dict[str, Chat] = {}
     for row in db.execute(
         "SELECT id, account_id, rt_session_id, visitor_id, state, skill_id, agent_id, start_ms, chatting_ms,"
-        " ended_ms, chat_timeout, visitor_name, details, custom_variables FROM chats"
+        " ended_ms, chat_timeout, visitor_name, details, custom_variables, agent_key, requester_agent_id FROM chats"
         " WHERE ended_ms IS NULL OR ended_ms > ?", (ended_after_ms,)
     ):
         chats[row[0]] = Chat(
             id=row[0], account_id=row[1], rt_session_id=row[2], visitor_id=row[3], state=row[4], skill_id=row[5],
             agent_id=row[6], start_ms=row[7], chatting_ms=row[8], ended_ms=row[9], chat_timeout=row[10],
             visitor_name=row[11], details=orjson.loads(row[12]), custom_variables=orjson.loads(row[13]),
+            agent_key=row[14], requester_agent_id=row[15],
         )
     if chats:
         for chat_id, event_id, kind, time_ms, agents_only, fields, request_key in db.execute(

@@ -9,6 +9,8 @@ OUT_OF_RANGE = 11
 NOT_FOUND = 12
 METHOD = 13
 TOO_LARGE = 14
+# Server spec §7.2: what an overloaded or rate-limited request gets (the JS SDK retries it quietly).
+RATE_LIMITED = 27
 INTERNAL = 1
 
 

@@ -96,9 +96,9 @@ async def test_session_of_another_agent_is_refused(engine, agents, natalie):
     await add_agent(engine, "bob", ["Sales"])
     bob_login, _, _ = await log_in(agents, "bob", "bob")
     with pytest.raises(Unauthenticated):
-        agents.session(bob_login, str(natalie[2].id))
+        agents.session(bob_login, natalie[2].id)
     with pytest.raises(NotFound):
-        agents.session(bob_login, "123")
+        agents.session(bob_login, 123)
 
 
 # -- rings (agent spec §4.3) ------------------------------------------------------------------
@@ -241,7 +241,7 @@ async def test_visitor_lines_posted_while_waiting_reach_the_agent(agents, visito
     chat = await start_chat(visitors)
     await visitors.post(chat, VisitorEvent(type="line", text="anyone?"))
     await agents.accept(natalie[1])
-    texts = [e.fields.get("text") for e in agents.chat_of(natalie[1], chat.id).visible_events(0, visitor_view=False)]
+    texts = [e.fields.get("text") for e in agents.chat_of(natalie[1], chat.agent_key).visible_events(0, visitor_view=False)]
     assert "anyone?" in texts
 
 
@@ -322,11 +322,29 @@ async def test_duration_after_the_agent_ends(agents, natalie, chatting, clock):
 async def test_another_agent_cannot_read_the_chat(engine, agents, natalie, chatting):
     await add_agent(engine, "bob", ["Sales"])
     _, bob, _ = await log_in(agents, "bob", "bob")
-    assert agents.chat_of(natalie[1], chatting.id) is chatting
+    assert agents.chat_of(natalie[1], chatting.agent_key) is chatting
     with pytest.raises(NotFound):
-        agents.chat_of(bob, chatting.id)
+        agents.chat_of(bob, chatting.agent_key)
     with pytest.raises(NotFound):
         await agents.post_line(bob, chatting, AgentLine("hijack"))
+
+
+async def test_the_agent_side_never_opens_a_chat_by_its_visitor_id(agents, natalie, chatting):
+    assert chatting.agent_key != chatting.id
+    with pytest.raises(NotFound):
+        agents.chat_of(natalie[1], chatting.id)
+
+
+async def test_a_requeue_retires_the_former_agents_key(engine, agents, natalie, chatting):
+    await add_agent(engine, "bob", ["Sales"])
+    _, bob, _ = await log_in(agents, "bob", "bob")
+    former = chatting.agent_key
+    await agents.logout(natalie[0])
+    assert chatting.agent_key != former
+    assert (await agents.accept(bob)) is chatting
+    with pytest.raises(NotFound):
+        agents.chat_of(bob, former)
+    assert agents.chat_of(bob, chatting.agent_key) is chatting
 
 
 async def test_open_chats_lists_the_agents_chats(agents, natalie, chatting):

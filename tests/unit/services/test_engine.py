@@ -6,7 +6,7 @@ from parley.domain.chat import CHATTING, ENDED, WAITING
 from parley.domain.refusals import NotFound
 from parley.services.accounts import DEMO_ACCOUNT, Admin
 from parley.services.agents import AgentLine, Agents
-from parley.services.visitors import VisitorEvent, Visitors
+from parley.services.visitors import ChatRequest, VisitorEvent, Visitors
 from parley.store import open_store
 
 from ..conftest import log_in, start_engine
@@ -235,6 +235,21 @@ async def test_restart_keeps_chat_fields(engine, agents, visitors, natalie, db_p
         await engine.stop()
 
 
+async def test_restart_keeps_the_agent_key_and_who_requested_the_chat(engine, agents, visitors, natalie, db_path,
+                                                                       clock):
+    chat = await visitors.start_chat(DEMO_ACCOUNT, ChatRequest(skill="Sales"), requester_agent_id=natalie[1].id)
+    await agents.accept(natalie[1])
+    key = chat.agent_key
+    engine = await restart(engine, db_path, clock)
+    try:
+        reloaded = Agents(engine).chat_of(engine.directory.agent(natalie[1].id), key)
+        assert (reloaded.id, reloaded.requester_agent_id) == (chat.id, natalie[1].id)
+        with pytest.raises(NotFound):
+            engine.assigned_chat(DEMO_ACCOUNT, chat.id)  # the visitor's id is never an agent-side key
+    finally:
+        await engine.stop()
+
+
 async def test_next_event_id_continues_densely_after_restart(engine, visitors, natalie, db_path, clock):
     chat = await start_chat(visitors)
     await visitors.post(chat, VisitorEvent(type="line", text="before"))
@@ -339,7 +354,7 @@ async def test_idle_agent_session_ends_and_its_chats_are_requeued(engine, agents
     bob_login, _, bob_session = await log_in(agents, "bob", "bob")
     for _ in range(4):  # bob and the visitor keep polling; natalie's session goes silent
         clock.advance(40)
-        agents.session(bob_login, str(bob_session.id))
+        agents.session(bob_login, bob_session.id)
         visitors.touch(chat)
         await engine.sweep()
     # AGENT_SESSION_IDLE_TIMEOUT is 120 s: natalie's last session has ended.

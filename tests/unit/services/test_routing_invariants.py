@@ -15,7 +15,7 @@ from argon2 import PasswordHasher
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-import parley.services.agents
+import parley.services.passwords
 from parley.config import Settings
 from parley.domain.account import OCCUPIED, ONLINE
 from parley.domain.chat import CHATTING, ENDED, WAITING
@@ -37,7 +37,7 @@ class Routing(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        parley.services.agents.HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+        parley.services.passwords.HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
         self.loop = asyncio.new_event_loop()
         self.folder = tempfile.mkdtemp()
         self.clock = ManualClock(START_MS)

@@ -1,5 +1,6 @@
 import sqlite3
 
+from parley.domain.ids import CHAT_ID_PATTERN
 from parley.store import open_store
 from parley.store.migrations import STEPS
 
@@ -62,3 +63,23 @@ def test_other_database_urls_are_refused():
 
     with pytest.raises(ValueError):
         open_store("postgresql://localhost/parley")
+
+
+async def test_chats_stored_before_step_5_get_their_own_agent_keys(db_path):
+    with sqlite3.connect(db_path) as db:  # a database as step 4 left it, with two chats
+        db.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_ms INTEGER NOT NULL)")
+        for version, script in enumerate(STEPS[:4], start=1):
+            db.executescript(script)
+            db.execute("INSERT INTO schema_migrations VALUES (?, 0)", (version,))
+        db.execute("INSERT INTO accounts (id, name, created_ms) VALUES ('1', 'A', 0)")
+        for n in (1, 2):
+            db.execute("INSERT INTO chats (id, account_id, rt_session_id, visitor_id, state, start_ms, chat_timeout,"
+                       " details, custom_variables, next_event_id) VALUES (?, '1', ?, 1, 'chatting', 0, 40, '{}',"
+                       " '[]', 0)", (f"H{n}-x", n))
+    store = open_store(db_path)
+    await store.open()
+    (one, two) = await store.load_chats(ended_after_ms=0)
+    await store.close()
+    assert one.agent_key != two.agent_key
+    for chat in (one, two):
+        assert CHAT_ID_PATTERN.match(chat.agent_key) and chat.requester_agent_id is None

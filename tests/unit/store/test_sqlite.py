@@ -69,6 +69,24 @@ async def test_save_chat_appends_events_densely_and_updates_the_row(store):
     assert (loaded.state, loaded.agent_id, loaded.chatting_ms, loaded.visitor_name) == (CHATTING, 9, T0 + 5_000, "Joe")
 
 
+async def test_agent_key_and_requester_are_stored_and_a_new_key_replaces_the_old(store, db_path):
+    account_id = await given_account(store)
+    chat = a_chat(account_id, requester_agent_id=9)
+    first_key = chat.agent_key
+    chat.events = opening_events()
+    await store.insert_chat(chat, chat.events, new_visitor=True)
+    (loaded,) = await store.load_chats(ended_after_ms=0)
+    assert (loaded.agent_key, loaded.requester_agent_id) == (first_key, 9)
+    chat.agent_key = new_chat_id()
+    await store.save_chat(chat, [])
+    (loaded,) = await store.load_chats(ended_after_ms=0)
+    assert loaded.agent_key == chat.agent_key != first_key
+    with sqlite3.connect(db_path) as db:  # looked up by key on the agent side: unique and indexed
+        assert db.execute("SELECT COUNT(*) FROM chats WHERE agent_key = ?", (first_key,)).fetchone()[0] == 0
+        plan = db.execute("EXPLAIN QUERY PLAN SELECT id FROM chats WHERE agent_key = ?", ("x",)).fetchall()
+        assert "chats_agent_key" in str(plan)
+
+
 async def test_next_event_id_column_follows_the_log(store, db_path):
     account_id = await given_account(store)
     chat = a_chat(account_id)

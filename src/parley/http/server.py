@@ -1,0 +1,93 @@
+"""The HTTP server of ``parley serve``: granian embedded in this one process, and its stop.
+
+Embedded, not granian's process manager: the live view of open chats lives in one process
+anyway, and a forked worker outlived a SIGKILLed parent (still serving, still holding the
+database lock). Here the listener, the engine and the database are this process: whatever kills
+it frees the port and the lock at once.
+
+Stopping (SIGTERM, SIGINT): ``on_stop`` runs (it ends the demo bot), the engine drains (held
+long-polls and event streams answer now with what they have, new ones do not wait), granian
+stops accepting, the requests still running finish (bounded), then the database closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Callable
+
+from granian.constants import Interfaces
+from granian.server.embed import Server
+
+from parley.config import Settings
+from parley.http.app import create_app
+
+log = logging.getLogger("parley.server")
+
+# After the drain every request answers at once; this only bounds a request stuck elsewhere
+# (a slow disk) so that a stop never hangs on it.
+FINISH_SECONDS = 5.0
+
+
+class InFlight:
+    """Counts the HTTP requests the application is running, so the store closes after the last."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.running = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    async def __call__(self, scope, receive, send) -> None:
+        self.running += 1
+        self._idle.clear()
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.running -= 1
+            if not self.running:
+                self._idle.set()
+
+    async def finished(self, timeout: float) -> bool:
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout)
+            return True
+        except asyncio.TimeoutError:
+            return False
+
+
+async def serve(settings: Settings, on_stop: Callable[[], None] | None = None) -> int:
+    """Serve until SIGTERM or SIGINT; 0 after a clean stop."""
+    gateway = create_app(settings)
+    engine = gateway.engine
+    await engine.start()  # here, not in an ASGI lifespan: the stop order below is ours
+    app = InFlight(gateway)
+    # ASGINL: no lifespan protocol, the engine is started and stopped around the server.
+    server = Server(app, address=settings.host, port=settings.port, interface=Interfaces.ASGINL,
+                    log_access=False)
+    loop = asyncio.get_running_loop()
+
+    def stop(signum: int) -> None:
+        if engine.draining:
+            return  # a second Ctrl-C while stopping: the stop is already under way
+        log.info("%s: answering held requests and stopping", signal.Signals(signum).name)
+        if on_stop is not None:
+            on_stop()
+        engine.drain()
+        server.stop()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop, signum)
+    try:
+        await server.serve()
+    finally:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+        engine.drain()
+        if not await app.finished(FINISH_SECONDS):
+            log.warning("%d requests still running after %.0f s; closing the database anyway",
+                        app.running, FINISH_SECONDS)
+        await engine.stop()
+    log.info("stopped")
+    return 0
