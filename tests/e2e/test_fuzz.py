@@ -62,14 +62,23 @@ def error_body(content_type: str, body: bytes) -> dict:
     return error
 
 
+# The internalCode each status may carry (server spec §1.9; 27 is the limits' code).
+CODES = {400: {5, 11}, 401: {10}, 403: {10}, 404: {12}, 405: {13}, 413: {14}, 429: {27}}
+
+
 @schemathesis.check
 def api_error_format(ctx, response, case):
-    """Every client error is the API's own error element (server spec §1.9)."""
+    """Every client error is the API's own error element (server spec §1.9), with its status's code."""
     if 400 <= response.status_code < 500:
         try:
-            error_body(response.headers.get("content-type", [""])[0], response.content)
+            error = error_body(response.headers.get("content-type", [""])[0], response.content)
         except (AssertionError, ValueError, etree.XMLSyntaxError) as exc:
             raise AssertionError(f"{response.status_code} not in the API's error format: {exc}") from exc
+        allowed = CODES.get(response.status_code, set())
+        assert error["internalCode"] in allowed, (
+            f"{response.status_code} with internalCode {error['internalCode']} (expected one of {sorted(allowed)})")
+        if response.status_code == 429:
+            assert response.headers.get("retry-after"), "429 without Retry-After"
     return None
 
 
