@@ -2,8 +2,11 @@
 
 Every operation of the OpenAPI document is fuzzed with positive and negative data; most cases
 get the real account, app key, bearer, agent session and an open chat put in (so they pass
-authentication and reach the handlers), the rest keep what was generated. Checks: no 5xx,
-every answer arrives within the request timeout, every 4xx is the API's error in JSON or XML.
+authentication and reach the handlers), the rest keep what was generated; a tenth get one
+parameter replaced by a hostile value (odd digits, huge numbers). Checks: no 5xx, every answer
+arrives within the request timeout, every 4xx is the API's error in JSON or XML with its
+status's internalCode (429 also with Retry-After). Long-polls are capped at WAIT seconds and
+no event stream is opened (a stream is held until the chat ends; tests/e2e/test_push.py).
 
 Requests: ``PARLEY_FUZZ_REQUESTS`` (default 10,000 when ``CI=true``, 1,000 otherwise), spread
 over the operations, within ``PARLEY_FUZZ_SECONDS`` (default 900) so CI cannot hang.
