@@ -20,9 +20,11 @@ from tests.e2e.conftest import ACCOUNT, KEY, Server, seed
 from tests.e2e.test_agent_api import Agent
 
 OTHER_ACCOUNT, OTHER_KEY = "777", "0f0e0d0c0b0a09080706050403020100"
-# Routes anyone may call: health and the Domain API / App Engagement (clients call them first).
+# Routes anyone may call: health, the OpenAPI document (/openapi.json) and the Domain API /
+# App Engagement (clients call them first).
 PUBLIC = {
     "/health",
+    "/openapi",
     "/api/account/{account_id}/service/{service}/baseURI",
     "/csdr/account/{account_id}/service/{service}/baseURI",
     "/csdr/account/{account_id}/service/baseURI",

@@ -15,6 +15,7 @@ from parley.domain import refusals
 from parley.http import agent, agent_chats, discovery, login, surveys, transcripts, visitor
 from parley.http.exchange import engine_of, reply
 from parley.http.gateway import Gateway
+from parley.http.openapi import openapi_json
 from parley.http.throttles import Throttles
 from parley.services.engine import Engine
 from parley.services.mail import Mailer
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     # visitor's polls are most requests (chat ids have their own pattern, so order is free).
     routes = visitor.routes + agent_chats.routes + agent.routes + transcripts.routes + surveys.routes
     routes += login.routes + discovery.routes + [Route("/health", health, methods=["GET"])]
+    routes.append(Route("/openapi", openapi_json, methods=["GET"]))  # /openapi.json: the gateway strips .json
     app = Starlette(
         routes=routes,
         lifespan=lifespan,

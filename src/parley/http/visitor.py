@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from starlette.requests import Request
 from starlette.routing import Route
 
@@ -38,6 +40,9 @@ KEPT_FIELDS = (
     "participantId", "conversationId",
 )
 NUMERIC_FIELDS = ("LETagContextId", "engagementId", "campaignId")
+# Client metadata events keep their fields as given and render them as XML elements or
+# attributes: a name XML cannot carry would make every XML read of the chat fail.
+XML_NAME = re.compile(r"@?[A-Za-z_][A-Za-z0-9._-]{0,99}")
 
 
 def account_uri(request: Request, account: Account) -> str:
@@ -305,6 +310,8 @@ def parse_visitor_event(body: dict) -> VisitorEvent:
         return VisitorEvent("line", text=text)
     if kind in ("line-status", "leCollaboration"):
         kept = {k: v for k, v in content.items() if k not in ("@type", "type", "@id", "time")}
+        if not all(key == "$" or XML_NAME.fullmatch(key) for key in kept):
+            raise Invalid(f"{kind} field names must be XML names")
         return VisitorEvent(kind, fields=kept)
     raise Invalid(f"Unsupported event type {kind!r}")
 
