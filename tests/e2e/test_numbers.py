@@ -24,7 +24,8 @@ AGENT = {"v": "1"}
 def served(tmp_path_factory):
     database = tmp_path_factory.mktemp("numbers") / "parley.db"
     seed(database)
-    instance = Server(database).start()
+    # Hundreds of chat requests from one address: the per-address limit is test_limits' subject.
+    instance = Server(database, "--chat-request-limit", "off", "--submission-limit", "off").start()
     yield instance
     instance.stop()
 
