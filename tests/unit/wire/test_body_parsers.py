@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from parley.wire import jsoncodec, xmlcodec
 from parley.wire.jsoncodec import BodyError
+from tests.unit.wire.trees import NAMES, trees
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -73,19 +74,8 @@ def test_json_parser_takes_any_json_document(value):
 
 # -- valid trees round-trip -------------------------------------------------------------------
 
-TEXT = st.text(st.characters(codec="utf-8", categories=("L", "N", "P", "S", "Zs")), max_size=12)
-NAMES = st.sampled_from(["event", "link", "state", "text", "question", "entry"])
-ATTRIBUTES = st.sampled_from(["@id", "@type", "@href", "@rel"])
-
-
-def elements(children):
-    attributes = st.dictionaries(ATTRIBUTES, TEXT, max_size=2)
-    members = st.dictionaries(NAMES, st.one_of(children, st.lists(children, min_size=2, max_size=3)), max_size=3)
-    return st.builds(lambda a, m: {**a, **m}, attributes, members).filter(bool)
-
-
-# Text leaves only and repeated elements at least twice: the trees both formats carry unchanged.
-TREES = st.recursive(TEXT, elements, max_leaves=20)
+# Repeated elements at least twice: the trees both formats carry unchanged.
+TREES = trees(min_repeat=2, max_leaves=20)
 
 
 @FUZZ
