@@ -24,6 +24,7 @@ OTHER_ACCOUNT, OTHER_KEY = "777", "0f0e0d0c0b0a09080706050403020100"
 # App Engagement (clients call them first).
 PUBLIC = {
     "/health",
+    "/ready",
     "/openapi",
     "/api/account/{account_id}/service/{service}/baseURI",
     "/csdr/account/{account_id}/service/{service}/baseURI",

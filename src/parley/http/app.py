@@ -17,6 +17,7 @@ from parley.http.exchange import engine_of, reply
 from parley.http.gateway import Gateway
 from parley.http.openapi import openapi_json
 from parley.http.throttles import Throttles
+from parley.services import readiness
 from parley.services.engine import Engine
 from parley.services.mail import Mailer
 from parley.store import open_store
@@ -35,7 +36,7 @@ REFUSALS = {
     refusals.NotFound: (404, errors.NOT_FOUND),
 }
 # Surfaces whose clients only speak JSON get JSON errors when they did not choose.
-JSON_FIRST = ("/login", "/refresh", "/logout", "/baseURI", "/app/engagement")
+JSON_FIRST = ("/login", "/refresh", "/logout", "/baseURI", "/app/engagement", "/health", "/ready")
 
 
 def error_response(request: Request, error: ApiError):
@@ -71,7 +72,18 @@ async def on_unexpected(request: Request, exc: Exception):
 
 
 async def health(request: Request):
-    return reply(request, {"status": "ok"}, default=JSON)
+    """Alive: the process answers. Checks nothing else, so it stays cheap for frequent probes."""
+    # One root element, as every body has: JSON is the mechanical mapping of the XML document.
+    return reply(request, {"health": {"status": "ok", "version": readiness.version()}}, default=JSON)
+
+
+async def ready(request: Request):
+    """Ready to serve: the store answers and its schema is current (a load balancer routes by this)."""
+    state = await readiness.check(engine_of(request))
+    if not state.ready:
+        raise ApiError(503, errors.NOT_READY, f"Not ready: {state.problem}")
+    body = {"status": "ready", "version": readiness.version(), "schema": state.schema_applied}
+    return reply(request, {"ready": body}, default=JSON)
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> Gateway:
@@ -93,7 +105,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     # The busiest routes first: every request walks this list until a pattern matches, and the
     # visitor's polls are most requests (chat ids have their own pattern, so order is free).
     routes = visitor.routes + agent_chats.routes + agent.routes + transcripts.routes + surveys.routes
-    routes += login.routes + discovery.routes + [Route("/health", health, methods=["GET"])]
+    routes += login.routes + discovery.routes
+    routes += [Route("/health", health, methods=["GET"]), Route("/ready", ready, methods=["GET"])]
     routes.append(Route("/openapi", openapi_json, methods=["GET"]))  # /openapi.json: the gateway strips .json
     app = Starlette(
         routes=routes,

@@ -76,6 +76,11 @@ class SqliteStore:
 
         return await asyncio.get_running_loop().run_in_executor(self._reads, run)
 
+    async def schema_version(self) -> int:
+        """The newest migration step applied, read on the reader connection: it also proves the
+        database file answers."""
+        return await self.read(lambda db: db.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] or 0)
+
     # -- configuration -------------------------------------------------------------------
 
     async def create_account(self, account: Account) -> None:

@@ -12,6 +12,8 @@ TOO_LARGE = 14
 # Server spec §7.2: what an overloaded or rate-limited request gets (the JS SDK retries it quietly).
 RATE_LIMITED = 27
 INTERNAL = 1
+# /ready: the store does not answer, its schema is not this version's, or the server is stopping.
+NOT_READY = 15
 
 
 class ApiError(Exception):
