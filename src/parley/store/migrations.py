@@ -171,4 +171,9 @@ STEPS: list[str] = [
         || lower(hex(randomblob(16))) || 'K' || (1000000 + abs(random() % 9000000));
     CREATE UNIQUE INDEX chats_agent_key ON chats (agent_key);
     """,
+    # 6: a start loads only open chats and those ended within retention; without an index on
+    # ended_ms it read every chat and every event ever stored (start time grew with history).
+    """
+    CREATE INDEX chats_ended ON chats (ended_ms);
+    """,
 ]

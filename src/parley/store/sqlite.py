@@ -322,9 +322,10 @@ def _load_chats(db: sqlite3.Connection, ended_after_ms: int) -> list[Chat]:
         )
     if chats:
         for chat_id, event_id, kind, time_ms, agents_only, fields, request_key in db.execute(
-            "SELECT e.chat_id, e.id, e.type, e.time_ms, e.agents_only, e.fields, e.request_key FROM events e"
-            " JOIN chats c ON c.id = e.chat_id WHERE c.ended_ms IS NULL OR c.ended_ms > ?"
-            " ORDER BY e.chat_id, e.id", (ended_after_ms,)
+            # Driven from the chats (index chats_ended), then each one's events by primary key: a
+            # join let SQLite walk the whole events table instead.
+            "SELECT chat_id, id, type, time_ms, agents_only, fields, request_key FROM events WHERE chat_id IN"
+            " (SELECT id FROM chats WHERE ended_ms IS NULL OR ended_ms > ?) ORDER BY chat_id, id", (ended_after_ms,)
         ):
             chats[chat_id].events.append(
                 Event(event_id, kind, time_ms, orjson.loads(fields), bool(agents_only), request_key))

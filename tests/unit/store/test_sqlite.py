@@ -1,3 +1,4 @@
+import asyncio
 import sqlite3
 from pathlib import Path
 
@@ -121,6 +122,36 @@ async def test_ended_chats_past_retention_are_not_loaded(store):
     loaded = await store.load_chats(ended_after_ms=T0 - 3_600_000)
     assert {c.id for c in loaded} == {recent.id, open_chat.id}
     assert all(len(c.events) == 3 for c in loaded)
+
+
+async def test_loading_live_chats_does_not_read_the_history(store):
+    """A start reads the open and recently ended chats, not every chat and event ever stored:
+    the SQLite instructions load_chats runs stay the same with 1,500 old chats beside the live
+    ones (a scan of the history grows with it; issue 12's start time)."""
+    account_id = await given_account(store)
+    live = [a_chat(account_id, rt=1), a_chat(account_id, rt=2, state=ENDED, ended_ms=T0 - 60_000)]
+    for chat in live:
+        await store.insert_chat(chat, opening_events(), new_visitor=True)
+
+    async def instructions() -> int:
+        steps = 0
+
+        def count() -> int:
+            nonlocal steps
+            steps += 1
+            return 0
+
+        await store.read(lambda db: db.set_progress_handler(count, 1))
+        loaded = await store.load_chats(ended_after_ms=T0 - 3_600_000)
+        await store.read(lambda db: db.set_progress_handler(None, 1))
+        assert {c.id for c in loaded} == {c.id for c in live}
+        return steps
+
+    before = await instructions()
+    old = [a_chat(account_id, rt=10 + n, state=ENDED, ended_ms=T0 - 7_200_000) for n in range(1500)]
+    await asyncio.gather(*(store.insert_chat(chat, opening_events(), new_visitor=False) for chat in old))
+    after = await instructions()
+    assert after < before * 1.5, (before, after)
 
 
 async def test_events_stay_with_their_own_chat(store):
