@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from parley.domain import messages
@@ -55,6 +55,40 @@ class Typing:
         return self.value
 
 
+@dataclass(frozen=True)
+class Routing:
+    """How a waiting chat finds its agent. Never shown to clients; changed only through the
+    engine's writer path (a new value in ``append``), so it is committed with the chat row."""
+
+    priority: int = 0  # queuePriority: a higher one is offered first
+    direct_agent_id: int | None = None  # only this agent may take the chat
+    # A transfer to this agent: if the agent lets the ring time out, the chat falls back to its skill.
+    transfer_target: int | None = None
+    max_wait_seconds: int | None = None  # maxWaitTime: waiting longer ends the chat (system line)
+    transferred: bool = False  # heads its skill's queue; agents ranked as for a transfer
+    requeued: bool = False  # its agent left: heads its skill's queue
+
+    @property
+    def front(self) -> bool:
+        return self.transferred or self.requeued
+
+    def accepted(self) -> "Routing":
+        """An agent took the chat: what only applied while it waited is gone."""
+        return replace(self, direct_agent_id=None, transfer_target=None, transferred=False, requeued=False)
+
+    def transferred_to(self, agent_id: int | None) -> "Routing":
+        """Transferred to an agent, or (None) to a skill's queue."""
+        return replace(self.accepted(), transferred=True, direct_agent_id=agent_id, transfer_target=agent_id)
+
+    def requeued_to_skill(self) -> "Routing":
+        """Its agent left: back to the skill's queue, whoever it was meant for."""
+        return replace(self, direct_agent_id=None, transfer_target=None, requeued=True)
+
+    def target_unanswered(self) -> "Routing":
+        """The agent a transfer named let the ring time out: any agent of the skill may take it."""
+        return replace(self, direct_agent_id=None)
+
+
 @dataclass
 class Chat:
     id: str
@@ -70,6 +104,7 @@ class Chat:
     ended_ms: int | None = None
     visitor_name: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    routing: Routing = field(default_factory=Routing)
     custom_variables: list[dict[str, str]] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     last_update_ms: int = 0

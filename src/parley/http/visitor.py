@@ -153,8 +153,6 @@ def parse_chat_request(request: Request, content: dict) -> ChatRequest:
         if value is not None:
             details[name] = value
     priority = fields.integer(content.get("queuePriority"), "queuePriority", low=-1000, high=1000)
-    if priority is not None:
-        details["queuePriority"] = priority
     details.setdefault("visitorIp", request.client.host if request.client else "")
     details.setdefault("userAgent", request.headers.get("user-agent", ""))
     skill_id_raw = content.get("skillId")
@@ -171,6 +169,7 @@ def parse_chat_request(request: Request, content: dict) -> ChatRequest:
         skill_id=skill_id,
         agent=fields.text(content.get("agent"), "agent", max_length=200),
         max_wait_time=fields.integer(content.get("maxWaitTime"), "maxWaitTime", low=0, high=MAX_WAIT),
+        priority=priority or 0,
         interaction_timeout=fields.integer(content.get("interactionTimeout"), "interactionTimeout", low=0),
         visitor_id=_visitor_id(content.get("visitorId")),
         prechat_lines=[line for line in fields.text_list(content.get("preChatLines"), "preChatLines") if line.strip()],

@@ -17,9 +17,6 @@ from parley.services.engine import Engine
 from parley.domain.session import AgentSession, LoginSession
 
 # Chat details that only steer the routing of a waiting chat; an accepted chat drops them.
-ROUTING_HINTS = ("directAgentId", "transferTarget", "transferred", "requeued")
-
-
 @dataclass
 class Login:
     session: LoginSession
@@ -150,7 +147,7 @@ class Agents:
                     chatting_ms=chat.chatting_ms or now,
                     visitor_typing=Typing(),
                     agent_typing=Typing(),
-                    details={k: v for k, v in chat.details.items() if k not in ROUTING_HINTS},
+                    routing=chat.routing.accepted(),
                 )
                 engine.queue.idle_since[agent.id] = now
                 return chat
@@ -210,15 +207,13 @@ class Agents:
         async with engine.lock(chat.id):
             rules.require_open(chat, "transfer the chat")
             self._still_owned(agent, chat)
-            details = {k: v for k, v in chat.details.items() if k not in ROUTING_HINTS}
-            details["transferred"] = True
             if target_id is not None:
                 target = engine.directory.agent(target_id)
                 if target is None or target.account_id != agent.account_id or target.id == agent.id:
                     raise Invalid("No such agent to transfer to")
                 if engine.presence.availability_of(target.id) not in (ONLINE, OCCUPIED):
                     raise Invalid("The target agent is not Online or Occupied")
-                details.update(directAgentId=target.id, transferTarget=target.id)
+                routing = chat.routing.transferred_to(target.id)
                 line, new_skill = messages.TRANSFERRED_TO_AGENT, chat.skill_id
             else:
                 skill = engine.directory.skill(skill_id)
@@ -226,11 +221,12 @@ class Agents:
                     raise Invalid("No such skill to transfer to")
                 if not any(s.id == skill.id for s, _ in self.transfer_skills(agent)):
                     raise Invalid("No agent of that skill is available")
+                routing = chat.routing.transferred_to(None)
                 line, new_skill = messages.TRANSFERRED_TO_SKILL, skill.id
             drafts = [rules.agent_line(note, "plain", agent.nickname, ONLY_TO_REP, None)] if note else []
             drafts += [rules.system_line(line), rules.state_event(WAITING)]
             await engine.append(chat, drafts, request_key, state=WAITING, agent_id=None, skill_id=new_skill,
-                                details=details, agent_typing=Typing(), agent_key=new_agent_key())
+                                routing=routing, agent_typing=Typing(), agent_key=new_agent_key())
 
     async def transfer_account(self, agent: Agent, chat: Chat, base_url: str, account: str, skill: str) -> None:
         """The visitor is told where to ask again (an ``a2a-transfer`` event), then the chat ends."""

@@ -258,11 +258,9 @@ class Engine:
                     continue
                 if self.queue.able_agents(chat.account_id, chat.skill_id, None):
                     # A direct or transferred-to-agent chat now goes to its skill's queue.
-                    details = {k: v for k, v in chat.details.items() if k not in ("directAgentId", "transferTarget")}
-                    details["requeued"] = True
                     await self.append(
                         chat, [system_line(messages.REQUEUED), state_event(WAITING)],
-                        state=WAITING, agent_id=None, agent_typing=Typing(), details=details,
+                        state=WAITING, agent_id=None, agent_typing=Typing(), routing=chat.routing.requeued_to_skill(),
                         agent_key=new_agent_key(),
                     )
                 else:

@@ -52,11 +52,9 @@ class Queue:
         self.chats[chat.id] = chat
         if chat.state == WAITING:
             if chat.id not in self.waiting:
-                priority = int(chat.details.get("queuePriority") or 0)
                 arrival = next(self._order)
                 # Transferred and requeued chats go to the front of their skill's queue.
-                front = chat.details.get("transferred") or chat.details.get("requeued")
-                self.waiting[chat.id] = (-priority, -arrival if front else arrival)
+                self.waiting[chat.id] = (-chat.routing.priority, -arrival if chat.routing.front else arrival)
         else:
             self.waiting.pop(chat.id, None)
             for agent_id in list(self.rings.get(chat.id, ())):
@@ -129,12 +127,12 @@ class Queue:
             if rung and self.ring_mode == "single":
                 continue
             chat = self.chats[chat_id]
-            direct = chat.details.get("directAgentId")
+            direct = chat.routing.direct_agent_id
             scope = (chat.account_id, "agent", direct) if direct is not None else (chat.account_id, "skill", chat.skill_id)
             if scope in blocked:
                 continue
             pool = self.candidates(chat.account_id)
-            transferred = bool(chat.details.get("transferred"))
+            transferred = chat.routing.transferred
             if direct is not None:
                 pool = [c for c in pool if c.agent.id == direct]
             agents = routing.ranked(pool, None if direct is not None else chat.skill_id, transferred)

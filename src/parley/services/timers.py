@@ -53,11 +53,15 @@ async def _unanswered_rings(engine: Engine) -> None:
     now = engine.clock()
     late = {ring.agent_id for ring in engine.queue.all_rings() if now - ring.since_ms > limit}
     for agent_id in late:
-        for ring in engine.queue.rings_of(agent_id):
-            chat = engine.chats.get(ring.chat_id)
-            if chat is not None and chat.details.get("transferTarget") == agent_id:
-                # A transfer to an agent who does not answer falls back to the chat's skill queue.
-                chat.details.pop("directAgentId", None)
+        for chat_id in [ring.chat_id for ring in engine.queue.rings_of(agent_id)]:
+            chat = engine.chats.get(chat_id)
+            if chat is None or chat.routing.transfer_target != agent_id:
+                continue
+            # A transfer to an agent who does not answer falls back to the chat's skill queue;
+            # committed like any change, so a restart keeps the fallback.
+            async with engine.lock(chat_id):
+                if chat.state == WAITING and chat.routing.direct_agent_id == agent_id:
+                    await engine.append(chat, [], routing=chat.routing.target_unanswered())
         await engine.set_availability(agent_id, AWAY)
 
 
@@ -75,10 +79,10 @@ async def _idle_sessions(engine: Engine) -> None:
 
 
 def _waited_too_long(engine: Engine, chat: Chat) -> bool:
-    limit = chat.details.get("maxWaitTime")
+    limit = chat.routing.max_wait_seconds
     if chat.state != WAITING or limit is None:
         return False
-    return engine.clock() - chat.waiting_since() > int(limit) * 1000
+    return engine.clock() - chat.waiting_since() > limit * 1000
 
 
 async def _expired_waits(engine: Engine) -> None:

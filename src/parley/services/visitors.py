@@ -8,7 +8,7 @@ from typing import Any
 from parley.domain import chat as rules
 from parley.domain import messages
 from parley.domain.account import ONLINE
-from parley.domain.chat import ENDED, TYPING, Chat, Typing
+from parley.domain.chat import ENDED, TYPING, Chat, Routing, Typing
 from parley.domain.ids import new_chat_id, new_number
 from parley.domain.refusals import Invalid
 from parley.services.engine import Engine
@@ -25,6 +25,7 @@ class ChatRequest:
     skill_id: int | None = None
     agent: str | None = None
     max_wait_time: int | None = None
+    priority: int = 0  # queuePriority
     interaction_timeout: int | None = None
     visitor_id: int | None = None
     prechat_lines: list[str] = field(default_factory=list)
@@ -81,11 +82,12 @@ class Visitors:
             visitor_id = new_number()
         now = engine.clock()
         timeout = request.interaction_timeout or engine.settings.chat_timeout
-        details = dict(request.details)
-        if direct_agent_id is not None:
-            details["directAgentId"] = direct_agent_id
-        elif request.max_wait_time is not None:
-            details["maxWaitTime"] = request.max_wait_time  # ignored for direct chats (spec V9)
+        routing = Routing(
+            priority=request.priority,
+            direct_agent_id=direct_agent_id,
+            # Ignored for direct chats (spec V9).
+            max_wait_seconds=request.max_wait_time if direct_agent_id is None else None,
+        )
         chat = Chat(
             id=new_chat_id(),
             account_id=account_id,
@@ -94,7 +96,8 @@ class Visitors:
             start_ms=now,
             chat_timeout=min(MAX_TIMEOUT, max(MIN_TIMEOUT, timeout)),
             skill_id=skill_id,
-            details=details,
+            details=dict(request.details),
+            routing=routing,
             custom_variables=request.custom_variables,
             last_update_ms=now,
             requester_agent_id=requester_agent_id,
@@ -110,10 +113,10 @@ class Visitors:
     def _nobody_can_take(self, chat: Chat, max_wait_time: int | None) -> bool:
         """The no-agent rule: nobody able to take it is logged in, or ``maxWaitTime=0`` and no slot is free."""
         queue, presence = self.engine.queue, self.engine.presence
-        able = queue.able_agents(chat.account_id, chat.skill_id, chat.details.get("directAgentId"))
+        able = queue.able_agents(chat.account_id, chat.skill_id, chat.routing.direct_agent_id)
         if not able:
             return True
-        if max_wait_time == 0 and chat.details.get("directAgentId") is None:
+        if max_wait_time == 0 and chat.routing.direct_agent_id is None:
             return not any(
                 presence.availability_of(agent.id) == ONLINE and agent.has_capacity(queue.load(agent.id))
                 for agent in able

@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 
 from parley.domain.account import Account, Agent, Skill
-from parley.domain.chat import Chat, Event
+from parley.domain.chat import Chat, Event, Routing
 from parley.domain.session import AgentSession, LoginSession
 from parley.store.migrations import STEPS
 from parley.store.writer import GroupCommitWriter
@@ -269,7 +269,7 @@ def _migrate(db: sqlite3.Connection) -> int:
 def _chat_columns(chat: Chat, next_event_id: int) -> tuple:
     return (
         chat.state, chat.skill_id, chat.agent_id, chat.start_ms, chat.chatting_ms, chat.ended_ms,
-        chat.chat_timeout, chat.visitor_name, orjson.dumps(chat.details).decode(),
+        chat.chat_timeout, chat.visitor_name, orjson.dumps(_stored_details(chat)).decode(),
         orjson.dumps(chat.custom_variables).decode(), next_event_id, chat.agent_key,
     )
 
@@ -307,6 +307,28 @@ def _load_directory(db: sqlite3.Connection) -> Directory:
     return Directory(accounts, keys, skills, agents, availability)
 
 
+# A chat's routing is kept in its details column under these keys (the names the request used),
+# so stores written before Routing existed read the same.
+ROUTING_KEYS = {"priority": "queuePriority", "direct_agent_id": "directAgentId", "transfer_target": "transferTarget",
+                "max_wait_seconds": "maxWaitTime", "transferred": "transferred", "requeued": "requeued"}
+_DEFAULT_ROUTING = Routing()
+
+
+def _stored_details(chat: Chat) -> dict:
+    stored = dict(chat.details)
+    for name, key in ROUTING_KEYS.items():
+        value = getattr(chat.routing, name)
+        if value != getattr(_DEFAULT_ROUTING, name):
+            stored[key] = value
+    return stored
+
+
+def _routing(details: dict) -> Routing:
+    """Takes the routing keys out of ``details``."""
+    values = {name: details.pop(key) for name, key in ROUTING_KEYS.items() if key in details}
+    return Routing(**values)
+
+
 def _load_chats(db: sqlite3.Connection, ended_after_ms: int) -> list[Chat]:
     chats: dict[str, Chat] = {}
     for row in db.execute(
@@ -314,10 +336,11 @@ def _load_chats(db: sqlite3.Connection, ended_after_ms: int) -> list[Chat]:
         " ended_ms, chat_timeout, visitor_name, details, custom_variables, agent_key, requester_agent_id FROM chats"
         " WHERE ended_ms IS NULL OR ended_ms > ?", (ended_after_ms,)
     ):
+        details = orjson.loads(row[12])
         chats[row[0]] = Chat(
             id=row[0], account_id=row[1], rt_session_id=row[2], visitor_id=row[3], state=row[4], skill_id=row[5],
             agent_id=row[6], start_ms=row[7], chatting_ms=row[8], ended_ms=row[9], chat_timeout=row[10],
-            visitor_name=row[11], details=orjson.loads(row[12]), custom_variables=orjson.loads(row[13]),
+            visitor_name=row[11], details=details, routing=_routing(details), custom_variables=orjson.loads(row[13]),
             agent_key=row[14], requester_agent_id=row[15],
         )
     if chats:

@@ -345,6 +345,33 @@ async def test_unanswered_ring_times_out_sets_away_and_rings_the_next_agent(engi
     assert agents.ringing_count(bob) == 1
 
 
+async def test_unanswered_transfer_to_an_agent_falls_back_to_the_skill_durably(
+        engine, agents, visitors, natalie, db_path, clock):
+    """A transfer names bob, who lets the ring time out: the chat may now go to any agent of its
+    skill, and that change is committed like any other, so a restart does not bring bob back."""
+    from .steps import add_agent
+
+    chat = await start_chat(visitors, interaction_timeout=3600)
+    await agents.accept(natalie[1])
+    bob = await add_agent(engine, "bob", ["Sales"])
+    await log_in(agents, "bob", "bob")
+    await agents.transfer(natalie[1], chat, target_id=bob)
+    assert (chat.routing.direct_agent_id, chat.routing.transfer_target) == (bob, bob)
+    assert agents.ringing_count(bob) == 1
+    clock.advance(21)  # RING_TIMEOUT is 20 s
+    await engine.sweep()
+    assert chat.state == WAITING
+    assert chat.routing.direct_agent_id is None and chat.routing.transferred
+
+    engine = await restart(engine, db_path, clock)
+    try:
+        reloaded = engine.chat(DEMO_ACCOUNT, chat.id)
+        assert reloaded.routing == chat.routing
+        assert reloaded.details == chat.details  # routing is not mixed into what clients see
+    finally:
+        await engine.stop()
+
+
 async def test_idle_agent_session_ends_and_its_chats_are_requeued(engine, agents, visitors, natalie, clock):
     from .steps import add_agent
 

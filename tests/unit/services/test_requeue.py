@@ -19,4 +19,4 @@ async def test_requeued_chat_is_offered_before_chats_that_were_already_waiting(e
     await agents.set_availability(bob.id, "Online")
     taken = await agents.accept(bob)
     assert taken.id == held.id and taken.state == CHATTING
-    assert "requeued" not in taken.details  # an accepted chat drops its routing hints
+    assert taken.routing.requeued is False and taken.routing.front is False  # accepted: hints dropped

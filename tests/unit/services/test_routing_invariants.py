@@ -162,7 +162,7 @@ class Routing(RuleBasedStateMachine):
 
     @rule(skill=st.sampled_from(SKILLS), priority=st.integers(0, 2))
     def visitor_arrives(self, skill, priority) -> None:
-        request = ChatRequest(skill=skill, details={"queuePriority": priority})
+        request = ChatRequest(skill=skill, priority=priority)
         self.chats.append(self.run(self.visitors.start_chat(DEMO_ACCOUNT, request)))
 
     @rule(pick=st.integers(0, 50))
@@ -189,9 +189,9 @@ class Routing(RuleBasedStateMachine):
             chat = self.engine.chats[ring.chat_id]
             agent = self.engine.directory.agent(ring.agent_id)
             assert chat.state == WAITING
-            allowed = (ONLINE, OCCUPIED) if chat.details.get("transferred") else (ONLINE,)
+            allowed = (ONLINE, OCCUPIED) if chat.routing.transferred else (ONLINE,)
             assert presence.availability_of(agent.id) in allowed
-            if chat.details.get("directAgentId") is None and chat.skill_id is not None:
+            if chat.routing.direct_agent_id is None and chat.skill_id is not None:
                 assert chat.skill_id in agent.skill_ids
 
     @invariant()
@@ -225,8 +225,8 @@ class Routing(RuleBasedStateMachine):
         self.previous_rings = current
 
         def plain(chat_id: str) -> bool:
-            details = self.engine.chats[chat_id].details
-            return not (details.get("transferred") or details.get("requeued") or details.get("directAgentId"))
+            routing = self.engine.chats[chat_id].routing
+            return not (routing.front or routing.direct_agent_id is not None)
 
         for chat_id, _ in fresh:
             if not plain(chat_id):
@@ -249,7 +249,7 @@ class RoutingRingAll(Routing):
         queue = self.engine.queue
         for chat_id, rings in queue.rings.items():
             chat = self.engine.chats[chat_id]
-            if chat.details.get("directAgentId") is not None:
+            if chat.routing.direct_agent_id is not None:
                 continue
             for login in AGENTS:
                 agent = self.agent(login)

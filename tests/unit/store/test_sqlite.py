@@ -154,6 +154,31 @@ async def test_loading_live_chats_does_not_read_the_history(store):
     assert after < before * 1.5, (before, after)
 
 
+async def test_routing_round_trips_and_reads_stores_written_before_it_had_a_type(store, db_path):
+    from parley.domain.chat import Routing
+
+    account_id = await given_account(store)
+    routed = a_chat(account_id, rt=1, details={"language": "en-US"},
+                    routing=Routing(priority=3, direct_agent_id=9, transfer_target=9, max_wait_seconds=60,
+                                    transferred=True))
+    plain = a_chat(account_id, rt=2, details={"language": "en-US"})
+    for chat in (routed, plain):
+        await store.insert_chat(chat, opening_events(), new_visitor=True)
+    # A row as earlier versions wrote it: the hints among the details, under the request's names.
+    legacy = a_chat(account_id, rt=3)
+    await store.insert_chat(legacy, opening_events(), new_visitor=True)
+    with sqlite3.connect(db_path) as db:
+        db.execute("UPDATE chats SET details = ? WHERE id = ?",
+                   ('{"queuePriority": 2, "maxWaitTime": 30, "requeued": true, "language": "fr"}', legacy.id))
+
+    by_id = {c.id: c for c in await store.load_chats(ended_after_ms=0)}
+    assert by_id[routed.id].routing == routed.routing
+    assert by_id[plain.id].routing == Routing()
+    assert by_id[legacy.id].routing == Routing(priority=2, max_wait_seconds=30, requeued=True)
+    assert {c.details["language"] for c in by_id.values()} == {"en-US", "fr"}
+    assert all(set(c.details) == {"language"} for c in by_id.values())
+
+
 async def test_events_stay_with_their_own_chat(store):
     account_id = await given_account(store)
     first, second = a_chat(account_id, rt=1), a_chat(account_id, rt=2)
