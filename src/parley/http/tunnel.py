@@ -7,9 +7,10 @@ and answered as ``name({responseCode, body, headers});`` with HTTP 200.
 
 Payloads longer than one URL arrive in parts (§4.7), kept in this node's memory until the last
 part: at most ``MAX_PAYLOAD`` encoded characters per sequence, ``MAX_PARTS`` parts, and
-``PENDING_BUDGET`` characters over all open sequences of the node (the oldest are dropped past
-it), each forgotten ``SEQUENCE_SECONDS`` after its last part. Parts of one sequence must reach
-the same node.
+``PENDING_BUDGET`` over all open sequences of the node, where each part costs its characters
+plus ``PART_COST`` (so many tiny sequences cannot pass the budget either); past it the oldest
+sequences are dropped, and each is forgotten ``SEQUENCE_SECONDS`` after its last part. Parts of
+one sequence must reach the same node.
 
 Cookies never travel into the replayed call: any page can add a script tag, so a tunnel that
 passed the browser's cookies on would let it act as a logged-in agent and read the answer.
@@ -43,6 +44,7 @@ CALLBACK = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]{0,63}")
 MAX_PAYLOAD = 262_144  # encoded characters: a 10,000-character line of 3-byte characters is ~90,000
 MAX_PARTS = 256  # the SDK cuts at about 2,000 characters a part
 PENDING_BUDGET = 8_388_608
+PART_COST = 512  # about what a part's objects (sequence, list slot, str, token) take beyond its text
 SEQUENCE_SECONDS = 60.0
 MAX_HEADERS = 32
 MAX_HEADER_CHARS = 8192
@@ -68,7 +70,8 @@ class Sequence:
     account_id: str
     parts: int
     chunks: list[str] = field(default_factory=list)
-    size: int = 0
+    size: int = 0  # encoded characters
+    cost: int = 0  # what it counts against the node's budget
     touched: float = field(default_factory=time.monotonic)
 
 
@@ -80,6 +83,7 @@ class Sequences:
         self.size = 0
 
     def start(self, account_id: str, parts: int) -> str:
+        self._expire()
         token = secrets.token_urlsafe(16)
         self.open[token] = Sequence(account_id, parts)
         return token
@@ -95,8 +99,9 @@ class Sequences:
             raise Refused(413, errors.TOO_LARGE, f"JSONP payload longer than {MAX_PAYLOAD} characters")
         sequence.chunks.append(chunk)
         sequence.size += len(chunk)
+        sequence.cost += len(chunk) + PART_COST
         sequence.touched = time.monotonic()
-        self.size += len(chunk)
+        self.size += len(chunk) + PART_COST
         self.open.move_to_end(token)
         while self.size > PENDING_BUDGET and self.open:
             self.drop(next(iter(self.open)))
@@ -104,7 +109,7 @@ class Sequences:
     def drop(self, token: str) -> Sequence | None:
         sequence = self.open.pop(token, None)
         if sequence is not None:
-            self.size -= sequence.size
+            self.size -= sequence.cost
         return sequence
 
     def _expire(self) -> None:
