@@ -20,8 +20,10 @@ from tests.e2e.conftest import ACCOUNT, KEY, Server, seed
 from tests.e2e.test_agent_api import Agent
 
 OTHER_ACCOUNT, OTHER_KEY = "777", "0f0e0d0c0b0a09080706050403020100"
-# Routes anyone may call: health, the OpenAPI document (/openapi.json) and the Domain API /
-# App Engagement (clients call them first).
+# Routes anyone may call: health, the OpenAPI document (/openapi.json), the Domain API /
+# App Engagement (clients call them first), and the JS Chat SDK's bridge page and JSONP tunnel
+# (a tunnelled call carries its own credentials and is refused like the call itself:
+# test_bridge_wire.py).
 PUBLIC = {
     "/health",
     "/ready",
@@ -30,6 +32,12 @@ PUBLIC = {
     "/csdr/account/{account_id}/service/{service}/baseURI",
     "/csdr/account/{account_id}/service/baseURI",
     "/api/account/{account_id}/app/engagement/visitors",
+    "/hcp/html/postmessage.min.html",
+    "/hcp/html/lpsunco/postmessage.html",
+    "/postmessage/postmessage.min.html",
+    "/postmessage/bridge.js",
+    "/api/account/{account_id}/js2rest",
+    "/api/account/{account_id}/js2rest/{hint:path}",
 }
 S = "/api/account/{account_id}/agentSession/{session_id}"
 AGENT_CHAT = S + "/chat/{agent_key:chat}"

@@ -22,7 +22,7 @@ from parley.domain.survey import PRECHAT
 from parley.services.participants import Participants
 from parley.services.surveys import Surveys
 from parley.wire.jsoncodec import BodyError, parse
-from parley.wire.links import link
+from parley.wire.links import link, with_plain
 from parley.wire.tree import Many
 
 TEXT_TYPES = ("plain", "html", "rich-content")
@@ -160,7 +160,7 @@ async def several_chats(request: Request):
         view = _view(request, context, chat)
         # This resource's documentation writes href/rel and id/type unprefixed: emit both.
         items.append({
-            "link": Many([dict(item, href=item["@href"], rel=item["@rel"]) for item in chat_links(view)]),
+            "link": Many([with_plain(item) for item in chat_links(view)]),
             "events": events_tree(view, start, plain_keys=True),
             "info": info_tree(view, plain_links=True),
         })

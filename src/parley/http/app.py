@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from parley.config import Settings
 from parley.domain import refusals
-from parley.http import agent, agent_chats, discovery, login, surveys, transcripts, visitor
+from parley.http import agent, agent_chats, bridge, discovery, login, surveys, transcripts, tunnel, visitor
 from parley.http.exchange import engine_of, reply
 from parley.http.gateway import Gateway
 from parley.http.openapi import openapi_json
@@ -108,6 +108,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     routes += login.routes + discovery.routes
     routes += [Route("/health", health, methods=["GET"]), Route("/ready", ready, methods=["GET"])]
     routes.append(Route("/openapi", openapi_json, methods=["GET"]))  # /openapi.json: the gateway strips .json
+    routes += bridge.routes + tunnel.routes  # the JS Chat SDK's browser transports
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
@@ -121,4 +122,6 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.engine = engine
     app.state.mailer = mailer
     app.state.throttles = Throttles(settings)
-    return Gateway(app, engine)
+    gateway = Gateway(app, engine)
+    app.state.gateway = gateway  # the JSONP tunnel replays its calls through all of it
+    return gateway

@@ -10,6 +10,8 @@ A tree is plain Python data in the shape of the JSON the spec shows:
   (spec compatibility rule 7);
 - a ``Raw`` is opaque JSON passed through unchanged (structured content): JSON embeds it
   as it is, XML carries it as a JSON string;
+- a ``JsonOnly`` is a text that only JSON renders (the unprefixed link spellings: in XML an
+  element's ``href`` and ``rel`` are attributes only);
 - scalars (str, int, float, bool) are element text; ``None`` means "absent".
 """
 
@@ -20,6 +22,13 @@ from typing import Any
 
 class Many(list):
     """A repeated element that JSON always renders as an array."""
+
+
+class JsonOnly(str):
+    """A text member JSON carries and XML leaves out. A ``str`` subclass, so the JSON encoder
+    (orjson serialises subclasses of str as strings) pays nothing for it."""
+
+    __slots__ = ()
 
 
 class Raw:

@@ -9,7 +9,7 @@ import orjson
 from lxml import etree
 
 from parley.wire.jsoncodec import BodyError
-from parley.wire.tree import Raw
+from parley.wire.tree import JsonOnly, Raw
 
 # DTDs, entities and network access stay off: the body comes from anyone (XXE, entity bombs).
 _PARSER = etree.XMLParser(
@@ -49,7 +49,7 @@ def _fill(element: etree._Element, value: Any) -> None:
         element.text = orjson.dumps(value.value).decode()
     elif isinstance(value, dict):
         for key, child in value.items():
-            if child is None:
+            if child is None or child.__class__ is JsonOnly:
                 continue
             if key.startswith("@"):
                 element.set(key[1:], _text(child))
