@@ -117,3 +117,13 @@ def test_config_file_errors_are_one_line(tmp_path, text, expected):
 def test_choices_come_from_the_definition():
     assert CHOICES["ring_mode"] == ("single", "all")
     assert CHOICES["agent_default_availability"] == ("Online", "Away", "Occupied")
+
+
+def test_the_readme_config_example_is_valid(tmp_path):
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    example = section.split("```toml\n", 1)[1].split("```", 1)[0]
+    settings = Settings.load({}, toml(tmp_path, example))
+    assert (settings.ring_mode, settings.json_always_arrays, settings.port) == ("all", True, 8080)
