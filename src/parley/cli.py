@@ -245,7 +245,7 @@ def survey() -> None:
 @_option("--kind", required=True, type=click.Choice(SURVEY_KINDS), help="which survey this is")
 @_option("--skill", help="the skill this survey is for (default: the account's default survey)")
 @_option("--name", help="what surveyName selects (default: the survey's title)")
-@click.argument("file")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @database_options
 def survey_import(config: str | None, database: str | None, account: str, kind: str, skill: str | None,
                   name: str | None, file: str) -> int:
