@@ -127,3 +127,15 @@ def test_the_readme_config_example_is_valid(tmp_path):
     example = section.split("```toml\n", 1)[1].split("```", 1)[0]
     settings = Settings.load({}, toml(tmp_path, example))
     assert (settings.ring_mode, settings.json_always_arrays, settings.port) == ("all", True, 8080)
+
+
+def test_flags_not_given_leave_each_setting_to_the_variable_and_the_file(tmp_path, monkeypatch):
+    from parley.cli import _load, serve
+
+    config = toml(tmp_path, "json_always_arrays = true\nsmtp_starttls = true\nport = 1001\n")
+    monkeypatch.setenv("PARLEY_RING_MODE", "all")
+    params = serve.make_context("serve", ["--config", str(config), "--no-smtp-starttls", "--typing-ttl", "5"]).params
+    params.pop("demo")
+    settings = _load(params.pop("config"), params)
+    assert (settings.json_always_arrays, settings.port, settings.ring_mode) == (True, 1001, "all")
+    assert (settings.smtp_starttls, settings.typing_ttl) == (False, 5)  # given flags win, --no-X included
