@@ -328,6 +328,7 @@ def bot(url: str, account: str, login: str, password: str, until_stdin_closes: b
     async def main() -> None:
         agent = Bot(url, account, login, password)
         running = asyncio.current_task()
+        assert running is not None  # main() runs as asyncio.run's task
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, running.cancel)  # a long-poll in flight ends at once too

@@ -28,7 +28,7 @@ OFF = "off"
 RATE_SETTINGS = ("login_limit", "login_address_limit", "chat_request_limit", "submission_limit")
 
 # The values of the --config file while Settings.load builds one (a source below the environment).
-_file_values: ContextVar[dict[str, Any]] = ContextVar("parley_config_file", default={})
+_file_values: ContextVar[dict[str, Any] | None] = ContextVar("parley_config_file", default=None)
 
 
 class SettingsError(ValueError):
@@ -131,7 +131,7 @@ class Settings(BaseSettings):
                                    file_secret_settings: PydanticBaseSettingsSource,
                                    ) -> tuple[PydanticBaseSettingsSource, ...]:
         # Flags arrive as init values; no .env or secrets-dir lookups that nobody asked for.
-        return init_settings, env_settings, InitSettingsSource(settings_cls, dict(_file_values.get()))
+        return init_settings, env_settings, InitSettingsSource(settings_cls, dict(_file_values.get() or {}))
 
     @classmethod
     def from_env(cls) -> Settings:

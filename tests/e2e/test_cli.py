@@ -104,7 +104,8 @@ def test_help_shows_choices_defaults_and_variables():
 
 
 @pytest.mark.parametrize(("args", "env", "start"), [
-    (["--help"], {"PARLEY_RING_MODE": "bogus"}, "ring-mode: must be one of single, all (got 'bogus' from PARLEY_RING_MODE)"),
+    (["--help"], {"PARLEY_RING_MODE": "bogus"},
+     "ring-mode: must be one of single, all (got 'bogus' from PARLEY_RING_MODE)"),
     (["account", "create", "--id", "x"], {"PARLEY_PORT": "abc"}, "port: "),
     (["serve", "--port", "abc"], {}, "port: 'abc' is not a valid integer"),
     (["serve", "--ring-mode", "sometimes"], {}, "ring-mode: "),
