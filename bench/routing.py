@@ -181,6 +181,7 @@ def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="parley-bench-routing-"))
     database = f"sqlite:///{workdir / 'parley.db'}"
     # Seeded before the start, without --demo: no demo bot, only our agents take chats.
+    parley("migrate", "--database", database)  # admin commands never create a database
     key = parley("account", "create", "--database", database, "--id", ACCOUNT)
     parley("skill", "create", "--database", database, "--account", ACCOUNT, "--name", SKILL)
     for n in range(1, args.agents + 1):

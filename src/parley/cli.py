@@ -1,8 +1,11 @@
-"""``parley``: serve the APIs, administer accounts, run a bot. Every flag also reads ``PARLEY_*``."""
+"""``parley``: serve the APIs, administer accounts, run a bot (click).
+
+The ``parley serve`` flags are generated from the Settings definition in ``parley.config``;
+the admin commands' own options read ``PARLEY_<OPTION>`` too (``--account`` <- ``PARLEY_ACCOUNT``).
+"""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
 import os
@@ -12,121 +15,264 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import fields
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any, Literal, get_args, get_origin
 
+import click
 import httpx
 
-from parley.config import DEFAULT_DATABASE, Settings, env_name
-from parley.domain.survey import KINDS as SURVEY_KINDS
+from parley.config import Settings, SettingsError, env_name, flag_name, is_secret
 from parley.domain.refusals import Refusal
+from parley.domain.survey import KINDS as SURVEY_KINDS
 from parley.services import accounts
 from parley.services.accounts import Admin
 from parley.services.surveys import import_survey
-from parley.store import claim_for_server, open_store
+from parley.store import claim_for_server, database_path, open_store
 from parley.wire import jsoncodec, xmlcodec
 from parley.wire.jsoncodec import BodyError
 
-
-def _env(name: str, default=None):
-    return os.environ.get(env_name(name), default)
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-def _option(parser: argparse.ArgumentParser, flag: str, **kwargs) -> None:
-    """A flag whose default comes from ``PARLEY_<FLAG>``; required only when that is unset too."""
-    name = flag.lstrip("-").replace("-", "_")
-    default = _env(name, kwargs.pop("default", None))
-    required = kwargs.pop("required", False) and default is None
-    if "type" in kwargs and default is not None:
-        default = kwargs["type"](default)
-    parser.add_argument(flag, default=default, required=required, **kwargs)
+def _setting_option(name: str) -> Callable:
+    """The flag of one setting: its type, choices, default and variable shown in ``--help``."""
+    spec = Settings.model_fields[name]
+    kinds = [kind for kind in (get_args(spec.annotation) or (spec.annotation,)) if kind is not type(None)]
+    kind = kinds[0] if len(kinds) == 1 else str
+    if get_origin(spec.annotation) is Literal:
+        kind = spec.annotation
+    # default=None: a flag not given is left out, so the variable, the file or the default applies;
+    # the default is shown in the help text instead (click would show it in parentheses).
+    extra = [f"env var: {env_name(name)}"]
+    if not is_secret(name) and spec.default is not None:
+        shown = {True: "on", False: "off"}.get(spec.default, spec.default) if kind is bool else spec.default
+        extra.insert(0, f"default: {shown}")
+    help_text = f"{spec.description or name.replace('_', ' ')}  [{'; '.join(extra)}]"
+    common: dict[str, Any] = {"default": None, "help": help_text, "show_default": False}
+    flag = "--" + flag_name(name)
+    if kind is bool:
+        return click.option(f"{flag}/--no-{flag_name(name)}", name, **common)
+    if get_origin(kind) is Literal:
+        return click.option(flag, name, type=click.Choice(get_args(kind)), **common)
+    click_type = {int: click.INT, float: click.FLOAT}.get(kind, click.STRING)
+    return click.option(flag, name, type=click_type, **common)
 
 
-def _add_database(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--database", default=_env("database", DEFAULT_DATABASE),
-                        help="database URL (default sqlite:///./parley.db; env PARLEY_DATABASE)")
+def setting_options(names: Iterable[str] | None = None) -> Callable:
+    """Flags for the named settings (every setting when ``names`` is None), plus ``--config``."""
+
+    def decorate(command: Callable) -> Callable:
+        for name in reversed(list(Settings.model_fields if names is None else names)):
+            command = _setting_option(name)(command)
+        return click.option("--config", "config", type=click.Path(dir_okay=False), envvar="PARLEY_CONFIG",
+                            show_envvar=True,
+                            help="TOML file of settings (keys are setting names); flags and PARLEY_* "
+                                 "variables override it")(command)
+
+    return decorate
 
 
-def _settings_flags(parser: argparse.ArgumentParser) -> None:
-    defaults = Settings.from_env()
-    for spec in fields(Settings):
-        if spec.name == "database":
-            continue
-        flag = "--" + spec.name.replace("_", "-")
-        value = getattr(defaults, spec.name)
-        if spec.type == "bool":
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=value,
-                                help=f"(env {env_name(spec.name)})")
-        else:
-            kind = {"int": int, "float": float}.get(spec.type, str)
-            parser.add_argument(flag, type=kind, default=value, help=f"default {value} (env {env_name(spec.name)})")
+def _load(config: str | None, flags: dict[str, Any]) -> Settings:
+    return Settings.load({name: value for name, value in flags.items() if value is not None}, config)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="parley", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-
-    serve = commands.add_parser("serve", help="serve every API on one port")
-    _add_database(serve)
-    _settings_flags(serve)
-    serve.add_argument("--demo", action="store_true", default=_env("demo", "") in ("1", "true"),
-                       help="seed the demo account and run a demo bot agent")
-
-    account = commands.add_parser("account", help="accounts").add_subparsers(dest="action", required=True)
-    create = account.add_parser("create", help="create an account; prints its first app key")
-    _add_database(create)
-    _option(create, "--id", required=True)
-    _option(create, "--name")
-    _option(create, "--timezone", default="UTC")
-    update = account.add_parser("update", help="change an account")
-    _add_database(update)
-    _option(update, "--id", required=True)
-    _option(update, "--name")
-    _option(update, "--timezone")
-    _option(update, "--default-skill", help="skill name for chats requested without a skill")
-    _option(update, "--offline-email", help="where offline-survey messages are mailed ('' to clear)")
-
-    appkey = commands.add_parser("appkey", help="app keys").add_subparsers(dest="action", required=True)
-    key_create = appkey.add_parser("create", help="add an app key to an account; prints it")
-    _add_database(key_create)
-    _option(key_create, "--account", required=True)
-
-    skill = commands.add_parser("skill", help="skills").add_subparsers(dest="action", required=True)
-    skill_create = skill.add_parser("create", help="create a skill; prints its id")
-    _add_database(skill_create)
-    _option(skill_create, "--account", required=True)
-    _option(skill_create, "--name", required=True)
-
-    agent = commands.add_parser("agent", help="agents").add_subparsers(dest="action", required=True)
-    agent_create = agent.add_parser("create", help="create an agent user; prints its id")
-    _add_database(agent_create)
-    _option(agent_create, "--account", required=True)
-    _option(agent_create, "--login", required=True)
-    _option(agent_create, "--password", required=True)
-    _option(agent_create, "--nickname")
-    _option(agent_create, "--skills", default="", help="comma-separated skill names")
-    _option(agent_create, "--max-chats", type=int, default=4, help="-1 = unlimited")
-
-    survey = commands.add_parser("survey", help="surveys").add_subparsers(dest="action", required=True)
-    survey_import = survey.add_parser("import", help="import a survey document (server spec §9); prints its id")
-    _add_database(survey_import)
-    _option(survey_import, "--account", required=True)
-    _option(survey_import, "--kind", required=True, choices=SURVEY_KINDS)
-    _option(survey_import, "--skill", help="the skill this survey is for (default: the account's default survey)")
-    _option(survey_import, "--name", help="what surveyName selects (default: the survey's title)")
-    survey_import.add_argument("file", help='a JSON or XML file holding {"survey": {...}}')
-
-    bot = commands.add_parser("bot", help="run an agent bot that greets and echoes")
-    _option(bot, "--url", default="http://127.0.0.1:8080")
-    _option(bot, "--account", default=accounts.DEMO_ACCOUNT)
-    _option(bot, "--login", default=accounts.DEMO_AGENT)
-    _option(bot, "--password", default=accounts.DEMO_AGENT)
-    bot.add_argument("--until-stdin-closes", action="store_true",
-                     help="exit when stdin reaches its end (a parent process holds it open)")
-    return parser
+def _option(*flags: str, **kwargs: Any) -> Callable:
+    """An admin command option that also reads ``PARLEY_<OPTION>``."""
+    name = flags[0].lstrip("-").replace("-", "_")
+    return click.option(*flags, envvar=env_name(name), show_envvar=True,
+                        show_default=kwargs.get("default") not in (None, ""), **kwargs)
 
 
-async def _admin(database: str, action):
+@click.group(context_settings=CONTEXT)
+@click.version_option(package_name="parley", prog_name="parley", message="%(prog)s %(version)s")
+def cli() -> None:
+    """A live-chat server speaking LivePerson's legacy chat REST APIs.
+
+    Settings come from flags, then PARLEY_* variables, then a TOML file given with --config.
+    """
+
+
+# ---- serve, migrate -------------------------------------------------------------------------
+
+
+@cli.command(context_settings=CONTEXT)
+@setting_options()
+@click.option("--demo", is_flag=True, envvar="PARLEY_DEMO", show_envvar=True,
+              help="seed the demo account and run a demo bot agent")
+def serve(config: str | None, demo: bool, **flags: Any) -> int:
+    """Serve every API on one port.
+
+    Creates the database, or migrates its schema, at start; stops cleanly on SIGTERM or SIGINT.
+    """
+    settings = _load(config, flags)
+    try:
+        claim = claim_for_server(settings.database)
+    except (RuntimeError, ValueError, OSError) as exc:
+        raise click.ClickException(str(exc)) from None
+    if not _port_is_free(settings.host, settings.port):
+        raise click.ClickException(f"{settings.host}:{settings.port} is already in use")
+    if demo:
+        asyncio.run(_admin(settings.database, lambda a: a.seed_demo()))
+    else:
+        asyncio.run(_admin(settings.database, lambda a: asyncio.sleep(0)))  # create or migrate the schema
+    base = f"http://{settings.host}:{settings.port}"
+    bot = None
+    if demo:
+        print(DEMO_HELP.format(account=accounts.DEMO_ACCOUNT, key=accounts.DEMO_APP_KEY,
+                               base=settings.public_url or base), flush=True)
+        # The bot reads its stdin until it closes: the kernel closes our end however this
+        # process ends, SIGKILL included, so the bot never outlives its server.
+        bot = subprocess.Popen([sys.executable, "-m", "parley", "bot", "--url", base, "--until-stdin-closes"],
+                               stdin=subprocess.PIPE)
+    try:
+        from parley.http.server import serve as serve_http
+
+        return asyncio.run(serve_http(settings, on_stop=lambda: _end_child(bot, wait=False)))
+    finally:
+        _end_child(bot)
+        claim.close()
+
+
+@cli.command(context_settings=CONTEXT)
+@setting_options(["database"])
+def migrate(config: str | None, **flags: Any) -> int:
+    """Create or migrate the database, without serving."""
+    url = _load(config, flags).database
+    path = _sqlite_path(url)
+    version = asyncio.run(_admin(url, lambda a: a.store.read(
+        lambda db: db.execute("SELECT max(version) FROM schema_migrations").fetchone()[0])))
+    click.echo(f"parley: database {path} is at schema version {version}", err=True)
+    return 0
+
+
+# ---- administration -------------------------------------------------------------------------
+# Each works on a database that exists (``--database``/``--config``/``PARLEY_DATABASE`` say which).
+
+database_options = setting_options(["database"])
+
+
+@cli.group(context_settings=CONTEXT)
+def account() -> None:
+    """Accounts."""
+
+
+@account.command("create", context_settings=CONTEXT)
+@_option("--id", "account_id", required=True, help="account id (the number in API paths)")
+@_option("--name", help="display name")
+@_option("--timezone", default="UTC", help="IANA time zone of the account")
+@database_options
+def account_create(config: str | None, database: str | None, account_id: str, name: str | None,
+                   timezone: str) -> int:
+    """Create an account; prints its first app key."""
+    return _run_admin(config, database, lambda a: a.create_account(account_id, name, timezone))
+
+
+@account.command("update", context_settings=CONTEXT)
+@_option("--id", "account_id", required=True, help="the account to change")
+@_option("--name", help="display name")
+@_option("--timezone", help="IANA time zone of the account")
+@_option("--default-skill", help="skill name for chats requested without a skill")
+@_option("--offline-email", help="where offline-survey messages are mailed ('' to clear)")
+@database_options
+def account_update(config: str | None, database: str | None, account_id: str, name: str | None,
+                   timezone: str | None, default_skill: str | None, offline_email: str | None) -> int:
+    """Change an account."""
+
+    def show(result: Any) -> str:
+        return (f"account {result.id}: name={result.name} timezone={result.timezone}"
+                f" offline_email={result.offline_email or ''}")
+
+    return _run_admin(config, database, lambda a: a.update_account(
+        account_id, name, timezone, default_skill, offline_email), show)
+
+
+@cli.group(context_settings=CONTEXT)
+def appkey() -> None:
+    """App keys."""
+
+
+@appkey.command("create", context_settings=CONTEXT)
+@_option("--account", required=True, help="account id")
+@database_options
+def appkey_create(config: str | None, database: str | None, account: str) -> int:
+    """Add an app key to an account; prints it."""
+    return _run_admin(config, database, lambda a: a.create_app_key(account))
+
+
+@cli.group(context_settings=CONTEXT)
+def skill() -> None:
+    """Skills."""
+
+
+@skill.command("create", context_settings=CONTEXT)
+@_option("--account", required=True, help="account id")
+@_option("--name", required=True, help="skill name")
+@database_options
+def skill_create(config: str | None, database: str | None, account: str, name: str) -> int:
+    """Create a skill; prints its id."""
+    return _run_admin(config, database, lambda a: a.create_skill(account, name))
+
+
+@cli.group(context_settings=CONTEXT)
+def agent() -> None:
+    """Agents."""
+
+
+@agent.command("create", context_settings=CONTEXT)
+@_option("--account", required=True, help="account id")
+@_option("--login", required=True, help="login name")
+@_option("--password", required=True, help="password")
+@_option("--nickname", help="name visitors see")
+@_option("--skills", default="", help="comma-separated skill names")
+@_option("--max-chats", type=int, default=4, help="chats at once; -1 = unlimited")
+@database_options
+def agent_create(config: str | None, database: str | None, account: str, login: str, password: str,
+                 nickname: str | None, skills: str, max_chats: int) -> int:
+    """Create an agent user; prints its id."""
+    names = [name for name in skills.split(",") if name.strip()]
+    return _run_admin(config, database, lambda a: a.create_agent(account, login, password, nickname, names,
+                                                                 max_chats))
+
+
+@cli.group(context_settings=CONTEXT)
+def survey() -> None:
+    """Surveys."""
+
+
+@survey.command("import", context_settings=CONTEXT)
+@_option("--account", required=True, help="account id")
+@_option("--kind", required=True, type=click.Choice(SURVEY_KINDS), help="which survey this is")
+@_option("--skill", help="the skill this survey is for (default: the account's default survey)")
+@_option("--name", help="what surveyName selects (default: the survey's title)")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@database_options
+def survey_import(config: str | None, database: str | None, account: str, kind: str, skill: str | None,
+                  name: str | None, file: str) -> int:
+    """Import a survey document (server spec §9) from FILE, JSON or XML holding {"survey": {...}}; prints its id."""
+    return _run_admin(config, database, lambda a: import_survey(
+        a.store, account, kind, _survey_document(file), skill, name, int(time.time() * 1000)))
+
+
+def _sqlite_path(url: str) -> Path:
+    try:
+        return Path(database_path(url)).absolute()
+    except ValueError as exc:
+        raise SettingsError(f"database: {exc}") from None
+
+
+def _existing_database(url: str) -> str:
+    """Admin commands never create a database: a typo'd path would silently start an empty one."""
+    path = _sqlite_path(url)
+    if not path.is_file():
+        shown = database_path(url)
+        raise click.ClickException(f"no database at {shown}; create it with `parley migrate --database {url}`"
+                                   " or `parley serve`")
+    click.echo(f"parley: database {path}", err=True)
+    return url
+
+
+async def _admin(database: str, action: Callable) -> Any:
     store = open_store(database)
     await store.open()
     try:
@@ -135,34 +281,16 @@ async def _admin(database: str, action):
         await store.close()
 
 
-def _run_admin(args) -> int:
-    command = (args.command, getattr(args, "action", None))
-    actions = {
-        ("account", "create"): lambda a: a.create_account(args.id, args.name, args.timezone),
-        ("account", "update"): lambda a: a.update_account(
-            args.id, args.name, args.timezone, args.default_skill, args.offline_email),
-        ("appkey", "create"): lambda a: a.create_app_key(args.account),
-        ("skill", "create"): lambda a: a.create_skill(args.account, args.name),
-        ("survey", "import"): lambda a: import_survey(
-            a.store, args.account, args.kind, _survey_document(args.file), args.skill, args.name,
-            int(time.time() * 1000)),
-        ("agent", "create"): lambda a: a.create_agent(
-            args.account, args.login, args.password, args.nickname,
-            [s for s in args.skills.split(",") if s.strip()], args.max_chats),
-    }
+def _run_admin(config: str | None, database: str | None, action: Callable,
+               show: Callable[[Any], str] = str) -> int:
+    url = _existing_database(_load(config, {"database": database}).database)
     try:
-        result = asyncio.run(_admin(args.database, actions[command]))
+        result = asyncio.run(_admin(url, action))
     except Refusal as exc:
-        print(f"parley: {exc.message}", file=sys.stderr)
-        return 2
+        raise click.ClickException(exc.message) from None
     except (OSError, BodyError) as exc:  # a survey file that cannot be read or parsed
-        print(f"parley: {exc}", file=sys.stderr)
-        return 2
-    if command == ("account", "update"):
-        print(f"account {result.id}: name={result.name} timezone={result.timezone}"
-              f" offline_email={result.offline_email or ''}")
-    else:
-        print(result)
+        raise click.ClickException(str(exc)) from None
+    click.echo(show(result))
     return 0
 
 
@@ -170,6 +298,47 @@ def _survey_document(path: str) -> dict:
     """A survey file: JSON, or XML when it starts with ``<`` (read with the hardened parser)."""
     raw = Path(path).read_bytes()
     return xmlcodec.parse(raw) if raw.lstrip().startswith(b"<") else jsoncodec.parse(raw)
+
+
+# ---- bot --------------------------------------------------------------------------------------
+
+
+@cli.command(context_settings=CONTEXT)
+@_option("--url", default="http://127.0.0.1:8080", help="the parley server")
+@_option("--account", default=accounts.DEMO_ACCOUNT, help="account id")
+@_option("--login", default=accounts.DEMO_AGENT, help="agent login name")
+@_option("--password", default=accounts.DEMO_AGENT, help="agent password")
+@click.option("--until-stdin-closes", is_flag=True,
+              help="exit when stdin reaches its end (a parent process holds it open)")
+def bot(url: str, account: str, login: str, password: str, until_stdin_closes: bool) -> int:
+    """Run an agent bot that accepts rings, greets and echoes."""
+    from parley.bot import Bot
+
+    if until_stdin_closes:
+        _exit_when_stdin_closes()
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:  # started beside the server: wait until it answers
+        try:
+            httpx.get(f"{url}/health", timeout=2)
+            break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+
+    async def main() -> None:
+        agent = Bot(url, account, login, password)
+        running = asyncio.current_task()
+        assert running is not None  # main() runs as asyncio.run's task
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, running.cancel)  # a long-poll in flight ends at once too
+        try:
+            await agent.run()
+        except asyncio.CancelledError:
+            await agent.close()
+
+    asyncio.run(main())
+    return 0
 
 
 DEMO_HELP = """\
@@ -200,42 +369,6 @@ def _port_is_free(host: str, port: int) -> bool:
     return True
 
 
-def _serve(args) -> int:
-    try:
-        settings = Settings(**{spec.name: getattr(args, spec.name) for spec in fields(Settings)})
-    except ValueError as exc:
-        print(f"parley: {exc}", file=sys.stderr)
-        return 2
-    try:
-        claim = claim_for_server(settings.database)
-    except (RuntimeError, ValueError, OSError) as exc:
-        print(f"parley: {exc}", file=sys.stderr)
-        return 2
-    if not _port_is_free(settings.host, settings.port):
-        print(f"parley: {settings.host}:{settings.port} is already in use", file=sys.stderr)
-        return 2
-    if args.demo:
-        asyncio.run(_admin(settings.database, lambda a: a.seed_demo()))
-    else:
-        asyncio.run(_admin(settings.database, lambda a: asyncio.sleep(0)))  # create or migrate the schema
-    base = f"http://{settings.host}:{settings.port}"
-    bot = None
-    if args.demo:
-        print(DEMO_HELP.format(account=accounts.DEMO_ACCOUNT, key=accounts.DEMO_APP_KEY,
-                               base=settings.public_url or base), flush=True)
-        # The bot reads its stdin until it closes: the kernel closes our end however this
-        # process ends, SIGKILL included, so the bot never outlives its server.
-        bot = subprocess.Popen([sys.executable, "-m", "parley", "bot", "--url", base, "--until-stdin-closes"],
-                               stdin=subprocess.PIPE)
-    try:
-        from parley.http.server import serve
-
-        return asyncio.run(serve(settings, on_stop=lambda: _end_child(bot, wait=False)))
-    finally:
-        _end_child(bot)
-        claim.close()
-
-
 def _end_child(child: subprocess.Popen | None, wait: bool = True) -> None:
     """Close the child's stdin (it ends on that); with ``wait``, reap it, killing it after 5 s."""
     if child is None:
@@ -261,40 +394,33 @@ def _exit_when_stdin_closes() -> None:
     threading.Thread(target=watch, name="stdin-watch", daemon=True).start()
 
 
-def _bot(args) -> int:
-    from parley.bot import Bot
-
-    if args.until_stdin_closes:
-        _exit_when_stdin_closes()
-
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:  # started beside the server: wait until it answers
-        try:
-            httpx.get(f"{args.url}/health", timeout=2)
-            break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    async def main() -> None:
-        bot = Bot(args.url, args.account, args.login, args.password)
-        running = asyncio.current_task()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, running.cancel)  # a long-poll in flight ends at once too
-        try:
-            await bot.run()
-        except asyncio.CancelledError:
-            await bot.close()
-
-    asyncio.run(main())
-    return 0
+def _error_line(exc: click.ClickException) -> str:
+    """click's usage errors as one line (no usage block), named like the settings' errors."""
+    if isinstance(exc, click.BadParameter) and not isinstance(exc, click.MissingParameter) and exc.param:
+        return f"{flag_name(exc.param.name or '')}: {exc.message}"
+    line = exc.format_message()
+    if isinstance(exc, click.UsageError) and exc.ctx is not None:
+        line += f" (see {exc.ctx.command_path} --help)"
+    return line
 
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per bot poll drowns the log
-    args = build_parser().parse_args(argv)
-    if args.command == "serve":
-        return _serve(args)
-    if args.command == "bot":
-        return _bot(args)
-    return _run_admin(args)
+    try:
+        # A bad PARLEY_* variable is reported before anything else, even before --help.
+        Settings.from_env()
+        result = cli.main(args=argv, prog_name="parley", standalone_mode=False)
+    except SettingsError as exc:
+        click.echo(f"parley: {exc}", err=True)
+        return 2
+    except click.exceptions.NoArgsIsHelpError as exc:  # plain `parley`: the help, as click prints it
+        click.echo(exc.format_message(), err=True)
+        return 2
+    except click.ClickException as exc:
+        click.echo(f"parley: {_error_line(exc)}", err=True)
+        return 2 if isinstance(exc, click.UsageError) or exc.exit_code == 1 else exc.exit_code
+    except click.Abort:
+        click.echo("parley: aborted", err=True)
+        return 130
+    return result if isinstance(result, int) else 0

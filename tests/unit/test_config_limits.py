@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from parley.config import Settings, credentialed_origins, parse_rates, recipient_cap, storage_uri
+from parley.config import Settings, SettingsError, credentialed_origins, parse_rates, recipient_cap, storage_uri
 
 
 def test_rates_and_off():
@@ -18,8 +18,8 @@ def test_rates_and_off():
 def test_bad_rates(value):
     with pytest.raises(ValueError):
         parse_rates(value)
-    with pytest.raises(ValueError, match="chat-request-limit"):
-        Settings(chat_request_limit=value)
+    with pytest.raises(SettingsError, match="^chat-request-limit: "):
+        Settings.load({"chat_request_limit": value})
 
 
 def test_recipients():
@@ -46,8 +46,10 @@ def test_credentialed_origins():
             credentialed_origins(bad)
 
 
-def test_limit_settings_come_from_the_environment():
-    settings = Settings.from_env({"PARLEY_LOGIN_LIMIT": "off",
-                                  "PARLEY_CORS_CREDENTIALED_ORIGINS": "https://a.example"})
+def test_limit_settings_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv("PARLEY_LOGIN_LIMIT", "off")
+    monkeypatch.setenv("PARLEY_CORS_CREDENTIALED_ORIGINS", "https://a.example")
+    settings = Settings.from_env()
     assert settings == Settings(login_limit="off", cors_credentialed_origins="https://a.example")
+    monkeypatch.delenv("PARLEY_LOGIN_LIMIT")
     assert settings != Settings()

@@ -53,7 +53,7 @@ class SmtpTransport:
         self.port = parts.port or (465 if self.use_tls else 25)
         self.start_tls = settings.smtp_starttls and not self.use_tls
         self.username = unquote(parts.username) if parts.username else settings.smtp_username
-        self.password = unquote(parts.password) if parts.password else settings.smtp_password
+        self.password = unquote(parts.password) if parts.password else settings.secret("smtp_password")
 
     async def send(self, message: EmailMessage, sender: str, recipient: str) -> None:
         try:

@@ -55,7 +55,7 @@ class Participants:
     async def authenticate(self, account_id: str, sso_key: str | None) -> ParticipantRecord:
         if not sso_key or not sso_key.strip():
             raise Invalid("ssoKey is required")
-        claims = sso_claims(sso_key.strip(), self.engine.settings.sso_jwt_key)
+        claims = sso_claims(sso_key.strip(), self.engine.settings.secret("sso_jwt_key"))
         record = ParticipantRecord(str(uuid.uuid4()), account_id, str(uuid.uuid4()), claims)
         await insert_participant(self.engine.store, record)
         return record
