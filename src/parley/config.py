@@ -66,6 +66,9 @@ class Settings:
     transcript_recipients: str = "3"  # distinct transcript addresses per chat, or "off"
     # Origins (comma-separated) that get credentialed CORS; every other origin gets CORS without credentials.
     cors_credentialed_origins: str | None = None
+    # Connections served at once (granian's backpressure); held long-polls and event streams take
+    # all but a reserve (1/16), so plain requests always get in. Capped by the open-file limit.
+    max_connections: int = 16384
 
     def __post_init__(self) -> None:
         for name, allowed in CHOICES.items():
