@@ -85,42 +85,47 @@ def capacity(engine: Engine) -> Capacity:
     return found
 
 
-@contextlib.asynccontextmanager
-async def until_disconnect(receive):
-    """Ends the block early (without error) when the client goes away, so that a held request
-    frees its connection and memory at once instead of when its wait runs out.
+class Departure:
+    """Watches the ASGI ``receive`` channel of a held request for ``http.disconnect`` and then
+    cancels the holding task, so that the request frees its connection and memory at once
+    instead of when its wait runs out.
 
-    One watcher task per held request, only while it holds: the ASGI ``receive`` answers
-    ``http.disconnect`` when the connection closes. The watcher cancels the holding task; the
-    cancellation is taken back here (``uncancel``), so the caller simply carries on."""
-    task = asyncio.current_task()
-    state = {"holding": True, "gone": False}
+    Callbacks on the future ``receive()`` returns, not a task: granian's is future-like, so a
+    held request costs no extra task or coroutine (a coroutine ``receive`` gets wrapped in one)."""
 
-    async def watch() -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                break
-            if not message.get("more_body"):
-                # The (empty) body is read; the next message is the disconnect, whenever it comes.
-                message = await receive()
-                if message["type"] != "http.disconnect":
-                    return  # a server that does not report it: nothing to watch
-                break
-        if state["holding"]:
-            state["gone"] = True
-            task.cancel()
+    __slots__ = ("task", "receive", "pending", "gone", "body_read")
 
-    watcher = asyncio.get_running_loop().create_task(watch())
-    try:
-        yield
-    except asyncio.CancelledError:
-        if not state["gone"]:
-            raise
-        task.uncancel()
-    finally:
-        state["holding"] = False
-        watcher.cancel()
+    def __init__(self, receive) -> None:
+        self.task = asyncio.current_task()
+        self.receive = receive
+        self.gone = False
+        self.body_read = False
+        self.pending = None
+        self._listen()
+
+    def _listen(self) -> None:
+        self.pending = asyncio.ensure_future(self.receive())
+        self.pending.add_done_callback(self._heard)
+
+    def _heard(self, future) -> None:
+        if self.pending is not future or future.cancelled() or future.exception() is not None:
+            return  # stopped watching, or the server has nothing to say
+        message = future.result()
+        if message["type"] == "http.disconnect":
+            self.pending = None
+            self.gone = True
+            self.task.cancel()
+        elif not self.body_read and not message.get("more_body"):
+            # The (empty) body is read; the next message is the disconnect, whenever it comes.
+            self.body_read = True
+            self._listen()
+        elif message.get("more_body"):
+            self._listen()
+
+    def stop(self) -> None:
+        pending, self.pending = self.pending, None
+        if pending is not None and not pending.done():
+            pending.cancel()
 
 
 Wait = Callable[[float], Awaitable[bool]]
@@ -136,15 +141,20 @@ async def hold(request: Request, wait: Wait, ready: Callable[[], bool], seconds:
     held = capacity(request.scope["parley.engine"])
     if not held.take():
         return  # every connection but the reserve holds: answer now, the client polls again
+    departure = Departure(request.receive)
     try:
-        async with until_disconnect(request.receive):
-            loop = asyncio.get_running_loop()
-            deadline = loop.time() + seconds
-            while not ready():
-                left = deadline - loop.time()
-                if left <= 0 or not await wait(left):
-                    return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while not ready():
+            left = deadline - loop.time()
+            if left <= 0 or not await wait(left):
+                return
+    except asyncio.CancelledError:
+        if not departure.gone:
+            raise
+        asyncio.current_task().uncancel()  # the client left: the caller answers no one, cheaply
     finally:
+        departure.stop()
         held.give()
 
 
