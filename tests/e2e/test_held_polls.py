@@ -51,10 +51,15 @@ async def open_polls(server: Server, path: str, count: int):
         await writer.drain()
         return reader, writer
 
-    polls = []
-    for start in range(0, count, 250):
-        polls += await asyncio.gather(*(one() for _ in range(start, min(count, start + 250))))
-    return polls
+    async def all_of_them():
+        polls = []
+        for start in range(0, count, 250):
+            polls += await asyncio.gather(*(one() for _ in range(start, min(count, start + 250))))
+        return polls
+
+    # Connecting ends once the kernel's listen queue took the socket; a full queue means the
+    # server stopped accepting.
+    return await asyncio.wait_for(all_of_them(), 3 * DEADLINE)
 
 
 async def until_accepted(server: Server, count: int) -> None:
