@@ -168,3 +168,45 @@ async def until_accepted_at_most(server: Server, count: int) -> None:
         while server_connections(server) > count:
             await asyncio.sleep(0.1)
     await asyncio.wait_for(released(), DEADLINE)
+
+
+def test_event_streams_share_the_held_connections_and_are_released_when_their_clients_leave(database):
+    server = served(database, "--max-connections", "20")  # 18 may hold
+    try:
+        with httpx.Client(timeout=DEADLINE) as http:
+            chat, _ = queued_chat(server, http)
+            path = chat.split(str(server.port), 1)[1] + f"/events?{q()}"
+
+            async def streams(count: int):
+                async def one():
+                    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+                    writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+                                 "Accept: text/event-stream\r\n\r\n".encode())
+                    await writer.drain()
+                    return reader, writer
+                opened = [await one() for _ in range(count)]
+                await answers(opened, b"retry: 2000")  # each is streaming
+                return opened
+
+            async def scenario():
+                held = await streams(18)
+                # Past the held share, a stream sends what is there and ends (its last chunk).
+                over = await streams(1)
+                ending = (await answers(over, b"\r\n0\r\n\r\n"))[0]
+                assert ending.endswith(b"\r\n0\r\n\r\n") and b"data: " in ending
+                close(over)
+                close(held)
+                await until_accepted_at_most(server, 1)  # closed by the server now, not at a heartbeat
+                again = await streams(18)
+                try:
+                    assert http.post(f"{chat}/events.json?{q()}",
+                                     json={"event": {"@type": "line", "text": "streamed"}}).status_code == 201
+                    replies = await answers(again, b"streamed")
+                finally:
+                    close(again)
+                assert all(b"streamed" in reply for reply in replies)
+
+            asyncio.run(scenario())
+    finally:
+        server.stop()
+    assert "Traceback" not in server.log.read_text()
