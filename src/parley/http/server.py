@@ -47,6 +47,7 @@ def open_file_limit() -> int:
         if target != soft:
             try:
                 resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+                log.info("open-file limit raised from %d to %d (one per connection)", soft, target)
                 soft = target
             except (ValueError, OSError):
                 pass  # keep the soft limit; the check below sizes to it
