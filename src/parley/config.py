@@ -67,7 +67,7 @@ class Settings:
     # Origins (comma-separated) that get credentialed CORS; every other origin gets CORS without credentials.
     cors_credentialed_origins: str | None = None
     # Connections served at once (granian's backpressure); held long-polls and event streams take
-    # all but a reserve (1/16), so plain requests always get in. Capped by the open-file limit.
+    # all but a reserve (1/16, at least 8), so plain requests always get in. Capped by the open-file limit.
     max_connections: int = 16384
 
     def __post_init__(self) -> None:

@@ -128,15 +128,15 @@ def test_two_thousand_held_polls_leave_a_plain_request_answered(database):
 
 
 def test_held_polls_leave_a_reserve_and_are_released_when_their_clients_leave(database):
-    # 40 connections: 38 may hold (a reserve of 2); the test's own httpx client keeps one open.
+    # 40 connections: 32 may hold (a reserve of 8); the test's own httpx client keeps one open.
     server = served(database, "--max-connections", "40")
     try:
         with httpx.Client(timeout=DEADLINE) as http:
             chat, path = queued_chat(server, http)
 
             async def scenario():
-                polls = await open_polls(server, path, 38)
-                await until_accepted(server, 38 + 1)
+                polls = await open_polls(server, path, 32)
+                await until_accepted(server, 32 + 1)
                 assert http.get(f"{server.url}/health").status_code == 200
                 # Past the held share, a long-poll answers at once, as a plain poll (no events yet).
                 over = await open_polls(server, path, 1)
@@ -146,10 +146,10 @@ def test_held_polls_leave_a_reserve_and_are_released_when_their_clients_leave(da
                 # The clients leave: the server closes their connections now, not in 50 s.
                 close(polls)
                 await until_accepted_at_most(server, 1)
-                # ...and their held share is free again: 38 new polls are held until news comes.
-                again = await open_polls(server, path, 38)
+                # ...and their held share is free again: 32 new polls are held until news comes.
+                again = await open_polls(server, path, 32)
                 try:
-                    await until_accepted(server, 38 + 1)
+                    await until_accepted(server, 32 + 1)
                     assert http.post(f"{chat}/events.json?{q()}",
                                      json={"event": {"@type": "line", "text": "after they left"}}).status_code == 201
                     replies = await answers(again, b"after they left")
@@ -171,13 +171,13 @@ async def until_accepted_at_most(server: Server, count: int) -> None:
 
 
 def test_event_streams_share_the_held_connections_and_are_released_when_their_clients_leave(database):
-    server = served(database, "--max-connections", "20")  # 18 may hold
+    server = served(database, "--max-connections", "20")  # 12 may hold (a reserve of 8)
     try:
         with httpx.Client(timeout=DEADLINE) as http:
             chat, _ = queued_chat(server, http)
             path = chat.split(str(server.port), 1)[1] + f"/events?{q()}"
 
-            async def streams(count: int):
+            async def streams(count: int, until: bytes = b"retry: 2000"):
                 async def one():
                     reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
                     writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
@@ -185,19 +185,17 @@ def test_event_streams_share_the_held_connections_and_are_released_when_their_cl
                     await writer.drain()
                     return reader, writer
                 opened = [await one() for _ in range(count)]
-                await answers(opened, b"retry: 2000")  # each is streaming
-                return opened
+                return opened, await answers(opened, until)  # by default: until each is streaming
 
             async def scenario():
-                held = await streams(18)
+                held, _ = await streams(12)
                 # Past the held share, a stream sends what is there and ends (its last chunk).
-                over = await streams(1)
-                ending = (await answers(over, b"\r\n0\r\n\r\n"))[0]
+                over, (ending,) = await streams(1, until=b"\r\n0\r\n\r\n")
                 assert ending.endswith(b"\r\n0\r\n\r\n") and b"data: " in ending
                 close(over)
                 close(held)
                 await until_accepted_at_most(server, 1)  # closed by the server now, not at a heartbeat
-                again = await streams(18)
+                again, _ = await streams(12)
                 try:
                     assert http.post(f"{chat}/events.json?{q()}",
                                      json={"event": {"@type": "line", "text": "streamed"}}).status_code == 201

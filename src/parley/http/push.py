@@ -28,6 +28,7 @@ EVENT_STREAM = "text/event-stream"
 # Of the connections the server takes at once (``--max-connections``), this share is kept for
 # requests that are not held: a new chat, a line, an agent's login still get in when the rest hold.
 RESERVE_SHARE = 16
+RESERVE_LEAST = 8
 
 
 def wait_seconds(request: Request) -> float:
@@ -63,7 +64,7 @@ class Capacity:
         self.size(connections)
 
     def size(self, connections: int) -> None:
-        self.limit = max(1, connections - max(2, connections // RESERVE_SHARE))
+        self.limit = max(1, connections - max(RESERVE_LEAST, connections // RESERVE_SHARE))
 
     def take(self) -> bool:
         if self.held >= self.limit:
