@@ -93,6 +93,10 @@ class Settings(BaseSettings):
     # Origins (comma-separated) that get credentialed CORS; every other origin gets CORS without credentials.
     cors_credentialed_origins: str | None = Field(None, description="comma-separated origins that get "
                                                   "credentialed CORS")
+    # Connections served at once (granian's backpressure); held long-polls and event streams take
+    # all but a reserve (1/16, at least 8), so plain requests always get in. Capped by the open-file limit.
+    max_connections: int = Field(16384, ge=16, description="connections served at once; held polls and "
+                                 "streams take all but a reserve of 1/16 (at least 8)")
 
     @field_validator("trusted_proxies")
     @classmethod

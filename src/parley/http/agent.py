@@ -120,7 +120,7 @@ async def incoming_requests(request: Request):
         return reply(request, {"chatLocation": {"link": link(href, "location")}}, 201, {"Location": href})
     seconds = push.wait_seconds(request)
     if seconds:  # long-poll: hold until something rings
-        await push.hold(lambda left: engine.wait_for_rings(context.agent.id, left),
+        await push.hold(request, lambda left: engine.wait_for_rings(context.agent.id, left),
                         lambda: agents.ringing_count(context.agent.id) > 0, seconds)
     count = agents.ringing_count(context.agent.id)
     tree = {"ringingCount": str(count)}

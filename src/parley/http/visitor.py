@@ -267,7 +267,7 @@ async def held(request: Request, chat: Chat, view: View, from_id: int) -> None:
     if seconds:
         engine = engine_of(request)
         with push.visitor_holding(engine, chat, view.visitor):
-            await push.hold(lambda left: engine.wait_for_chat(chat.id, left),
+            await push.hold(request, lambda left: engine.wait_for_chat(chat.id, left),
                             lambda: bool(chat.visible_events(from_id, view.visitor)) or not chat.active, seconds)
 
 

@@ -1,0 +1,138 @@
+"""What the services may ask of a store: domain-level methods and records, no driver types.
+
+Each backend (``sqlite`` today, PostgreSQL next) implements ``Store``; services and the engine
+are typed against these protocols only and never import a backend. The one composition place
+(``parley.store.open_store``, called by the app factory and the CLI) picks the backend from the
+database URL. ``tests/unit/store/test_protocol.py`` checks that every backend implements every
+method with the same signature, and that nothing outside ``store/`` imports a backend.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from parley.domain.account import Account, Agent, Skill
+from parley.domain.chat import Chat, Event
+from parley.domain.mail import Message
+from parley.domain.session import AgentSession, LoginSession
+from parley.domain.survey import Answer, Definition
+
+
+@dataclass
+class Directory:
+    """Everything configured by administrators, as one snapshot."""
+
+    accounts: dict[str, Account]
+    key_digests: dict[str, str]  # digest -> account id
+    skills: dict[int, Skill]
+    agents: dict[int, Agent]
+    availability: dict[int, str]
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A message of the outbox not sent yet."""
+
+    id: int
+    message: Message
+    attempts: int
+    created_ms: int
+
+
+@dataclass(frozen=True)
+class TranscriptRequest:
+    id: int
+    account_id: str
+    chat_id: str
+    email: str
+    subject: str | None
+    timezone_offset_ms: int | None
+
+
+@dataclass(frozen=True)
+class Submission:
+    account_id: str
+    kind: str
+    chat_id: str | None
+    survey_id: int
+    answers: list[Answer]
+    details: dict = field(default_factory=dict)
+    submitted_ms: int = 0
+
+
+@dataclass
+class ParticipantRecord:
+    id: str
+    account_id: str
+    conversation_id: str
+    claims: dict
+
+
+class MailRecords(Protocol):
+    """The durable outbox and the transcript requests waiting for their chat to end."""
+
+    async def enqueue(self, message: Message, now_ms: int) -> int: ...
+    async def due(self, now_ms: int, limit: int) -> list[Pending]: ...
+    async def next_due_ms(self) -> int | None: ...
+    async def mark_sent(self, message_id: int, attempts: int, now_ms: int) -> None: ...
+    async def mark_retry(self, message_id: int, attempts: int, next_attempt_ms: int, error: str) -> None: ...
+    async def mark_failed(self, message_id: int, attempts: int, now_ms: int, error: str) -> None: ...
+    async def request_transcript(self, account_id: str, chat_id: str, email: str, subject: str | None,
+                                 timezone_offset_ms: int | None, now_ms: int,
+                                 max_recipients: int | None = None) -> bool: ...
+    async def chats_with_pending_transcripts(self) -> set[str]: ...
+    async def pending_transcripts(self, chat_id: str) -> list[TranscriptRequest]: ...
+    async def complete_transcripts(self, composed: list[tuple[TranscriptRequest, Message | None]],
+                                   now_ms: int) -> None: ...
+    async def stored_chat(self, chat_id: str) -> Chat | None: ...
+
+
+class SurveyRecords(Protocol):
+    """Survey definitions (one per account, kind and skill) and submitted answers."""
+
+    async def save_definition(self, account_id: str, definition: Definition, now_ms: int) -> None: ...
+    async def definitions(self, account_id: str, kind: str) -> list[Definition]: ...
+    async def save_submission(self, submission: Submission, *, replace: bool = False,
+                              mail: Message | None = None) -> None: ...
+    async def submissions(self, account_id: str, kind: str, chat_id: str | None = None) -> list[Submission]: ...
+    async def latest_for_visitor(self, account_id: str, kind: str, visitor_id: int) -> Submission | None: ...
+
+
+class ParticipantRecords(Protocol):
+    """Authenticated visitors (server spec V8) and the claims their identity provider gave."""
+
+    async def insert(self, record: ParticipantRecord) -> None: ...
+    async def load(self, account_id: str, participant_id: str) -> ParticipantRecord | None: ...
+
+
+class Store(Protocol):
+    mail: MailRecords
+    surveys: SurveyRecords
+    participants: ParticipantRecords
+
+    async def open(self) -> None: ...
+    async def close(self) -> None: ...
+    async def schema_version(self) -> int: ...
+    # -- configuration
+    async def create_account(self, account: Account) -> None: ...
+    async def update_account(self, account: Account) -> None: ...
+    async def add_app_key(self, account_id: str, key_digest: str) -> None: ...
+    async def create_skill(self, account_id: str, name: str) -> int: ...
+    async def create_agent(self, agent: Agent) -> int: ...
+    async def save_availability(self, agent_id: int, availability: str) -> None: ...
+    async def load_directory(self) -> Directory: ...
+    async def change_counter(self) -> int: ...
+    # -- visitors and chats
+    async def known_visitor(self, account_id: str, visitor_id: int) -> bool: ...
+    async def insert_chat(self, chat: Chat, events: list[Event], new_visitor: bool) -> None: ...
+    async def save_chat(self, chat: Chat, events: list[Event]) -> None: ...
+    async def load_chats(self, ended_after_ms: int) -> list[Chat]: ...
+    async def max_rt_session_id(self) -> int: ...
+    # -- login and agent sessions
+    async def insert_login(self, record: LoginSession) -> None: ...
+    async def set_login_expiry(self, login_id: str, expires_ms: int) -> None: ...
+    async def load_logins(self, now_ms: int) -> list[LoginSession]: ...
+    async def insert_agent_session(self, record: AgentSession) -> None: ...
+    async def close_agent_sessions(self, session_ids: list[int], closed_ms: int) -> None: ...
+    async def load_agent_sessions(self) -> list[AgentSession]: ...
