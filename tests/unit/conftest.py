@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from parley.bus.local import LocalBus
 from parley.config import Settings
 from parley.services.accounts import DEMO_ACCOUNT, DEMO_AGENT, Admin
 from parley.services.agents import Agents
@@ -57,7 +58,7 @@ async def store(db_path):
 
 
 async def start_engine(db_path: str, clock: ManualClock, **settings) -> Engine:
-    engine = Engine(Settings(database=db_path, **settings), open_store(db_path), clock=clock)
+    engine = Engine(Settings(database=db_path, **settings), open_store(db_path), LocalBus(), clock=clock)
     await engine.start(run_timers=False)
     return engine
 

@@ -1,1 +1,36 @@
-"""Wake-ups between the writer path and waiting requests (in-process today; Redis later)."""
+"""Wake-ups between the writer path and waiting requests, behind one interface (``Bus``):
+in-process today (``local``), Redis for many nodes later. The composition place (the app
+factory) chooses one and hands it to the engine; services only know this protocol.
+
+A topic names what changed: one chat's events, or one agent's rings. News carries no data:
+a woken request reads the committed state, so a lost or doubled wake-up costs a read, never
+correctness.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class Bus(Protocol):
+    closed: bool
+
+    def publish(self, topic: str) -> None:
+        """Wake whoever waits on ``topic`` now (called after the commit)."""
+
+    async def wait(self, topic: str, timeout: float) -> bool:
+        """True if news arrived on ``topic`` within ``timeout`` seconds; False at once once closed."""
+
+    def waiting(self, topic: str) -> int:
+        """How many requests wait on ``topic`` in this process."""
+
+    def close(self) -> None:
+        """The server is stopping: wake every waiter, and let nobody wait from now on."""
+
+
+def chat_topic(chat_id: str) -> str:
+    return f"chat:{chat_id}"
+
+
+def agent_topic(agent_id: int) -> str:
+    return f"agent:{agent_id}"

@@ -45,10 +45,3 @@ class LocalBus:
     def waiting(self, topic: str) -> int:
         return len(self._waiters.get(topic, ()))
 
-
-def chat_topic(chat_id: str) -> str:
-    return f"chat:{chat_id}"
-
-
-def agent_topic(agent_id: int) -> str:
-    return f"agent:{agent_id}"

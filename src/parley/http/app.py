@@ -20,6 +20,7 @@ from parley.http.throttles import Throttles
 from parley.services import readiness
 from parley.services.engine import Engine
 from parley.services.mail import Mailer
+from parley.bus.local import LocalBus
 from parley.store import open_store
 from parley.wire import errors
 from parley.wire.errors import ApiError, error_tree
@@ -88,7 +89,8 @@ async def ready(request: Request):
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> Gateway:
     settings = settings or Settings.from_env()
-    engine = engine or Engine(settings, open_store(settings.database))
+    # The one composition place: the store and the bus backends are chosen here.
+    engine = engine or Engine(settings, open_store(settings.database), LocalBus())
 
     @contextlib.asynccontextmanager
     async def lifespan(app):

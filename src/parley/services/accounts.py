@@ -10,7 +10,7 @@ from parley.domain.email import valid_email
 from parley.domain.ids import digest, new_app_key
 from parley.domain.refusals import Invalid
 from parley.services.passwords import hash_password
-from parley.store.sqlite import SqliteStore
+from parley.store.protocol import Store
 
 DEMO_ACCOUNT = "12345"
 # The key LivePerson's documentation publishes; only ever seeded by --demo.
@@ -21,7 +21,7 @@ DEMO_AGENT = "natalie"
 
 @dataclass
 class Admin:
-    store: SqliteStore
+    store: Store
 
     async def create_account(self, account_id: str, name: str | None = None, timezone: str = "UTC") -> str:
         _check_zone(timezone)

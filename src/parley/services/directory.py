@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from parley.domain.account import Account, Agent, Skill
 from parley.domain.ids import digest
 from parley.domain.refusals import NotFound, Unauthenticated
-from parley.store.sqlite import Directory
+from parley.store.protocol import Directory
 
 
 class DirectoryView:

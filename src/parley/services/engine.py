@@ -24,10 +24,10 @@ from parley.domain.refusals import NotFound
 from parley.services.directory import DirectoryView
 from parley.domain.session import AgentSession
 from parley.services.presence import Presence
-from parley.bus.local import LocalBus, agent_topic, chat_topic
+from parley.bus import Bus, agent_topic, chat_topic
 from parley.services import timers
 from parley.services.queue import Queue
-from parley.store.sqlite import Directory, SqliteStore
+from parley.store.protocol import Directory, Store
 
 log = logging.getLogger("parley.engine")
 
@@ -42,7 +42,8 @@ def system_clock() -> int:
 
 
 class Engine:
-    def __init__(self, settings: Settings, store: SqliteStore, clock: Callable[[], int] = system_clock) -> None:
+    def __init__(self, settings: Settings, store: Store, bus: Bus, clock: Callable[[], int] = system_clock) -> None:
+        """``store`` and ``bus`` are chosen by the caller (the app factory): any backends of the protocols."""
         self.settings = settings
         self.store = store
         self.clock = clock
@@ -55,7 +56,7 @@ class Engine:
         self._next_rt_session = RT_SESSION_BASE
         self.change_counter: int | None = None
         self._workers: list[Callable[[], Awaitable[None]]] = []
-        self.bus = LocalBus()
+        self.bus = bus
         self.queue.notify = lambda agent_id: self.bus.publish(agent_topic(agent_id))
         self.request_keys: dict[str, tuple[str, int, int]] = {}  # key -> (chat id, event id, time)
         self._key_locks: dict[str, asyncio.Lock] = {}

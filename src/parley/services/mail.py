@@ -21,7 +21,7 @@ from parley.config import Settings
 from parley.domain.mail import MAX_ATTEMPTS, retry_delay_ms
 from parley.services.engine import Engine
 from parley.services.transcripts import Transcripts
-from parley.store.outbox import Outbox, Pending
+from parley.store.protocol import Pending
 
 log = logging.getLogger("parley.mail")
 
@@ -94,7 +94,7 @@ def email_message(pending: Pending) -> EmailMessage:
 class Mailer:
     def __init__(self, engine: Engine, transport: SmtpTransport | None = None) -> None:
         self.engine = engine
-        self.outbox = Outbox(engine.store)
+        self.outbox = engine.store.mail
         if transport is None and engine.settings.smtp_url:
             transport = SmtpTransport(engine.settings)
         self.transport = transport

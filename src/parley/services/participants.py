@@ -15,7 +15,7 @@ import jwt
 
 from parley.domain.refusals import Invalid, Unauthenticated
 from parley.services.engine import Engine
-from parley.store.participants import ParticipantRecord, insert_participant, load_participant
+from parley.store.protocol import ParticipantRecord
 
 # Claims that describe the customer; everything else in these lists is personal information.
 CUSTOMER_KEYS = ("customerId", "customerStatus", "customerType", "balance", "socialId", "imei", "userName",
@@ -57,18 +57,18 @@ class Participants:
             raise Invalid("ssoKey is required")
         claims = sso_claims(sso_key.strip(), self.engine.settings.secret("sso_jwt_key"))
         record = ParticipantRecord(str(uuid.uuid4()), account_id, str(uuid.uuid4()), claims)
-        await insert_participant(self.engine.store, record)
+        await self.engine.store.participants.insert(record)
         return record
 
     async def check(self, account_id: str, participant_id: str, conversation_id: str | None) -> ParticipantRecord:
         """An authenticated chat request must name a pair V8 handed out."""
-        record = await load_participant(self.engine.store, account_id, participant_id)
+        record = await self.engine.store.participants.load(account_id, participant_id)
         if record is None or (conversation_id is not None and record.conversation_id != conversation_id):
             raise Unauthenticated("Unknown participant")
         return record
 
     async def extended_info(self, account_id: str, participant_id: str) -> dict | None:
-        record = await load_participant(self.engine.store, account_id, participant_id)
+        record = await self.engine.store.participants.load(account_id, participant_id)
         if record is None:
             return None
         claims = record.claims

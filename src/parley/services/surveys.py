@@ -14,14 +14,13 @@ from parley.domain.refusals import Invalid, NotFound
 from parley.domain.survey import (AGENT, EXIT, KINDS, OFFLINE, PRECHAT, Answer, Definition, Survey, check_answers,
                                   choose, parse_answers, parse_document)
 from parley.services.engine import Engine
-from parley.store.sqlite import SqliteStore
-from parley.store.surveys import Submission, SurveyStore
+from parley.store.protocol import Store, Submission
 
 # Imported surveys without an id get one of this size: short enough to type, exact as a double.
 NEW_SURVEY_ID_RANGE = (10**6, 10**9)
 
 
-async def import_survey(store: SqliteStore, account_id: str, kind: str, document: dict,
+async def import_survey(store: Store, account_id: str, kind: str, document: dict,
                         skill: str | None = None, name: str | None = None, now_ms: int = 0) -> int:
     """Store a survey document for an account, kind and optional skill (replacing the one there)."""
     if kind not in KINDS:
@@ -38,14 +37,14 @@ async def import_survey(store: SqliteStore, account_id: str, kind: str, document
         skill_id = match[0]
     survey = parse_document(document, new_id=new_number(*NEW_SURVEY_ID_RANGE))
     label = (name or "").strip() or survey.title.strip() or f"{kind} survey {survey.id}"
-    await SurveyStore(store).save_definition(account_id, Definition(kind, skill_id, label, survey), now_ms)
+    await store.surveys.save_definition(account_id, Definition(kind, skill_id, label, survey), now_ms)
     return survey.id
 
 
 class Surveys:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.store = SurveyStore(engine.store)
+        self.store = engine.store.surveys
 
     async def find(self, account_id: str, kind: str, *, name: str | None = None, survey_id: int | None = None,
                    skill_name: str | None = None, skill_id: int | None = None) -> Survey:

@@ -9,7 +9,6 @@ from parley.domain import mail
 from parley.domain.refusals import Invalid
 from parley.domain.chat import Chat
 from parley.services.engine import Engine
-from parley.store.outbox import Outbox
 
 log = logging.getLogger("parley.mail")
 
@@ -17,7 +16,7 @@ log = logging.getLogger("parley.mail")
 class Transcripts:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.outbox = Outbox(engine.store)
+        self.outbox = engine.store.mail
 
     async def request(self, chat: Chat, email: str, subject: str | None, timezone_offset_ms: int | None) -> None:
         """Allowed in any state; the mail worker renders it once the chat is ``ended``. At most

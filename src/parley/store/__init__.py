@@ -1,8 +1,9 @@
-"""Persistence behind one interface (embedded SQLite today; PostgreSQL later)."""
+"""Persistence behind one interface (``protocol.Store``): embedded SQLite today; PostgreSQL later.
+``open_store`` is where a backend is chosen; nothing outside this package names one."""
 
 from __future__ import annotations
 
-from parley.store.sqlite import SqliteStore
+from parley.store.protocol import Store
 
 
 def database_path(url: str) -> str:
@@ -30,6 +31,8 @@ def claim_for_server(url: str):
     return lock
 
 
-def open_store(url: str) -> SqliteStore:
+def open_store(url: str) -> Store:
     """``sqlite:///relative.db``, ``sqlite:////absolute/path.db`` or a bare file path."""
+    from parley.store.sqlite import SqliteStore  # the backend loads only when chosen
+
     return SqliteStore(database_path(url))

@@ -7,31 +7,16 @@ marks. A message leaves the pending set only when sent, or failed for good.
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import orjson
 
 from parley.domain.chat import Chat, Event
 from parley.domain.mail import Message
-from parley.store.sqlite import SqliteStore
+from parley.store.protocol import Pending, TranscriptRequest
 
-
-@dataclass(frozen=True)
-class Pending:
-    id: int
-    message: Message
-    attempts: int
-    created_ms: int
-
-
-@dataclass(frozen=True)
-class TranscriptRequest:
-    id: int
-    account_id: str
-    chat_id: str
-    email: str
-    subject: str | None
-    timezone_offset_ms: int | None
+if TYPE_CHECKING:  # the store holds its outbox: imported here only for the annotation
+    from parley.store.sqlite import SqliteStore
 
 
 def insert_message(db: sqlite3.Connection, message: Message, now_ms: int) -> int:
@@ -45,7 +30,7 @@ def insert_message(db: sqlite3.Connection, message: Message, now_ms: int) -> int
 
 
 class Outbox:
-    def __init__(self, store: SqliteStore) -> None:
+    def __init__(self, store: "SqliteStore") -> None:
         self.store = store
 
     async def enqueue(self, message: Message, now_ms: int) -> int:

@@ -107,9 +107,13 @@ class ParticipantRecords(Protocol):
 
 
 class Store(Protocol):
-    mail: MailRecords
-    surveys: SurveyRecords
-    participants: ParticipantRecords
+    # The records of other concepts, in the same database (and, where it matters, transaction).
+    @property
+    def mail(self) -> MailRecords: ...
+    @property
+    def surveys(self) -> SurveyRecords: ...
+    @property
+    def participants(self) -> ParticipantRecords: ...
 
     async def open(self) -> None: ...
     async def close(self) -> None: ...

@@ -6,7 +6,6 @@ import asyncio
 import sqlite3
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,18 +15,11 @@ from parley.domain.account import Account, Agent, Skill
 from parley.domain.chat import Chat, Event, Routing
 from parley.domain.session import AgentSession, LoginSession
 from parley.store.migrations import STEPS
+from parley.store.outbox import Outbox
+from parley.store.participants import Participants
+from parley.store.protocol import Directory
+from parley.store.surveys import SurveyStore
 from parley.store.writer import GroupCommitWriter
-
-
-@dataclass
-class Directory:
-    """Everything configured by administrators, as one snapshot."""
-
-    accounts: dict[str, Account]
-    key_digests: dict[str, str]  # digest -> account id
-    skills: dict[int, Skill]
-    agents: dict[int, Agent]
-    availability: dict[int, str]
 
 
 def _now_ms() -> int:
@@ -40,6 +32,10 @@ class SqliteStore:
         self._writer = GroupCommitWriter(self._connect)
         self._reads = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parley-sqlite-reader")
         self._reader: sqlite3.Connection | None = None
+        # The records of other concepts, kept in the same database and transactions.
+        self.mail = Outbox(self)
+        self.surveys = SurveyStore(self)
+        self.participants = Participants(self)
 
     def _connect(self) -> sqlite3.Connection:
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import orjson
 
@@ -12,22 +12,14 @@ from parley.domain.mail import Message
 from parley.domain.refusals import Invalid
 from parley.domain.survey import Answer, Definition
 from parley.store.outbox import insert_message
-from parley.store.sqlite import SqliteStore
+from parley.store.protocol import Submission
 
-
-@dataclass(frozen=True)
-class Submission:
-    account_id: str
-    kind: str
-    chat_id: str | None
-    survey_id: int
-    answers: list[Answer]
-    details: dict = field(default_factory=dict)
-    submitted_ms: int = 0
+if TYPE_CHECKING:  # the store holds its survey records: imported here only for the annotation
+    from parley.store.sqlite import SqliteStore
 
 
 class SurveyStore:
-    def __init__(self, store: SqliteStore) -> None:
+    def __init__(self, store: "SqliteStore") -> None:
         self.store = store
 
     async def save_definition(self, account_id: str, definition: Definition, now_ms: int) -> None:

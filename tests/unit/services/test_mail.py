@@ -11,7 +11,6 @@ from parley.domain.mail import MAX_ATTEMPTS, Message
 from parley.services.mail import Mailer, SmtpTransport
 from parley.services.transcripts import Transcripts
 from parley.services.visitors import VisitorEvent
-from parley.store.outbox import Outbox
 from tests.mailbox import Mailbox, text_of
 
 from .steps import start_chat
@@ -29,7 +28,7 @@ def mailer(engine, mailbox):
 
 async def test_a_down_server_gets_the_mail_once_it_is_up_with_backoff_between(engine, mailer, mailbox, clock,
                                                                            db_path):
-    await Outbox(engine.store).enqueue(Message("v@example.com", "chat@acme", "Hi", "Body"), clock())
+    await engine.store.mail.enqueue(Message("v@example.com", "chat@acme", "Hi", "Body"), clock())
     expected_waits = [1, 2, 4, 8]
     for attempt, wait in enumerate(expected_waits, start=1):
         assert await mailer.deliver_due() == 0
@@ -53,7 +52,7 @@ async def test_a_refused_recipient_fails_for_good_and_others_still_go(engine, cl
     box = Mailbox(refuse=("nobody@example.com",)).start()
     try:
         mailer = Mailer(engine, SmtpTransport(Settings(smtp_url=box.url)))
-        outbox = Outbox(engine.store)
+        outbox = engine.store.mail
         await outbox.enqueue(Message("nobody@example.com", "chat@acme", "A", "a"), clock())
         await outbox.enqueue(Message("ann@example.com", "chat@acme", "B", "b"), clock())
         assert await mailer.deliver_due() == 1
@@ -67,7 +66,7 @@ async def test_a_refused_recipient_fails_for_good_and_others_still_go(engine, cl
 
 
 async def test_the_outbox_gives_up_after_the_last_attempt(engine, mailer, clock, db_path):
-    await Outbox(engine.store).enqueue(Message("v@example.com", "chat@acme", "Hi", "Body"), clock())
+    await engine.store.mail.enqueue(Message("v@example.com", "chat@acme", "Hi", "Body"), clock())
     with sqlite3.connect(db_path) as db:
         db.execute("UPDATE outbox SET attempts = ?", (MAX_ATTEMPTS - 2,))
     await mailer.deliver_due()
@@ -81,7 +80,7 @@ async def test_the_outbox_gives_up_after_the_last_attempt(engine, mailer, clock,
 async def test_without_an_smtp_server_mail_stays_queued(engine, clock, db_path):
     mailer = Mailer(engine)
     assert mailer.transport is None
-    await Outbox(engine.store).enqueue(Message("v@example.com", "chat@acme", "Hi", "Body"), clock())
+    await engine.store.mail.enqueue(Message("v@example.com", "chat@acme", "Hi", "Body"), clock())
     clock.advance(86400)
     await mailer.step()
     assert rows(db_path) == [("v@example.com", 0, clock() - 86400 * 1000, None, None)]

@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 import parley.services.passwords
+from parley.bus.local import LocalBus
 from parley.config import Settings
 from parley.domain.account import OCCUPIED, ONLINE
 from parley.domain.chat import CHATTING, ENDED, WAITING
@@ -43,7 +44,7 @@ class Routing(RuleBasedStateMachine):
         self.clock = ManualClock(START_MS)
         path = f"{self.folder}/p.db"
         self.engine = Engine(Settings(database=path, chat_timeout=40, ring_timeout=20, ring_mode=self.ring_mode),
-                             open_store(path), clock=self.clock)
+                             open_store(path), LocalBus(), clock=self.clock)
         self.agents = Agents(self.engine)
         self.visitors = Visitors(self.engine)
         self.logins: dict[str, object] = {}
