@@ -133,20 +133,13 @@ async def available_agents(request: Request):
     """Every enabled agent of the account, online or not, filtered (A6)."""
     context = context_of(request)
     engine = engine_of(request)
-    skill = request.query_params.get("skill")
-    chat_state = request.query_params.get("chatState")
     voice_state = request.query_params.get("voiceState")
-    wanted_skill = engine.directory.skill_named(context.agent.account_id, skill) if skill else None
+    roster = Agents(engine).roster(context.agent.account_id, request.query_params.get("skill"),
+                                   request.query_params.get("chatState"))
+    if voice_state and voice_state.lower() != "offline":
+        roster = []  # nobody has voice here: every agent's voice state is Offline
     items = []
-    for agent in engine.directory.agents(context.agent.account_id):
-        availability = engine.presence.availability_of(agent.id)
-        if not agent.enabled or (skill and (wanted_skill is None or wanted_skill.id not in agent.skill_ids)):
-            continue
-        if chat_state and chat_state.lower() != availability.lower():
-            continue
-        if voice_state and voice_state.lower() != "offline":
-            continue
-        chats = len(engine.queue.assigned.get(agent.id, ()))
+    for agent, availability, chats in roster:
         items.append({
             "@id": str(agent.id), "@chatState": STATE_CODES[availability], "@voiceState": STATE_CODES["Offline"],
             "@maxChats": str(agent.max_chats), "userName": agent.login, "nickname": agent.nickname,

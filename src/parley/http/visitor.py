@@ -19,6 +19,7 @@ from parley.http.paths import CHAT
 from parley.http.resources import View, chat_tree, event_tree, events_tree, info_tree
 from parley.http.throttles import throttles_of
 from parley.services import surveys
+from parley.services.availability import Availability
 from parley.services.participants import Participants
 from parley.services.visitors import ChatRequest, VisitorEvent, Visitors
 from parley.wire.links import link
@@ -60,14 +61,6 @@ def _skills_in_query(request: Request, account: Account) -> list[str]:
     return [value for key, value in request.query_params.multi_items() if key == "skill" and value]
 
 
-def _skill_id(request: Request, account: Account, name: str | None) -> int | None:
-    if not name:
-        return None
-    skill = engine_of(request).directory.skill_named(account.id, name)
-    # A skill nobody configured has no agents: route the question to an id nobody holds.
-    return skill.id if skill else -1
-
-
 def _max_wait(request: Request) -> int | None:
     return fields.integer(request.query_params.get("maxWaitTime"), "maxWaitTime", low=0, high=MAX_WAIT)
 
@@ -79,55 +72,32 @@ def _exclusive_agent(request: Request) -> str | None:
     return agent
 
 
-def _is_available(request: Request, account: Account, skill_name: str | None, max_wait: int | None) -> bool:
-    """No maxWaitTime: someone Online; 0: someone Online with a free slot; else the estimate fits."""
-    queue = engine_of(request).queue
-    skill_id = _skill_id(request, account, skill_name)
-    online = queue.online_agents(account.id, skill_id) > 0
-    if max_wait is None or not online:
-        return online
-    if max_wait == 0:
-        return queue.free_slots(account.id, skill_id) != 0
-    return 0 <= queue.estimate(account.id, skill_id) <= max_wait
-
-
 async def availability(request: Request):
     account = visitor_account(request)
     agent_login = _exclusive_agent(request)
-    engine = engine_of(request)
+    service = Availability(engine_of(request))
     if agent_login is not None:
-        agent = engine.directory.agent_by_login(account.id, agent_login)
-        ok = bool(agent) and engine.presence.availability_of(agent.id) == "Online" and agent.has_capacity(
-            engine.queue.load(agent.id))
-        return reply(request, {"availability": ok})
+        return reply(request, {"availability": service.agent_available(account.id, agent_login)})
     max_wait = _max_wait(request)
     skills = _skills_in_query(request, account)
     if len(skills) > 1:
-        items = [{"skill": s, "isAvailable": _is_available(request, account, s, max_wait)} for s in skills]
+        items = [{"skill": s, "isAvailable": service.skill_available(account.id, s, max_wait)} for s in skills]
         return reply(request, {"availability": {"AvailabilityForSkills": {"skillAvailability": items}}})
     name = skills[0] if skills else request.query_params.get("serviceQueue") if max_wait is not None else None
-    return reply(request, {"availability": _is_available(request, account, name, max_wait)})
+    return reply(request, {"availability": service.skill_available(account.id, name, max_wait)})
 
 
 def slots_answer(request: Request, account: Account) -> dict:
-    engine = engine_of(request)
+    service = Availability(engine_of(request))
     agent_login = _exclusive_agent(request)
     if agent_login is not None:
-        agent = engine.directory.agent_by_login(account.id, agent_login)
-        if agent is None or engine.presence.availability_of(agent.id) != "Online":
-            return {"availableSlots": 0}
-        return {"availableSlots": agent.free_slots(engine.queue.load(agent.id))}
+        return {"availableSlots": service.agent_slots(account.id, agent_login)}
     _max_wait(request)
-    skill_id = _skill_id(request, account, request.query_params.get("skill"))
-    return {"availableSlots": engine.queue.free_slots(account.id, skill_id)}
+    return {"availableSlots": service.skill_slots(account.id, request.query_params.get("skill"))}
 
 
 async def available_slots(request: Request):
     return reply(request, slots_answer(request, visitor_account(request)))
-
-
-def _estimate(request: Request, account: Account, skill_id: int | None) -> int:
-    return engine_of(request).queue.estimate(account.id, skill_id)
 
 
 async def estimated_wait_time(request: Request):
@@ -135,7 +105,7 @@ async def estimated_wait_time(request: Request):
     if "agent" in request.query_params:
         raise Invalid("The estimated wait time cannot be asked for a specific agent")
     name = request.query_params.get("skill") or request.query_params.get("serviceQueue")
-    return reply(request, {"estimatedWaitTime": _estimate(request, account, _skill_id(request, account, name))})
+    return reply(request, {"estimatedWaitTime": Availability(engine_of(request)).estimated_wait(account.id, name)})
 
 
 def parse_chat_request(request: Request, content: dict) -> ChatRequest:

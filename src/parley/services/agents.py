@@ -199,6 +199,22 @@ class Agents:
                 out.append((skill, online))
         return out
 
+    def roster(self, account_id: str, skill: str | None = None,
+               chat_state: str | None = None) -> list[tuple[Agent, str, int]]:
+        """Every enabled agent of the account, online or not (A6), as (agent, availability, open
+        chats), narrowed to a skill name and an availability (any letter case) when given."""
+        engine = self.engine
+        wanted_skill = engine.directory.skill_named(account_id, skill) if skill else None
+        roster = []
+        for agent in engine.directory.agents(account_id):
+            availability = engine.presence.availability_of(agent.id)
+            if not agent.enabled or (skill and (wanted_skill is None or wanted_skill.id not in agent.skill_ids)):
+                continue
+            if chat_state and chat_state.lower() != availability.lower():
+                continue
+            roster.append((agent, availability, engine.queue.open_chats(agent.id)))
+        return roster
+
     async def transfer(self, agent: Agent, chat: Chat, *, skill_id: int | None = None, target_id: int | None = None,
                        note: str | None = None, request_key: str | None = None) -> None:
         """Back to waiting for another skill or agent (A22): the whole history goes along, the

@@ -91,6 +91,10 @@ class Queue:
     def ring_for(self, chat_id: str, agent_id: int) -> Ring | None:
         return self.rings.get(chat_id, {}).get(agent_id)
 
+    def open_chats(self, agent_id: int) -> int:
+        """Chats the agent holds (accepted and not ended)."""
+        return len(self.assigned.get(agent_id, ()))
+
     def load(self, agent_id: int) -> int:
         """Chats the agent holds plus rings it has not answered: both use a slot."""
         return len(self.assigned.get(agent_id, ())) + self._ringing.get(agent_id, 0)
