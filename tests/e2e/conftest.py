@@ -90,6 +90,16 @@ async def _second_agent(admin: Admin) -> None:
     await admin.create_agent(ACCOUNT, "bob", "bob-secret", "Bob", ["Sales", "Support"], 2)
 
 
+def shared_server(folder: Path, *args: str, extra=_second_agent):
+    """A seeded server for a whole module (a generator for a module-scoped fixture): for tests
+    that only read and write chats they create themselves."""
+    database = folder / "parley.db"
+    seed(database, extra)
+    instance = Server(database, *args).start()
+    yield instance
+    instance.stop()
+
+
 @pytest.fixture
 def database(tmp_path) -> Path:
     path = tmp_path / "parley.db"

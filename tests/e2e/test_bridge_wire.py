@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.e2e.conftest import ACCOUNT, KEY, Server, _second_agent, seed
+from tests.e2e.conftest import ACCOUNT, KEY, shared_server
 from tests.e2e.test_agent_api import Agent
 
 PAGES = ["/hcp/html/postmessage.min.html", "/hcp/html/lpsunco/postmessage.html", "/postmessage/postmessage.min.html"]
@@ -22,11 +22,7 @@ SCRIPT = re.compile(r"^([\w$]+)\((.*)\);$", re.S)
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """One server for the module: these tests read and write only chats they create."""
-    database = tmp_path_factory.mktemp("bridge") / "parley.db"
-    seed(database, _second_agent)
-    instance = Server(database).start()
-    yield instance
-    instance.stop()
+    yield from shared_server(tmp_path_factory.mktemp("bridge"))
 
 
 def tunnel_url(server, payload: dict | str, callback: str = "lpCb123x456", hint: str = "/chat") -> str:

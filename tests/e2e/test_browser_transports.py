@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import sync_playwright
 
-from tests.e2e.conftest import ACCOUNT, KEY, Server, _second_agent, seed
+from tests.e2e.conftest import ACCOUNT, KEY, shared_server
 from tests.e2e.test_agent_api import Agent
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's (.ci/run installs it); never a downloaded browser
@@ -33,11 +33,7 @@ class Quiet(SimpleHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    database = tmp_path_factory.mktemp("browser") / "parley.db"
-    seed(database, _second_agent)
-    instance = Server(database).start()
-    yield instance
-    instance.stop()
+    yield from shared_server(tmp_path_factory.mktemp("browser"))
 
 
 @pytest.fixture(scope="module")

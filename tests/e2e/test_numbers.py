@@ -10,7 +10,7 @@ import httpx
 import pytest
 from lxml import etree
 
-from tests.e2e.conftest import ACCOUNT, KEY, Server, q, seed
+from tests.e2e.conftest import ACCOUNT, KEY, Server, q, shared_server
 from tests.e2e.test_chat_resource import accepted_chat
 
 # Characters str.isdigit() accepts (superscript two, circled one, Arabic-Indic one, fullwidth
@@ -22,12 +22,9 @@ AGENT = {"v": "1"}
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    database = tmp_path_factory.mktemp("numbers") / "parley.db"
-    seed(database)
     # Hundreds of chat requests from one address: the per-address limit is test_limits' subject.
-    instance = Server(database, "--chat-request-limit", "off", "--submission-limit", "off").start()
-    yield instance
-    instance.stop()
+    yield from shared_server(tmp_path_factory.mktemp("numbers"), "--chat-request-limit", "off",
+                             "--submission-limit", "off", extra=None)
 
 
 @pytest.fixture(scope="module")
