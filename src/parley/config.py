@@ -14,12 +14,13 @@ import tomllib
 from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any, Literal, get_args, get_origin
 
 from limits import RateLimitItem, parse_many
 from limits.errors import ConfigurationError
 from limits.storage import SCHEMES, storage_from_string
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, InitSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 DEFAULT_DATABASE = "sqlite:///./parley.db"
@@ -98,34 +99,12 @@ class Settings(BaseSettings):
     max_connections: int = Field(16384, ge=16, description="connections served at once; held polls and "
                                  "streams take all but a reserve of 1/16 (at least 8)")
 
-    @field_validator("trusted_proxies")
+    @field_validator("trusted_proxies", "limits_storage", "transcript_recipients", "cors_credentialed_origins",
+                     *RATE_SETTINGS)
     @classmethod
-    def _networks(cls, value: str | None) -> str | None:
-        parse_networks(value)
-        return value
-
-    @field_validator(*RATE_SETTINGS)
-    @classmethod
-    def _rates(cls, value: str) -> str:
-        parse_rates(value)
-        return value
-
-    @field_validator("transcript_recipients")
-    @classmethod
-    def _recipients(cls, value: str) -> str:
-        recipient_cap(value)
-        return value
-
-    @field_validator("limits_storage")
-    @classmethod
-    def _storage(cls, value: str) -> str:
-        check_storage(value)
-        return value
-
-    @field_validator("cors_credentialed_origins")
-    @classmethod
-    def _origins(cls, value: str | None) -> str | None:
-        credentialed_origins(value)
+    def _parses(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """Parsed once at start, so a value that does not parse stops the server there."""
+        PARSERS[str(info.field_name)](value)  # always set in a field validator
         return value
 
     @classmethod
@@ -285,3 +264,13 @@ def credentialed_origins(spec: str | None) -> frozenset[bytes]:
         if origin.lower() == "null" or "://" not in origin or "/" in origin.split("://", 1)[1]:
             raise ValueError(f"{origin!r} is not an origin like https://agents.example.com")
     return frozenset(origin.encode("latin-1") for origin in origins)
+
+
+# What Settings._parses runs per setting (a ValueError names the problem in one line).
+PARSERS: dict[str, Callable[[Any], object]] = {
+    "trusted_proxies": parse_networks,
+    "limits_storage": check_storage,
+    "transcript_recipients": recipient_cap,
+    "cors_credentialed_origins": credentialed_origins,
+    **{name: parse_rates for name in RATE_SETTINGS},
+}

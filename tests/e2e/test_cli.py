@@ -143,6 +143,7 @@ def test_config_file_errors_are_one_line(tmp_path, text, expected):
         config.write_text(text)
     result = run("migrate", "--config", str(config), cwd=tmp_path)
     one_line_refusal(result, "")
+    assert expected in result.stderr, result.stderr
     assert expected in result.stderr
     assert [path.name for path in tmp_path.iterdir()] == (["parley.toml"] if text else [])
 
