@@ -99,6 +99,16 @@ class Settings(BaseSettings):
     max_connections: int = Field(16384, ge=16, description="connections served at once; held polls and "
                                  "streams take all but a reserve of 1/16 (at least 8)")
 
+    # Many nodes (a PostgreSQL database): news between nodes, and the link a follower hands requests
+    # to the leader over. One machine needs none of the node settings; several set --node-host to
+    # an interface the others reach (and --node-address when that is not how they reach it).
+    redis: str | None = Field(None, description="many nodes: Redis for wake-ups between nodes "
+                              "(redis://host:6379/0); without it other nodes read the store every second")
+    node_host: str = Field("127.0.0.1", description="many nodes: address the node link listens on")
+    node_port: int = Field(0, ge=0, le=65535, description="many nodes: port of the node link (0: any free port)")
+    node_address: str | None = Field(None, description="many nodes: host:port other nodes reach this "
+                                     "node's link at (default: node-host and its port)")
+
     @field_validator("trusted_proxies", "limits_storage", "transcript_recipients", "cors_credentialed_origins",
                      *RATE_SETTINGS)
     @classmethod

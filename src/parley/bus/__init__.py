@@ -1,5 +1,5 @@
 """Wake-ups between the writer path and waiting requests, behind one interface (``Bus``):
-in-process today (``local``), Redis for many nodes later. The composition place (the app
+in-process (``local``) and across nodes (``redis``). The composition place (the app
 factory) chooses one and hands it to the engine; services only know this protocol.
 
 A topic names what changed: one chat's events, or one agent's rings. News carries no data:
@@ -15,8 +15,15 @@ from typing import Protocol
 class Bus(Protocol):
     closed: bool
 
-    def publish(self, topic: str) -> None:
-        """Wake whoever waits on ``topic`` now (called after the commit)."""
+    async def start(self, name: str) -> None:
+        """Begin delivering news; ``name`` is the same on every node of one store and no other."""
+
+    async def stop(self) -> None:
+        """Close, and release what the bus holds (connections, tasks)."""
+
+    def publish(self, topic: str, version: int | None = None) -> None:
+        """Wake whoever waits on ``topic`` now (called after the commit); ``version`` is the chat's
+        committed version, so other nodes can tell whether their view already has it."""
 
     async def wait(self, topic: str, timeout: float) -> bool:
         """True if news arrived on ``topic`` within ``timeout`` seconds; False at once once closed."""

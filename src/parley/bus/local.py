@@ -12,13 +12,19 @@ class LocalBus:
         self._waiters: dict[str, set[asyncio.Future]] = defaultdict(set)
         self.closed = False
 
+    async def start(self, name: str) -> None:
+        return None  # nothing to connect to: one process
+
+    async def stop(self) -> None:
+        self.close()
+
     def close(self) -> None:
         """Wake every waiter; from now on ``wait`` answers False at once (the server is stopping)."""
         self.closed = True
         for topic in list(self._waiters):
             self.publish(topic)
 
-    def publish(self, topic: str) -> None:
+    def publish(self, topic: str, version: int | None = None) -> None:
         waiters = self._waiters.pop(topic, None)
         for future in waiters or ():
             if not future.done():

@@ -116,6 +116,8 @@ class Chat:
     # The agent user whose bearer requested the chat on the visitor side, if any: only that
     # user's bearer opens it there (an agent bearer is not a visitor credential for other chats).
     requester_agent_id: int | None = None
+    # Counts the committed changes of the chat row: a node's view is behind when the store's is higher.
+    version: int = 0
 
     @property
     def next_event_id(self) -> int:
@@ -148,6 +150,12 @@ class Chat:
             if not (visitor_view and event.agents_only):
                 return event
         raise NotFound("Event not found")
+
+
+# What the chats row holds besides the id and the events: a node catching up copies these.
+CHAT_ROW_FIELDS = ("state", "skill_id", "agent_id", "start_ms", "chatting_ms", "ended_ms", "chat_timeout",
+                   "visitor_name", "details", "routing", "custom_variables", "visitor_typing", "agent_typing",
+                   "agent_key", "requester_agent_id", "version")
 
 
 def state_event(state: str) -> Draft:

@@ -131,7 +131,7 @@ async def info_field(request: Request):
         if value not in (TYPING, NOT_TYPING):
             raise Invalid("agentTyping must be typing or not-typing")
         context = context_of(request)
-        Agents(engine_of(request)).set_typing(context.agent, chat, value)
+        await Agents(engine_of(request)).set_typing(context.agent, chat, value)
         return empty()
     return reply(request, {name: info_tree(view)[name]})
 

@@ -21,7 +21,11 @@ from parley.services import readiness
 from parley.services.engine import Engine
 from parley.services.mail import Mailer
 from parley.bus.local import LocalBus
-from parley.store import open_store
+from parley.bus.redis import RedisBus
+from parley.http.follower import FollowerGate
+from parley.http.relay import RelayClient, RelayServer
+from parley.services.cluster import Cluster
+from parley.store import clustered, open_store
 from parley.wire import errors
 from parley.wire.errors import ApiError, error_tree
 from parley.wire.negotiation import JSON
@@ -90,15 +94,18 @@ async def ready(request: Request):
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> Gateway:
     settings = settings or Settings.from_env()
     # The one composition place: the store and the bus backends are chosen here.
-    engine = engine or Engine(settings, open_store(settings.database), LocalBus())
+    if engine is None:
+        bus = RedisBus(settings.redis) if settings.redis and clustered(settings.database) else LocalBus()
+        engine = Engine(settings, open_store(settings.database), bus)
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
-        await engine.start()
+        node = app.state.gateway.node
+        await node.start()
         try:
             yield
         finally:
-            await engine.stop()
+            await node.stop()
 
     # The mail worker sends the outbox and renders transcripts; requests only queue.
     mailer = Mailer(engine)
@@ -126,4 +133,32 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.throttles = Throttles(settings)
     gateway = Gateway(app, engine)
     app.state.gateway = gateway  # the JSONP tunnel replays its calls through all of it
+    gateway.node = join_cluster(app, engine) if clustered(settings.database) else engine
     return gateway
+
+
+def join_cluster(app: Starlette, engine: Engine) -> Cluster:
+    """Many nodes on one PostgreSQL: a follower answers visitors' reads from its view and hands
+    everything else to the leader over the node link (``services/cluster.py``)."""
+    settings = engine.settings
+    relay = RelayClient(engine.store.leader)
+    app.router = FollowerGate(app.router, engine, relay)  # type: ignore[assignment]  # the router's face
+    servers: list[RelayServer] = []
+
+    async def lead(secret: str) -> str:
+        server = RelayServer(app, secret, cluster.on_touch, lambda scope: {**scope, "parley.engine": engine})
+        servers.append(server)
+        port = await server.start(settings.node_host, settings.node_port)
+        return settings.node_address or f"{settings.node_host}:{port}"
+
+    async def stop_leading() -> None:
+        for server in servers:
+            await server.stop()
+
+    bus = engine.bus
+    cluster = Cluster(engine, lead=lead, stop_leading=stop_leading, touch_leader=relay.touch,
+                      bus_connected=lambda: bool(getattr(bus, "connected", False)))
+    if isinstance(bus, RedisBus):
+        bus.on_news = cluster.news
+        bus.on_reconnect = cluster.reconnected
+    return cluster

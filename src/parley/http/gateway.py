@@ -48,6 +48,7 @@ class Gateway:
     def __init__(self, app, engine) -> None:
         self.app = app
         self.engine = engine
+        self.node = engine  # what starts and stops: the engine, or the engine as one node of many
         self.credentialed = credentialed_origins(engine.settings.cors_credentialed_origins)
 
     async def __call__(self, scope, receive, send) -> None:

@@ -96,7 +96,8 @@ async def serve(settings: Settings, on_stop: Callable[[], None] | None = None) -
     """Serve until SIGTERM or SIGINT; 0 after a clean stop."""
     gateway = create_app(settings)
     engine = gateway.engine
-    await engine.start()  # here, not in an ASGI lifespan: the stop order below is ours
+    node = gateway.node  # the engine alone, or the engine as one node of many
+    await node.start()  # here, not in an ASGI lifespan: the stop order below is ours
     app = InFlight(gateway)
     # ASGINL: no lifespan protocol, the engine is started and stopped around the server.
     # backpressure: the connections granian serves at once. Its default (backlog / workers, 128
@@ -130,6 +131,6 @@ async def serve(settings: Settings, on_stop: Callable[[], None] | None = None) -
         if not await app.finished(FINISH_SECONDS):
             log.warning("%d requests still running after %.0f s; closing the database anyway",
                         app.running, FINISH_SECONDS)
-        await engine.stop()
+        await node.stop()
     log.info("stopped")
     return 0

@@ -216,9 +216,12 @@ async def conversation(request: Request):
                  xml_root="conversation")
 
 
-def _chat(request: Request) -> tuple[Chat, View]:
-    account, chat = visitor_chat(request)
+async def _chat(request: Request, want_event: int = -1) -> tuple[Chat, View]:
+    """The chat and its visitor view; a follower node reads the store first when its view lacks
+    the chat or the event ``want_event`` (a client's write through another node)."""
     engine = engine_of(request)
+    await engine.refresh(request.path_params["chat_id"], want_event)
+    account, chat = visitor_chat(request)
     Visitors(engine).touch(chat)
     uri = f"{account_uri(request, account)}/chat/{chat.id}"
     return chat, View(chat, uri, engine.directory.zone(account.id), True, engine)
@@ -242,15 +245,15 @@ async def held(request: Request, chat: Chat, view: View, from_id: int) -> None:
 
 
 async def chat_resource(request: Request):
-    chat, view = _chat(request)
     from_id = from_param(request)
+    chat, view = await _chat(request, from_id - 1)
     await held(request, chat, view, from_id)
     return reply(request, {"chat": chat_tree(view, from_id)})
 
 
 async def events_resource(request: Request):
-    chat, view = _chat(request)
     from_id = from_param(request)
+    chat, view = await _chat(request, from_id - 1)
     if push.wants_stream(request):
         return push.event_stream(engine_of(request), chat, push.stream_start(request, from_id), True,
                                  lambda event: event_tree(event, view), lambda: True)
@@ -286,7 +289,7 @@ def parse_visitor_event(body: dict) -> VisitorEvent:
 
 
 async def post_event(request: Request):
-    chat, view = _chat(request)
+    chat, view = await _chat(request)
     body = await read_body(request)
     event = parse_visitor_event(body)
     engine = engine_of(request)
@@ -298,18 +301,19 @@ async def post_event(request: Request):
 
 
 async def one_event(request: Request):
-    chat, view = _chat(request)
-    event = chat.event(fields.path_id(request.path_params["event_id"], "Event not found"), visitor_view=True)
+    event_id = fields.path_id(request.path_params["event_id"], "Event not found")
+    chat, view = await _chat(request, event_id)
+    event = chat.event(event_id, visitor_view=True)
     return reply(request, {"event": event_tree(event, view)})
 
 
 async def info_resource(request: Request):
-    _, view = _chat(request)
+    _, view = await _chat(request)
     return reply(request, {"info": info_tree(view, plain_links=True)})
 
 
 async def visitor_name(request: Request):
-    chat, view = _chat(request)
+    chat, view = await _chat(request)
     if request.method == "GET":
         return reply(request, {"visitorName": info_tree(view)["visitorName"]})
     name = ((await scalar_body(request, "visitorName")) or "").strip()
@@ -320,23 +324,23 @@ async def visitor_name(request: Request):
 
 
 async def visitor_typing(request: Request):
-    chat, view = _chat(request)
+    chat, view = await _chat(request)
     if request.method == "GET":
         return reply(request, {"visitorTyping": info_tree(view)["visitorTyping"]})
     value = await scalar_body(request, "visitorTyping")
     if value not in (TYPING, NOT_TYPING):
         raise Invalid("visitorTyping must be typing or not-typing")
-    Visitors(engine_of(request)).set_typing(chat, value)
+    await Visitors(engine_of(request)).set_typing(chat, value)
     return empty()
 
 
 async def agent_typing(request: Request):
-    _, view = _chat(request)
+    _, view = await _chat(request)
     return reply(request, {"agentTyping": info_tree(view)["agentTyping"]})
 
 
 async def custom_variables(request: Request):
-    chat, _ = _chat(request)
+    chat, _ = await _chat(request)
     body = await read_body(request)
     variables = parse_variables(root_of(body, "customVariables"))
     await Visitors(engine_of(request)).set_custom_variables(chat, variables)

@@ -266,10 +266,12 @@ class Agents:
             await engine.append(chat, [rules.Draft("a2a-transfer", fields)] + rules.ending(chat, None),
                                 state=ENDED)
 
-    def set_typing(self, agent: Agent, chat: Chat, value: str) -> None:
-        rules.require_open(chat, "change the typing status")
-        if value != NOT_TYPING or chat.agent_typing.value != value:
-            chat.agent_typing = Typing(value, self.engine.clock())
+    async def set_typing(self, agent: Agent, chat: Chat, value: str) -> None:
+        """Committed with the chat row (never an event), so the visitor reads it from any node."""
+        async with self.engine.lock(chat.id):
+            rules.require_open(chat, "change the typing status")
+            if value != NOT_TYPING or chat.agent_typing.value != value:
+                await self.engine.append(chat, [], agent_typing=Typing(value, self.engine.clock()))
 
     @staticmethod
     def _still_owned(agent: Agent, chat: Chat) -> None:

@@ -14,11 +14,12 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from parley.config import Settings
 from parley.domain import messages
 from parley.domain.account import ONLINE
-from parley.domain.chat import ENDED, WAITING, Chat, Draft, Event, Typing, ending, state_event, system_line
+from parley.domain.chat import CHAT_ROW_FIELDS, ENDED, WAITING, Chat, Draft, Event, Typing, ending, state_event, system_line
 from parley.domain.ids import new_agent_key
 from parley.domain.refusals import NotFound
 from parley.services.directory import DirectoryView
@@ -27,7 +28,10 @@ from parley.services.presence import Presence
 from parley.bus import Bus, agent_topic, chat_topic
 from parley.services import timers
 from parley.services.queue import Queue
-from parley.store.protocol import Directory, Store
+from parley.store.protocol import Directory, NotLeading, Store
+
+if TYPE_CHECKING:
+    from parley.services.cluster import Cluster
 
 log = logging.getLogger("parley.engine")
 
@@ -63,11 +67,31 @@ class Engine:
         # Visitor requests currently held open on a chat (long-poll, event stream): activity.
         self.holders: dict[str, int] = defaultdict(int)
         self._tasks: list[asyncio.Task] = []
+        # Many nodes: the cluster this engine is part of, and whether it only reads (a follower).
+        self.cluster: Cluster | None = None
+        self.replica = False
 
     # -- lifecycle -----------------------------------------------------------------------
 
     async def start(self, *, run_timers: bool = True) -> None:
+        """The embedded mode: open the store and load the whole state (many nodes: ``Cluster.start``)."""
+        await self.open()
+        await self.load(replica=False, run_timers=run_timers)
+
+    async def open(self) -> None:
         await self.store.open()
+        await self.reload_directory()
+
+    async def load(self, *, replica: bool, run_timers: bool = True) -> None:
+        """Build the in-memory view from the store. A replica (a follower node) only reads: no
+        routing, no timers, no workers; it may be loaded again as the leader later."""
+        self.replica = replica
+        self.chats.clear()
+        self.agent_keys.clear()
+        self.request_keys.clear()
+        self.presence = Presence()
+        self.queue = Queue(self.directory, self.presence, self.settings.ring_mode)
+        self.queue.notify = lambda agent_id: self.bus.publish(agent_topic(agent_id))
         await self.reload_directory()
         now = self.clock()
         for login in await self.store.load_logins(now):
@@ -79,10 +103,9 @@ class Engine:
         for chat in await self.store.load_chats(now - self.settings.ended_retention * 1000):
             # Visitors could not reach us while we were down: their silence starts now.
             chat.last_update_ms = now
-            self.chats[chat.id] = chat
-            self.agent_keys[chat.agent_key] = chat.id
-            self._index_keys(chat, chat.events)
-            self.queue.track(chat)
+            self._adopt(chat)
+        if replica:
+            return
         self._next_rt_session = max(RT_SESSION_BASE, await self.store.max_rt_session_id()) + 1
         for agent_id in [a for a in self.queue.assigned if not self.presence.logged_in(a)]:
             await self._release(agent_id)  # its login expired while we were down
@@ -90,6 +113,55 @@ class Engine:
         if run_timers:
             self._tasks.append(asyncio.create_task(self._sweep_forever()))
             self._tasks += [asyncio.create_task(worker()) for worker in self._workers]
+
+    def _adopt(self, chat: Chat) -> None:
+        self.chats[chat.id] = chat
+        self.agent_keys[chat.agent_key] = chat.id
+        self._index_keys(chat, chat.events)
+        self.queue.track(chat)
+
+    async def catch_up(self, chat_id: str) -> Chat | None:
+        """A replica reads what the store has beyond its view of one chat (news from the bus, or a
+        client asking for more than the view holds); the leader's view is always whole."""
+        chat = self.chats.get(chat_id)
+        if not self.replica:
+            return chat
+        stored = await self.store.load_chat(chat_id, 0 if chat is None else chat.next_event_id)
+        if stored is None:
+            return chat
+        if chat is None:
+            if chat_id in self.chats:  # another request adopted it while we read
+                return await self.catch_up(chat_id)
+            stored.last_update_ms = self.clock()
+            self._adopt(stored)
+            return stored
+        if stored.version <= chat.version:
+            return chat
+        fresh = [event for event in stored.events if event.id >= chat.next_event_id]
+        if stored.agent_key != chat.agent_key:
+            self.agent_keys.pop(chat.agent_key, None)
+        for name in CHAT_ROW_FIELDS:
+            setattr(chat, name, getattr(stored, name))
+        chat.events.extend(fresh)
+        self.agent_keys[chat.agent_key] = chat.id
+        self._index_keys(chat, fresh)
+        self.queue.track(chat)
+        return chat
+
+    async def refresh(self, chat_id: str, want_event: int = -1) -> None:
+        """A replica reads the store when its view lacks the chat or the event ``want_event``
+        (read-your-writes across nodes); a no-op on the leader, whose view is whole."""
+        if not self.replica:
+            return
+        chat = self.chats.get(chat_id)
+        if chat is None or want_event >= chat.next_event_id:
+            await self.catch_up(chat_id)
+
+    async def reload_directory_if_changed(self) -> bool:
+        if await self.store.change_counter() == self.change_counter:
+            return False
+        await self.reload_directory()
+        return True
 
     def add_worker(self, worker: Callable[[], Awaitable[None]]) -> None:
         """A background loop (e.g. the mail sender) that runs from start until stop."""
@@ -151,8 +223,9 @@ class Engine:
         events = self.stamp(chat, drafts, now, request_key)
         if changes.get("state") == ENDED and chat.ended_ms is None:
             changes.setdefault("ended_ms", now)
+        changes["version"] = chat.version + 1
         staged = dataclasses.replace(chat, **changes)
-        await self.store.save_chat(staged, events)
+        await self._fenced(self.store.save_chat(staged, events))
         if staged.agent_key != chat.agent_key:  # retired: the former agent's URIs name nothing now
             self.agent_keys.pop(chat.agent_key, None)
         for name, value in changes.items():
@@ -163,10 +236,18 @@ class Engine:
     async def create(self, chat: Chat, drafts: list[Draft], new_visitor: bool,
                      request_key: str | None = None) -> list[Event]:
         events = self.stamp(chat, drafts, chat.start_ms, request_key)
-        await self.store.insert_chat(chat, events, new_visitor)
+        await self._fenced(self.store.insert_chat(chat, events, new_visitor))
         self.chats[chat.id] = chat
         self._committed(chat, events)
         return events
+
+    async def _fenced(self, write: Awaitable[None]) -> None:
+        try:
+            await write
+        except NotLeading:
+            if self.cluster is not None:
+                self.cluster.lost_lead()
+            raise
 
     def _committed(self, chat: Chat, events: list[Event]) -> None:
         chat.events.extend(events)
@@ -174,7 +255,7 @@ class Engine:
         self._index_keys(chat, events)
         self.queue.track(chat)
         self.route()
-        self.bus.publish(chat_topic(chat.id))
+        self.bus.publish(chat_topic(chat.id), chat.version)
 
     # -- idempotent requests (Idempotency-Key, clientMessageId) ---------------------------
 
@@ -214,9 +295,12 @@ class Engine:
         return await self.bus.wait(agent_topic(agent_id), timeout)
 
     def touch_visitor(self, chat: Chat) -> None:
-        """Every visitor request to a chat keeps it alive (server spec §7.3)."""
+        """Every visitor request to a chat keeps it alive (server spec §7.3); a follower passes
+        it on to the leader, whose timers decide."""
         if chat.active:
             chat.last_update_ms = self.clock()
+            if self.replica and self.cluster is not None:
+                self.cluster.touched(chat.id)
 
     async def end(self, chat: Chat, reason_line: int | None, request_key: str | None = None) -> None:
         """End a chat (idempotent); hold the chat's lock."""
@@ -225,7 +309,8 @@ class Engine:
             await self.append(chat, drafts, request_key, state=ENDED)
 
     def route(self) -> None:
-        self.queue.route(self.clock())
+        if not self.replica:
+            self.queue.route(self.clock())
 
     # -- staffing ------------------------------------------------------------------------
 
@@ -282,6 +367,12 @@ class Engine:
         if chat is None or chat.agent_key != agent_key:
             raise NotFound()
         return self.chat(account_id, chat.id)
+
+    def forget_expired(self) -> None:
+        now = self.clock()
+        for chat in [c for c in self.chats.values() if self.expired(c, now)]:
+            self.forget_chat(chat)
+        self.forget_old_keys(now)
 
     def forget_chat(self, chat: Chat) -> None:
         """Drop an ended chat past retention from memory (the store keeps it)."""

@@ -22,9 +22,8 @@ async def sweep(engine: Engine) -> None:
     await _unanswered_rings(engine)
     await _idle_sessions(engine)
     await _expired_waits(engine)
-    _forget_expired(engine)
-    if await engine.store.change_counter() != engine.change_counter:
-        await engine.reload_directory()
+    engine.forget_expired()
+    if await engine.reload_directory_if_changed():
         engine.route()
 
 
@@ -91,10 +90,3 @@ async def _expired_waits(engine: Engine) -> None:
         async with engine.lock(chat_id):
             if _waited_too_long(engine, chat):
                 await engine.end(chat, messages.NO_AGENTS)
-
-
-def _forget_expired(engine: Engine) -> None:
-    now = engine.clock()
-    for chat in [c for c in engine.chats.values() if engine.expired(c, now)]:
-        engine.forget_chat(chat)
-    engine.forget_old_keys(now)

@@ -153,12 +153,14 @@ class Visitors:
             if name != chat.visitor_name:
                 await self.engine.append(chat, [], visitor_name=name)
 
-    def set_typing(self, chat: Chat, value: str) -> None:
-        """Typing is a transient flag: kept in memory, never an event."""
-        self.touch(chat)
-        rules.require_open(chat, "change the typing status")
-        if value == TYPING or chat.visitor_typing.value != value:
-            chat.visitor_typing = Typing(value, self.engine.clock())
+    async def set_typing(self, chat: Chat, value: str) -> None:
+        """Typing is a transient flag, never an event; committed with the chat row all the same,
+        so a visitor's agent reads it from any node."""
+        async with self.engine.lock(chat.id):
+            self.touch(chat)
+            rules.require_open(chat, "change the typing status")
+            if value == TYPING or chat.visitor_typing.value != value:
+                await self.engine.append(chat, [], visitor_typing=Typing(value, self.engine.clock()))
 
     async def set_custom_variables(self, chat: Chat, variables: list[dict[str, str]]) -> None:
         async with self.engine.lock(chat.id):

@@ -31,6 +31,11 @@ def claim_for_server(url: str):
     return lock
 
 
+def clustered(url: str) -> bool:
+    """A store many nodes share (PostgreSQL); SQLite belongs to one process."""
+    return url.startswith(("postgresql://", "postgres://"))
+
+
 def open_store(url: str) -> Store:
     """``sqlite:///relative.db``, ``sqlite:////absolute/path.db`` or a bare file path."""
     from parley.store.sqlite import SqliteStore  # the backend loads only when chosen

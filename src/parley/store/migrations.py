@@ -176,4 +176,18 @@ STEPS: list[str] = [
     """
     CREATE INDEX chats_ended ON chats (ended_ms);
     """,
+    # 7: many nodes. A chat row's version (a node's view is behind when the store's is higher), its
+    # typing flags (a visitor reading another node sees them), and the current leadership term:
+    # its epoch fences the leader's writes, its address and secret open the node link.
+    """
+    ALTER TABLE chats ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE chats ADD COLUMN typing TEXT;
+    CREATE TABLE leadership (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        epoch INTEGER NOT NULL,
+        address TEXT,
+        secret TEXT,
+        since_ms INTEGER NOT NULL
+    );
+    """,
 ]

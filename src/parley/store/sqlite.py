@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 
 from parley.domain.account import Account, Agent, Skill
-from parley.domain.chat import Chat, Event, Routing
+from parley.domain.chat import Chat, Event, Routing, Typing
 from parley.domain.session import AgentSession, LoginSession
 from parley.store.migrations import STEPS
 from parley.store.outbox import Outbox
@@ -162,7 +162,8 @@ class SqliteStore:
             db.execute(
                 "INSERT INTO chats (id, account_id, rt_session_id, visitor_id, requester_agent_id, state, skill_id,"
                 " agent_id, start_ms, chatting_ms, ended_ms, chat_timeout, visitor_name, details, custom_variables,"
-                " next_event_id, agent_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " next_event_id, agent_key, typing, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+                " ?, ?)",
                 (chat.id, chat.account_id, chat.rt_session_id, chat.visitor_id, chat.requester_agent_id)
                 + _chat_columns(chat, len(events)),
             )
@@ -178,7 +179,7 @@ class SqliteStore:
             db.execute(
                 "UPDATE chats SET state = ?, skill_id = ?, agent_id = ?, start_ms = ?, chatting_ms = ?, ended_ms = ?,"
                 " chat_timeout = ?, visitor_name = ?, details = ?, custom_variables = ?, next_event_id = ?,"
-                " agent_key = ? WHERE id = ?",
+                " agent_key = ?, typing = ?, version = ? WHERE id = ?",
                 _chat_columns(chat, next_event_id) + (chat.id,),
             )
             _insert_events(db, chat.id, events)
@@ -188,6 +189,28 @@ class SqliteStore:
     async def load_chats(self, ended_after_ms: int) -> list[Chat]:
         """Open chats, and ended ones still within retention, with their events."""
         return await self.read(lambda db: _load_chats(db, ended_after_ms))
+
+    async def load_chat(self, chat_id: str, events_from: int) -> Chat | None:
+        """One chat's row, with its events from ``events_from`` on."""
+        return await self.read(lambda db: _load_chat(db, chat_id, events_from))
+
+    async def chat_versions(self, ended_after_ms: int) -> dict[str, int]:
+        return await self.read(lambda db: dict(db.execute(
+            "SELECT id, version FROM chats WHERE ended_ms IS NULL OR ended_ms > ?", (ended_after_ms,))))
+
+    async def identity(self) -> str:
+        """The same for every process on this database, and for no other database."""
+        return str(Path(self.path).resolve())
+
+    async def lead(self) -> bool:
+        """One process owns an SQLite store: it always leads."""
+        return True
+
+    async def announce(self, address: str, secret: str) -> None:
+        return None
+
+    async def leader(self) -> tuple[str, str] | None:
+        return None
 
     async def max_rt_session_id(self) -> int:
         return await self.read(lambda db: db.execute("SELECT COALESCE(MAX(rt_session_id), 0) FROM chats").fetchone()[0])
@@ -266,8 +289,22 @@ def _chat_columns(chat: Chat, next_event_id: int) -> tuple:
     return (
         chat.state, chat.skill_id, chat.agent_id, chat.start_ms, chat.chatting_ms, chat.ended_ms,
         chat.chat_timeout, chat.visitor_name, orjson.dumps(_stored_details(chat)).decode(),
-        orjson.dumps(chat.custom_variables).decode(), next_event_id, chat.agent_key,
+        orjson.dumps(chat.custom_variables).decode(), next_event_id, chat.agent_key, typing_column(chat),
+        chat.version,
     )
+
+
+def typing_column(chat: Chat) -> str:
+    return orjson.dumps({"visitor": [chat.visitor_typing.value, chat.visitor_typing.since_ms],
+                         "agent": [chat.agent_typing.value, chat.agent_typing.since_ms]}).decode()
+
+
+def typing_of(column: str | None) -> tuple[Typing, Typing]:
+    """(visitor, agent) typing flags; rows written before step 7 have none."""
+    if not column:
+        return Typing(), Typing()
+    flags = orjson.loads(column)
+    return Typing(*flags["visitor"]), Typing(*flags["agent"])
 
 
 def _insert_events(db: sqlite3.Connection, chat_id: str, events: list[Event]) -> None:
@@ -325,27 +362,50 @@ def _routing(details: dict) -> Routing:
     return Routing(**values)
 
 
+CHAT_COLUMNS = ("id, account_id, rt_session_id, visitor_id, state, skill_id, agent_id, start_ms, chatting_ms,"
+                " ended_ms, chat_timeout, visitor_name, details, custom_variables, agent_key, requester_agent_id,"
+                " typing, version")
+
+
+def _chat(row: tuple) -> Chat:
+    details = orjson.loads(row[12])
+    visitor_typing, agent_typing = typing_of(row[16])
+    return Chat(
+        id=row[0], account_id=row[1], rt_session_id=row[2], visitor_id=row[3], state=row[4], skill_id=row[5],
+        agent_id=row[6], start_ms=row[7], chatting_ms=row[8], ended_ms=row[9], chat_timeout=row[10],
+        visitor_name=row[11], details=details, routing=_routing(details), custom_variables=orjson.loads(row[13]),
+        agent_key=row[14], requester_agent_id=row[15], visitor_typing=visitor_typing, agent_typing=agent_typing,
+        version=row[17],
+    )
+
+
+def _event(row: tuple) -> Event:
+    event_id, kind, time_ms, agents_only, fields, request_key = row
+    return Event(event_id, kind, time_ms, orjson.loads(fields), bool(agents_only), request_key)
+
+
+def _load_chat(db: sqlite3.Connection, chat_id: str, events_from: int) -> Chat | None:
+    row = db.execute(f"SELECT {CHAT_COLUMNS} FROM chats WHERE id = ?", (chat_id,)).fetchone()
+    if row is None:
+        return None
+    chat = _chat(row)
+    chat.events = [_event(r) for r in db.execute(
+        "SELECT id, type, time_ms, agents_only, fields, request_key FROM events WHERE chat_id = ? AND id >= ?"
+        " ORDER BY id", (chat_id, events_from))]
+    return chat
+
+
 def _load_chats(db: sqlite3.Connection, ended_after_ms: int) -> list[Chat]:
     chats: dict[str, Chat] = {}
-    for row in db.execute(
-        "SELECT id, account_id, rt_session_id, visitor_id, state, skill_id, agent_id, start_ms, chatting_ms,"
-        " ended_ms, chat_timeout, visitor_name, details, custom_variables, agent_key, requester_agent_id FROM chats"
-        " WHERE ended_ms IS NULL OR ended_ms > ?", (ended_after_ms,)
-    ):
-        details = orjson.loads(row[12])
-        chats[row[0]] = Chat(
-            id=row[0], account_id=row[1], rt_session_id=row[2], visitor_id=row[3], state=row[4], skill_id=row[5],
-            agent_id=row[6], start_ms=row[7], chatting_ms=row[8], ended_ms=row[9], chat_timeout=row[10],
-            visitor_name=row[11], details=details, routing=_routing(details), custom_variables=orjson.loads(row[13]),
-            agent_key=row[14], requester_agent_id=row[15],
-        )
+    for row in db.execute(f"SELECT {CHAT_COLUMNS} FROM chats WHERE ended_ms IS NULL OR ended_ms > ?",
+                          (ended_after_ms,)):
+        chats[row[0]] = _chat(row)
     if chats:
-        for chat_id, event_id, kind, time_ms, agents_only, fields, request_key in db.execute(
+        for row in db.execute(
             # Driven from the chats (index chats_ended), then each one's events by primary key: a
             # join let SQLite walk the whole events table instead.
             "SELECT chat_id, id, type, time_ms, agents_only, fields, request_key FROM events WHERE chat_id IN"
             " (SELECT id FROM chats WHERE ended_ms IS NULL OR ended_ms > ?) ORDER BY chat_id, id", (ended_after_ms,)
         ):
-            chats[chat_id].events.append(
-                Event(event_id, kind, time_ms, orjson.loads(fields), bool(agents_only), request_key))
+            chats[row[0]].events.append(_event(row[1:]))
     return list(chats.values())

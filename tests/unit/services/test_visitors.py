@@ -247,7 +247,7 @@ async def test_typing_after_end_is_forbidden(visitors, natalie):
     chat = await start_chat(visitors)
     await visitors.post(chat, VisitorEvent(type="state", state="ended"))
     with pytest.raises(Forbidden):
-        visitors.set_typing(chat, TYPING)
+        await visitors.set_typing(chat, TYPING)
 
 
 # -- typing (V18) -----------------------------------------------------------------------------
@@ -255,7 +255,7 @@ async def test_typing_after_end_is_forbidden(visitors, natalie):
 
 async def test_typing_is_a_flag_not_an_event(engine, visitors, natalie, clock):
     chat = await start_chat(visitors)
-    visitors.set_typing(chat, TYPING)
+    await visitors.set_typing(chat, TYPING)
     ttl_ms = engine.settings.typing_ttl * 1000
     assert chat.visitor_typing.current(clock.now_ms, ttl_ms) == TYPING
     assert chat.next_event_id == 2
@@ -263,15 +263,15 @@ async def test_typing_is_a_flag_not_an_event(engine, visitors, natalie, clock):
 
 async def test_typing_expires_after_the_ttl(engine, visitors, natalie, clock):
     chat = await start_chat(visitors)
-    visitors.set_typing(chat, TYPING)
+    await visitors.set_typing(chat, TYPING)
     clock.advance(engine.settings.typing_ttl + 1)
     assert chat.visitor_typing.current(clock.now_ms, engine.settings.typing_ttl * 1000) == NOT_TYPING
 
 
 async def test_typing_can_be_cleared(engine, visitors, natalie, clock):
     chat = await start_chat(visitors)
-    visitors.set_typing(chat, TYPING)
-    visitors.set_typing(chat, NOT_TYPING)
+    await visitors.set_typing(chat, TYPING)
+    await visitors.set_typing(chat, NOT_TYPING)
     assert chat.visitor_typing.current(clock.now_ms, engine.settings.typing_ttl * 1000) == NOT_TYPING
 
 
