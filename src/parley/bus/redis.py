@@ -37,6 +37,7 @@ HEALTH_CHECK_SECONDS = 2
 COMMAND_TIMEOUT_SECONDS = 1.0
 
 News = Callable[[str, int | None], Awaitable[None]]
+STOP = "stop"  # the sender's last message: never a real one (those carry a node id and a topic)
 
 
 class RedisBus:
@@ -84,11 +85,13 @@ class RedisBus:
 
     async def stop(self) -> None:
         self.close()
+        self._outbox.put_nowait(STOP)
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        # A cancel that lands inside redis-py's own timeout handling can be swallowed: the loops
+        # also end by themselves (STOP, ``closed``), and a task that still lingers is left behind
+        # rather than holding up the stop.
+        await asyncio.wait(self._tasks, timeout=COMMAND_TIMEOUT_SECONDS * 2)
         self._tasks = []
         if self._client is not None:
             await self._client.aclose()
@@ -106,9 +109,14 @@ class RedisBus:
         assert self._client is not None
         while True:
             first = await self._outbox.get()
+            if first is STOP:
+                return
             batch = [first]
             while not self._outbox.empty() and len(batch) < 512:
-                batch.append(self._outbox.get_nowait())
+                message = self._outbox.get_nowait()
+                if message is STOP:
+                    return
+                batch.append(message)
             try:
                 async with self._client.pipeline(transaction=False) as pipe:
                     for message in batch:
@@ -120,7 +128,7 @@ class RedisBus:
 
     async def _listen(self) -> None:
         assert self._client is not None
-        while True:
+        while not self.closed:
             pubsub = self._client.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.subscribe(self._channel)
@@ -129,7 +137,7 @@ class RedisBus:
                 self.connected = True
                 if self.on_reconnect is not None:
                     await self.on_reconnect()  # whatever was said while we were not listening
-                while True:
+                while not self.closed:
                     message = await pubsub.get_message(timeout=HEALTH_CHECK_SECONDS)
                     if message is not None and message.get("type") == "message":
                         await self._heard(message["data"])
