@@ -20,7 +20,7 @@ ADMIN_URL = os.environ.get("PARLEY_TEST_POSTGRES", "postgresql://postgres@127.0.
 PREFIX = "parley_t_"
 
 
-def _run(coroutine):
+def run_sync(coroutine):
     """Run a coroutine to its end from sync code, also when the caller's thread runs a loop."""
     with ThreadPoolExecutor(1) as pool:
         return pool.submit(asyncio.run, coroutine).result()
@@ -46,14 +46,14 @@ async def _admin(sql: str) -> None:
 def create_database() -> str:
     """A new empty database; returns its URL."""
     name = PREFIX + secrets.token_hex(6)
-    _run(_admin(f"CREATE DATABASE {name}"))
+    run_sync(_admin(f"CREATE DATABASE {name}"))
     return url_of(name)
 
 
 def drop_database(url: str) -> None:
     name = urlsplit(url).path.lstrip("/")
     assert name.startswith(PREFIX), name  # never anything a test did not make
-    _run(_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    run_sync(_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
 
 
 async def execute(url: str, sql: str, *args) -> list[tuple]:
