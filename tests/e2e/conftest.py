@@ -60,8 +60,9 @@ def free_port() -> int:
 class Server:
     """One server process; ``restart`` keeps the same database and port."""
 
-    def __init__(self, database: Path, *args: str) -> None:
+    def __init__(self, database: Path, *args: str, store_url: str | None = None) -> None:
         self.database = database
+        self.store_url = store_url  # instead of the backend's database for this path
         self.args = list(args)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -70,7 +71,7 @@ class Server:
 
     def start(self) -> "Server":
         command = [sys.executable, "-m", "parley", "serve", "--host", "127.0.0.1", "--port", str(self.port),
-                   "--database", database_url(self.database), *self.args]
+                   "--database", self.store_url or database_url(self.database), *self.args]
         # A new session: a Ctrl-C at the terminal reaches pytest, whose teardown stops the server.
         self.process = subprocess.Popen(command, stdout=self.log.open("ab"), stderr=subprocess.STDOUT,
                                         start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})

@@ -158,14 +158,17 @@ class Database:
     # -- writes: group commit ------------------------------------------------------------------
 
     async def write(self, job: Job) -> Any:
-        """Run ``job(connection)`` in the next group commit; returns once it committed. A job whose
-        caller stopped waiting (timeout) before its batch began is not run at all."""
+        """Run ``job(connection)`` in the next group commit; returns once it committed.
+
+        The writer, not the caller, bounds the wait (``timeout`` per batch), so a caller never
+        stops waiting while its transaction might still commit: a 503 means "not written",
+        except in the one case no client can know (below, ``_commit``)."""
         if self._queue is None:
             raise StoreUnavailable("the store is not open")
         future = asyncio.get_running_loop().create_future()
         self._queue.put_nowait((job, future))
-        try:
-            return await asyncio.wait_for(future, self.timeout)
+        try:  # a safety net only: the writer answers within its own bound long before this
+            return await asyncio.wait_for(future, self.timeout * 3)
         except asyncio.TimeoutError:
             raise self.unavailable(asyncio.TimeoutError()) from None
 
@@ -183,47 +186,76 @@ class Database:
                     break
                 batch.append(item)
             batch = [(job, future) for job, future in batch if not future.done()]
-            if batch:
-                try:
-                    outcomes = await self._commit(batch)
-                except BaseException as exc:  # never let the writer die with callers waiting
-                    outcomes = [(False, exc)] * len(batch)
-                    if isinstance(exc, asyncio.CancelledError):
-                        raise
-                for (ok, value), (_, future) in zip(outcomes, batch):
-                    if not future.done():
-                        future.set_result(value) if ok else future.set_exception(value)
+            if not batch:
+                continue
+            try:
+                outcomes = await self._commit(batch)
+            except asyncio.CancelledError:
+                raise
+            except BaseException as exc:  # never let the writer die with callers waiting
+                outcomes = [(False, exc)] * len(batch)
+            for (ok, value), (_, future) in zip(outcomes, batch):
+                if not future.done():
+                    future.set_result(value) if ok else future.set_exception(value)
 
     async def _commit(self, batch: list) -> list[tuple[bool, Any]]:
-        # Two tries: a writer connection found dead at BEGIN (nothing done yet) is replaced and
-        # the batch runs on the new one; a failure after BEGIN fails the batch (it may not be redone).
+        """One transaction for the batch, answered within ``timeout``.
+
+        A writer connection found dead before BEGIN went through (nothing done yet) is replaced
+        and the batch runs on the new one. A batch that gets no answer in time has its connection
+        closed, which rolls it back, and is answered StoreUnavailable. The one unknowable case:
+        the COMMIT was sent and no answer came (a server frozen after reading it may still apply
+        it); it is logged with its transaction id, so an operator can tell."""
+        deadline = asyncio.get_running_loop().time() + self.timeout
         for tries_left in (1, 0):
-            began = False
-            outcomes: list[tuple[bool, Any]] = []
+            attempt = _Attempt()
             try:
-                if self._connection is None or self._connection.is_closed():
-                    self._connection = await self._connect()
-                connection = self._connection
-                async with connection.transaction():
-                    began = True
-                    for job, _ in batch:
-                        try:
-                            async with connection.transaction():  # a savepoint per job
-                                outcomes.append((True, await job(connection)))
-                        except UNREACHABLE:
-                            raise
-                        except Exception as exc:
-                            outcomes.append((False, exc))
-                return outcomes
+                left = max(0.05, deadline - asyncio.get_running_loop().time())
+                return await asyncio.wait_for(self._transaction(batch, attempt), left)
             except UNREACHABLE as exc:
                 await self._drop_writer_connection()
-                if tries_left and not began:
+                if attempt.committing is not None:
+                    log.error("PostgreSQL did not answer a COMMIT (transaction %s): its %d write(s) were answered"
+                              " 503 but may have been applied", attempt.committing, len(batch))
+                if tries_left and not attempt.began:
                     continue
                 log.warning("store write failed: %s", self.unavailable(exc))
                 return [(False, self.unavailable(exc))] * len(batch)
-            except Exception as exc:  # the COMMIT itself refused (deferred constraint, ...)
+            except Exception as exc:  # BEGIN or COMMIT refused for another reason: start clean
+                await self._drop_writer_connection()
                 return [(False, exc)] * len(batch)
         raise AssertionError("unreachable")
+
+    async def _transaction(self, batch: list, attempt: "_Attempt") -> list[tuple[bool, Any]]:
+        if self._connection is None or self._connection.is_closed():
+            self._connection = await self._connect()
+        db = self._connection
+        await db.execute("BEGIN")
+        attempt.began = True
+        txid = await db.fetchval("SELECT txid_current()")
+        outcomes: list[tuple[bool, Any]] = []
+        for job, _ in batch:
+            # A savepoint per job: one failing write must not undo its neighbours.
+            await db.execute("SAVEPOINT job")
+            try:
+                outcomes.append((True, await job(db)))
+            except UNREACHABLE:
+                raise
+            except Exception as exc:
+                await db.execute("ROLLBACK TO SAVEPOINT job")
+                outcomes.append((False, exc))
+            await db.execute("RELEASE SAVEPOINT job")
+        attempt.committing = txid
+        await db.execute("COMMIT")
+        return outcomes
+
+
+class _Attempt:
+    """How far one try of a batch got: BEGIN done; COMMIT sent (the transaction's id)."""
+
+    def __init__(self) -> None:
+        self.began = False
+        self.committing: int | None = None
 
 
 async def migrate(connection: asyncpg.Connection) -> int:
