@@ -75,7 +75,8 @@ class Cluster:
     loopback port), for tests that stop and start the database under a running parley. PostgreSQL
     refuses to run as root: as root it runs as the ``postgres`` user."""
 
-    BIN = Path("/usr/lib/postgresql/15/bin")
+    # Debian's server binaries, newest version installed (15 on bookworm).
+    BIN = max(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name), default=Path("/nonexistent"))
 
     def __init__(self, port: int) -> None:
         self.port = port
