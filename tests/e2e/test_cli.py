@@ -162,6 +162,32 @@ def test_admin_commands_refuse_a_missing_database_and_migrate_creates_it(tmp_pat
     assert run("migrate", "--database", "sqlite:///./typo.db", cwd=tmp_path).returncode == 0  # again: a no-op
 
 
+def test_postgresql_missing_database_or_silent_server_is_one_line_and_migrate_creates_the_schema(tmp_path):
+    from parley.store.migrations import STEPS
+    from tests import postgres
+
+    missing = postgres.url_of("parley_t_missing").replace("postgresql://postgres@", "postgresql://postgres:hunter2@")
+    for command in (["migrate"], ["serve", "--port", str(free_port())], ["account", "create", "--id", "shop"]):
+        result = run(*command, "--database", missing, cwd=tmp_path)
+        refusal = result.stderr.splitlines()[-1]  # the admin commands name their database first
+        assert result.returncode == 2 and refusal.startswith("parley: PostgreSQL at "), result.stderr
+        assert 'database "parley_t_missing" does not exist' in refusal
+        assert "hunter2" not in result.stderr and "Traceback" not in result.stderr
+    silent = f"postgresql://postgres@127.0.0.1:{free_port()}/parley"  # nothing listens there
+    result = run("migrate", "--database", silent, cwd=tmp_path)
+    one_line_refusal(result, f"PostgreSQL at {silent} is unavailable")
+
+    url = postgres.create_database()
+    try:
+        result = run("migrate", "--database", url, cwd=tmp_path)
+        assert result.returncode == 0 and result.stderr.strip().endswith(f"database {url} is at schema version {len(STEPS)}")
+        result = run("account", "create", "--id", "shop", cwd=tmp_path, PARLEY_DATABASE=url)
+        assert result.returncode == 0 and len(result.stdout.strip()) == 32
+    finally:
+        postgres.drop_database(url)
+    assert list(tmp_path.iterdir()) == []  # no SQLite file made on the side
+
+
 def test_the_database_comes_from_flag_then_variable_then_file(tmp_path):
     config = tmp_path / "parley.toml"
     config.write_text('database = "sqlite:///./from-file.db"\n')
