@@ -218,6 +218,15 @@ class RelayClient:
             writer.close()
         self._idle = []
 
+    async def reachable(self) -> bool:
+        """The leader's node link takes a connection now."""
+        try:
+            address, reader, writer = await self._connect()
+        except (LinkError, OSError):
+            return False
+        self._give_back(address, reader, writer)
+        return True
+
     async def touch(self, chat_ids: list[str]) -> None:
         address, reader, writer = await self._connect()
         try:

@@ -51,7 +51,8 @@ TOUCH_SECONDS = 2.0
 
 class Cluster:
     def __init__(self, engine: Engine, *, lead: Callable[[str], Awaitable[str]], stop_leading: Callable[[], Awaitable[None]],
-                 touch_leader: Callable[[list[str]], Awaitable[None]], bus_connected: Callable[[], bool]) -> None:
+                 touch_leader: Callable[[list[str]], Awaitable[None]], bus_connected: Callable[[], bool],
+                 leader_answers: Callable[[], Awaitable[bool]]) -> None:
         """``lead(secret)`` starts the node link and returns its address; ``touch_leader`` tells the leader
         which chats had visitor requests here; ``bus_connected`` whether news arrives now."""
         self.engine = engine
@@ -61,6 +62,7 @@ class Cluster:
         self._stop_leading = stop_leading
         self._touch_leader = touch_leader
         self._bus_connected = bus_connected
+        self._leader_answers = leader_answers
         self._touched: set[str] = set()
         self._tasks: list[asyncio.Task] = []
         self._versions: dict[str, int] = {}
@@ -73,6 +75,7 @@ class Cluster:
         await engine.open()
         await engine.bus.start(await engine.store.identity())
         if await self._try_lead():
+            self._tasks = [asyncio.create_task(self._watch_lead_forever())]
             return
         await engine.load(replica=True)
         self._tasks = [asyncio.create_task(self._elect_forever()), asyncio.create_task(self._follow_forever()),
@@ -105,13 +108,29 @@ class Cluster:
         while True:
             await asyncio.sleep(ELECTION_SECONDS)
             try:
-                if await self._try_lead():
-                    for task in self._tasks:
-                        if task is not asyncio.current_task():
-                            task.cancel()
-                    return
-            except Exception:
-                log.exception("taking the lead failed")
+                # A leader that still answers keeps the lead through a store outage: it takes
+                # its lock again itself (``leading``) rather than being replaced.
+                if await self._leader_answers() or not await self._try_lead():
+                    continue
+            except Exception as exc:
+                log.info("taking the lead failed: %s", exc)
+                continue
+            for task in self._tasks:
+                if task is not asyncio.current_task():
+                    task.cancel()
+            self._tasks = [asyncio.create_task(self._watch_lead_forever())]
+            return
+
+    async def _watch_lead_forever(self) -> None:
+        while True:
+            await asyncio.sleep(ELECTION_SECONDS)
+            try:
+                still = await self.engine.store.leading()
+            except Exception as exc:  # the store is unreachable: nobody else can lead meanwhile either
+                log.debug("leadership check failed: %s", exc)
+                continue
+            if not still:
+                self.lost_lead()
 
     def lost_lead(self) -> None:
         """Another node leads now (a write was refused by the epoch check): this node must not

@@ -12,12 +12,13 @@ from typing import Any
 import orjson
 
 from parley.domain.account import Account, Agent, Skill
-from parley.domain.chat import Chat, Event, Routing, Typing
+from parley.domain.chat import Chat, Event
 from parley.domain.session import AgentSession, LoginSession
-from parley.store.migrations import STEPS
+from parley.store.migrations import STEPS, statements
 from parley.store.outbox import Outbox
 from parley.store.participants import Participants
-from parley.store.protocol import Directory
+from parley.store.protocol import Directory, StoreUnavailable
+from parley.store.rows import CHAT_COLUMNS, chat_columns, chat_from_row, event_from_row
 from parley.store.surveys import SurveyStore
 from parley.store.writer import GroupCommitWriter
 
@@ -49,7 +50,10 @@ class SqliteStore:
         return connection
 
     async def open(self) -> None:
-        self._writer.start()
+        try:
+            self._writer.start()
+        except sqlite3.OperationalError as exc:  # the file cannot be opened: the same error as a database down
+            raise StoreUnavailable(f"cannot open the SQLite database {self.path}: {exc}") from None
         await self._writer.submit(_migrate)
 
     async def close(self) -> None:
@@ -165,7 +169,7 @@ class SqliteStore:
                 " next_event_id, agent_key, typing, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
                 " ?, ?)",
                 (chat.id, chat.account_id, chat.rt_session_id, chat.visitor_id, chat.requester_agent_id)
-                + _chat_columns(chat, len(events)),
+                + chat_columns(chat, len(events)),
             )
             _insert_events(db, chat.id, events)
 
@@ -180,7 +184,7 @@ class SqliteStore:
                 "UPDATE chats SET state = ?, skill_id = ?, agent_id = ?, start_ms = ?, chatting_ms = ?, ended_ms = ?,"
                 " chat_timeout = ?, visitor_name = ?, details = ?, custom_variables = ?, next_event_id = ?,"
                 " agent_key = ?, typing = ?, version = ? WHERE id = ?",
-                _chat_columns(chat, next_event_id) + (chat.id,),
+                chat_columns(chat, next_event_id) + (chat.id,),
             )
             _insert_events(db, chat.id, events)
 
@@ -204,6 +208,9 @@ class SqliteStore:
 
     async def lead(self) -> bool:
         """One process owns an SQLite store: it always leads."""
+        return True
+
+    async def leading(self) -> bool:
         return True
 
     async def announce(self, address: str, secret: str) -> None:
@@ -275,36 +282,13 @@ class SqliteStore:
 def _migrate(db: sqlite3.Connection) -> int:
     db.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_ms INTEGER NOT NULL)")
     applied = {row[0] for row in db.execute("SELECT version FROM schema_migrations")}
-    for version, script in enumerate(STEPS, start=1):
+    for version, step in enumerate(STEPS, start=1):
         if version in applied:
             continue
-        for statement in script.split(";"):
-            if statement.strip():
-                db.execute(statement)
+        for statement in statements(step.script("sqlite")):
+            db.execute(statement)
         db.execute("INSERT INTO schema_migrations (version, applied_ms) VALUES (?, ?)", (version, _now_ms()))
     return len(STEPS)
-
-
-def _chat_columns(chat: Chat, next_event_id: int) -> tuple:
-    return (
-        chat.state, chat.skill_id, chat.agent_id, chat.start_ms, chat.chatting_ms, chat.ended_ms,
-        chat.chat_timeout, chat.visitor_name, orjson.dumps(_stored_details(chat)).decode(),
-        orjson.dumps(chat.custom_variables).decode(), next_event_id, chat.agent_key, typing_column(chat),
-        chat.version,
-    )
-
-
-def typing_column(chat: Chat) -> str:
-    return orjson.dumps({"visitor": [chat.visitor_typing.value, chat.visitor_typing.since_ms],
-                         "agent": [chat.agent_typing.value, chat.agent_typing.since_ms]}).decode()
-
-
-def typing_of(column: str | None) -> tuple[Typing, Typing]:
-    """(visitor, agent) typing flags; rows written before step 7 have none."""
-    if not column:
-        return Typing(), Typing()
-    flags = orjson.loads(column)
-    return Typing(*flags["visitor"]), Typing(*flags["agent"])
 
 
 def _insert_events(db: sqlite3.Connection, chat_id: str, events: list[Event]) -> None:
@@ -340,56 +324,12 @@ def _load_directory(db: sqlite3.Connection) -> Directory:
     return Directory(accounts, keys, skills, agents, availability)
 
 
-# A chat's routing is kept in its details column under these keys (the names the request used),
-# so stores written before Routing existed read the same.
-ROUTING_KEYS = {"priority": "queuePriority", "direct_agent_id": "directAgentId", "transfer_target": "transferTarget",
-                "max_wait_seconds": "maxWaitTime", "transferred": "transferred", "requeued": "requeued"}
-_DEFAULT_ROUTING = Routing()
-
-
-def _stored_details(chat: Chat) -> dict:
-    stored = dict(chat.details)
-    for name, key in ROUTING_KEYS.items():
-        value = getattr(chat.routing, name)
-        if value != getattr(_DEFAULT_ROUTING, name):
-            stored[key] = value
-    return stored
-
-
-def _routing(details: dict) -> Routing:
-    """Takes the routing keys out of ``details``."""
-    values = {name: details.pop(key) for name, key in ROUTING_KEYS.items() if key in details}
-    return Routing(**values)
-
-
-CHAT_COLUMNS = ("id, account_id, rt_session_id, visitor_id, state, skill_id, agent_id, start_ms, chatting_ms,"
-                " ended_ms, chat_timeout, visitor_name, details, custom_variables, agent_key, requester_agent_id,"
-                " typing, version")
-
-
-def _chat(row: tuple) -> Chat:
-    details = orjson.loads(row[12])
-    visitor_typing, agent_typing = typing_of(row[16])
-    return Chat(
-        id=row[0], account_id=row[1], rt_session_id=row[2], visitor_id=row[3], state=row[4], skill_id=row[5],
-        agent_id=row[6], start_ms=row[7], chatting_ms=row[8], ended_ms=row[9], chat_timeout=row[10],
-        visitor_name=row[11], details=details, routing=_routing(details), custom_variables=orjson.loads(row[13]),
-        agent_key=row[14], requester_agent_id=row[15], visitor_typing=visitor_typing, agent_typing=agent_typing,
-        version=row[17],
-    )
-
-
-def _event(row: tuple) -> Event:
-    event_id, kind, time_ms, agents_only, fields, request_key = row
-    return Event(event_id, kind, time_ms, orjson.loads(fields), bool(agents_only), request_key)
-
-
 def _load_chat(db: sqlite3.Connection, chat_id: str, events_from: int) -> Chat | None:
     row = db.execute(f"SELECT {CHAT_COLUMNS} FROM chats WHERE id = ?", (chat_id,)).fetchone()
     if row is None:
         return None
-    chat = _chat(row)
-    chat.events = [_event(r) for r in db.execute(
+    chat = chat_from_row(row)
+    chat.events = [event_from_row(r) for r in db.execute(
         "SELECT id, type, time_ms, agents_only, fields, request_key FROM events WHERE chat_id = ? AND id >= ?"
         " ORDER BY id", (chat_id, events_from))]
     return chat
@@ -399,7 +339,7 @@ def _load_chats(db: sqlite3.Connection, ended_after_ms: int) -> list[Chat]:
     chats: dict[str, Chat] = {}
     for row in db.execute(f"SELECT {CHAT_COLUMNS} FROM chats WHERE ended_ms IS NULL OR ended_ms > ?",
                           (ended_after_ms,)):
-        chats[row[0]] = _chat(row)
+        chats[row[0]] = chat_from_row(row)
     if chats:
         for row in db.execute(
             # Driven from the chats (index chats_ended), then each one's events by primary key: a
@@ -407,5 +347,5 @@ def _load_chats(db: sqlite3.Connection, ended_after_ms: int) -> list[Chat]:
             "SELECT chat_id, id, type, time_ms, agents_only, fields, request_key FROM events WHERE chat_id IN"
             " (SELECT id FROM chats WHERE ended_ms IS NULL OR ended_ms > ?) ORDER BY chat_id, id", (ended_after_ms,)
         ):
-            chats[row[0]].events.append(_event(row[1:]))
+            chats[row[0]].events.append(event_from_row(row[1:]))
     return list(chats.values())

@@ -1,0 +1,267 @@
+"""The PostgreSQL store (asyncpg): the same records and semantics as the embedded SQLite store.
+
+Rows are stored as the SQLite store stores them (JSON documents as text, flags as integers), so
+one migration list and one reading of a row serve both. Writes go through ``Database.write``
+(one writer connection, group commit), reads through its small pool.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import asyncpg
+import orjson
+
+from parley.domain.account import Account, Agent, Skill
+from parley.domain.chat import Chat, Event
+from parley.domain.session import AgentSession, LoginSession
+from parley.store.postgres.database import Database
+from parley.store.postgres.records import Outbox, Participants, SurveyStore
+from parley.store.protocol import Directory
+from parley.store.rows import CHAT_COLUMNS, chat_columns, chat_from_row, event_from_row
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class PostgresStore:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.database = Database(url)
+        # The records of other concepts, kept in the same database and transactions.
+        self.mail = Outbox(self)
+        self.surveys = SurveyStore(self)
+        self.participants = Participants(self)
+
+    async def open(self) -> None:
+        await self.database.open()
+
+    async def close(self) -> None:
+        await self.database.close()
+
+    async def write(self, job) -> Any:
+        """Run ``await job(connection)`` in the next group commit; returns once it committed."""
+        return await self.database.write(job)
+
+    async def read(self, fn) -> Any:
+        """Run ``await fn(connection)`` on a pooled connection."""
+        return await self.database.read(fn)
+
+    async def schema_version(self) -> int:
+        return await self.read(lambda db: db.fetchval("SELECT COALESCE(max(version), 0) FROM schema_migrations"))
+
+    # -- configuration -------------------------------------------------------------------
+
+    async def create_account(self, account: Account) -> None:
+        await self.write(lambda db: db.execute(
+            "INSERT INTO accounts (id, name, timezone, default_skill_id, offline_email, created_ms)"
+            " VALUES ($1, $2, $3, $4, $5, $6)",
+            account.id, account.name, account.timezone, account.default_skill_id, account.offline_email, _now_ms()))
+
+    async def update_account(self, account: Account) -> None:
+        await self.write(lambda db: db.execute(
+            "UPDATE accounts SET name = $1, timezone = $2, default_skill_id = $3, offline_email = $4 WHERE id = $5",
+            account.name, account.timezone, account.default_skill_id, account.offline_email, account.id))
+
+    async def add_app_key(self, account_id: str, key_digest: str) -> None:
+        await self.write(lambda db: db.execute(
+            "INSERT INTO app_keys (key_digest, account_id, created_ms) VALUES ($1, $2, $3)"
+            " ON CONFLICT DO NOTHING", key_digest, account_id, _now_ms()))
+
+    async def create_skill(self, account_id: str, name: str) -> int:
+        return await self.write(lambda db: db.fetchval(
+            "INSERT INTO skills (account_id, name) VALUES ($1, $2) RETURNING id", account_id, name))
+
+    async def create_agent(self, agent: Agent) -> int:
+        async def job(db):
+            agent_id = await db.fetchval(
+                "INSERT INTO agents (account_id, login, password_hash, nickname, display_name, email,"
+                " privilege_group, max_chats, enabled) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+                agent.account_id, agent.login, agent.password_hash, agent.nickname, agent.display_name,
+                agent.email, agent.privilege_group, agent.max_chats, int(agent.enabled))
+            if agent.skill_ids:
+                await db.executemany("INSERT INTO agent_skills (agent_id, skill_id) VALUES ($1, $2)",
+                                     [(agent_id, skill_id) for skill_id in agent.skill_ids])
+            return agent_id
+
+        return await self.write(job)
+
+    async def save_availability(self, agent_id: int, availability: str) -> None:
+        await self.write(lambda db: db.execute(
+            "UPDATE agents SET availability = $1 WHERE id = $2", availability, agent_id))
+
+    async def load_directory(self) -> Directory:
+        return await self.database.snapshot(_load_directory)
+
+    async def change_counter(self) -> int:
+        """Bumped by every configuration write, by this process or another (migration step 7)."""
+        return await self.read(lambda db: db.fetchval("SELECT counter FROM config_changes WHERE id = 1"))
+
+    # -- visitors and chats --------------------------------------------------------------
+
+    async def known_visitor(self, account_id: str, visitor_id: int) -> bool:
+        found = await self.read(lambda db: db.fetchval(
+            "SELECT 1 FROM visitors WHERE account_id = $1 AND id = $2", account_id, visitor_id))
+        return found is not None
+
+    async def insert_chat(self, chat: Chat, events: list[Event], new_visitor: bool) -> None:
+        async def job(db):
+            if new_visitor:
+                await db.execute(
+                    "INSERT INTO visitors (account_id, id, created_ms) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                    chat.account_id, chat.visitor_id, chat.start_ms)
+            await db.execute(
+                "INSERT INTO chats (id, account_id, rt_session_id, visitor_id, requester_agent_id, state, skill_id,"
+                " agent_id, start_ms, chatting_ms, ended_ms, chat_timeout, visitor_name, details, custom_variables,"
+                " next_event_id, agent_key, typing, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
+                " $12, $13, $14, $15, $16, $17, $18, $19)",
+                chat.id, chat.account_id, chat.rt_session_id, chat.visitor_id, chat.requester_agent_id,
+                *chat_columns(chat, len(events)))
+            await _insert_events(db, chat.id, events)
+
+        await self.write(job)
+
+    async def save_chat(self, chat: Chat, events: list[Event]) -> None:
+        """Update the chat row and append its new events in one transaction."""
+        next_event_id = chat.next_event_id + len(events)
+
+        async def job(db):
+            await db.execute(
+                "UPDATE chats SET state = $1, skill_id = $2, agent_id = $3, start_ms = $4, chatting_ms = $5,"
+                " ended_ms = $6, chat_timeout = $7, visitor_name = $8, details = $9, custom_variables = $10,"
+                " next_event_id = $11, agent_key = $12, typing = $13, version = $14 WHERE id = $15",
+                *chat_columns(chat, next_event_id), chat.id)
+            await _insert_events(db, chat.id, events)
+
+        await self.write(job)
+
+    async def load_chats(self, ended_after_ms: int) -> list[Chat]:
+        """Open chats, and ended ones still within retention, with their events."""
+        return await self.database.snapshot(lambda db: _load_chats(db, ended_after_ms))
+
+    async def load_chat(self, chat_id: str, events_from: int) -> Chat | None:
+        """One chat's row, with its events from ``events_from`` on (one consistent view)."""
+        return await self.database.snapshot(lambda db: _load_chat(db, chat_id, events_from))
+
+    async def chat_versions(self, ended_after_ms: int) -> dict[str, int]:
+        rows = await self.read(lambda db: db.fetch(
+            "SELECT id, version FROM chats WHERE ended_ms IS NULL OR ended_ms > $1", ended_after_ms))
+        return {row[0]: row[1] for row in rows}
+
+    async def identity(self) -> str:
+        """The same for every node on this database (the server's system identifier and the
+        database's name), whatever URL each node spells it with."""
+        return await self.read(lambda db: db.fetchval(
+            "SELECT (SELECT system_identifier::text FROM pg_control_system()) || '/' || current_database()"))
+
+    async def lead(self) -> bool:
+        return await self.database.lead()
+
+    async def leading(self) -> bool:
+        return await self.database.leading()
+
+    async def announce(self, address: str, secret: str) -> None:
+        await self.database.announce(address, secret)
+
+    async def leader(self) -> tuple[str, str] | None:
+        row = await self.read(lambda db: db.fetchrow("SELECT address, secret FROM leadership WHERE id = 1"))
+        if row is None or row[0] is None:
+            return None
+        return row[0], row[1]
+
+    async def max_rt_session_id(self) -> int:
+        return await self.read(lambda db: db.fetchval("SELECT COALESCE(MAX(rt_session_id), 0) FROM chats"))
+
+    # -- login and agent sessions ----------------------------------------------------------
+
+    async def insert_login(self, record: LoginSession) -> None:
+        await self.write(lambda db: db.execute(
+            "INSERT INTO login_sessions (id, account_id, agent_id, bearer_digest, csrf, expires_ms)"
+            " VALUES ($1, $2, $3, $4, $5, $6)",
+            record.id, record.account_id, record.agent_id, record.bearer_digest, record.csrf, record.expires_ms))
+
+    async def set_login_expiry(self, login_id: str, expires_ms: int) -> None:
+        await self.write(lambda db: db.execute(
+            "UPDATE login_sessions SET expires_ms = $1 WHERE id = $2", expires_ms, login_id))
+
+    async def load_logins(self, now_ms: int) -> list[LoginSession]:
+        rows = await self.read(lambda db: db.fetch(
+            "SELECT id, account_id, agent_id, bearer_digest, csrf, expires_ms FROM login_sessions"
+            " WHERE expires_ms > $1", now_ms))
+        return [LoginSession(*row) for row in rows]
+
+    async def insert_agent_session(self, record: AgentSession) -> None:
+        await self.write(lambda db: db.execute(
+            "INSERT INTO agent_sessions (id, account_id, agent_id, login_session_id, created_ms)"
+            " VALUES ($1, $2, $3, $4, $5)",
+            record.id, record.account_id, record.agent_id, record.login_session_id, record.created_ms))
+
+    async def close_agent_sessions(self, session_ids: list[int], closed_ms: int) -> None:
+        await self.write(lambda db: db.execute(
+            "UPDATE agent_sessions SET closed_ms = $1 WHERE id = ANY($2::bigint[])", closed_ms, list(session_ids)))
+
+    async def load_agent_sessions(self) -> list[AgentSession]:
+        rows = await self.read(lambda db: db.fetch(
+            "SELECT id, account_id, agent_id, login_session_id, created_ms FROM agent_sessions"
+            " WHERE closed_ms IS NULL"))
+        return [AgentSession(*row) for row in rows]
+
+
+async def _insert_events(db: asyncpg.Connection, chat_id: str, events: list[Event]) -> None:
+    if events:
+        await db.executemany(
+            "INSERT INTO events (chat_id, id, type, time_ms, agents_only, fields, request_key)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            [(chat_id, e.id, e.type, e.time_ms, int(e.agents_only), orjson.dumps(e.fields).decode(), e.request_key)
+             for e in events])
+
+
+async def _load_directory(db: asyncpg.Connection) -> Directory:
+    accounts = {
+        row[0]: Account(id=row[0], name=row[1], timezone=row[2], default_skill_id=row[3], offline_email=row[4])
+        for row in await db.fetch("SELECT id, name, timezone, default_skill_id, offline_email FROM accounts")
+    }
+    keys = {row[0]: row[1] for row in await db.fetch("SELECT key_digest, account_id FROM app_keys")}
+    skills = {row[0]: Skill(id=row[0], account_id=row[1], name=row[2]) for row in await db.fetch(
+        "SELECT id, account_id, name FROM skills ORDER BY id")}
+    agents: dict[int, Agent] = {}
+    availability: dict[int, str] = {}
+    for row in await db.fetch(
+        "SELECT id, account_id, login, password_hash, nickname, display_name, email, privilege_group,"
+        " max_chats, enabled, availability FROM agents ORDER BY id"
+    ):
+        agents[row[0]] = Agent(
+            id=row[0], account_id=row[1], login=row[2], password_hash=row[3], nickname=row[4],
+            display_name=row[5], email=row[6], privilege_group=row[7], max_chats=row[8], enabled=bool(row[9]),
+        )
+        availability[row[0]] = row[10]
+    for agent_id, skill_id in await db.fetch("SELECT agent_id, skill_id FROM agent_skills ORDER BY skill_id"):
+        agents[agent_id].skill_ids.append(skill_id)
+    return Directory(accounts, keys, skills, agents, availability)
+
+
+async def _load_chats(db: asyncpg.Connection, ended_after_ms: int) -> list[Chat]:
+    chats: dict[str, Chat] = {}
+    for row in await db.fetch(f"SELECT {CHAT_COLUMNS} FROM chats WHERE ended_ms IS NULL OR ended_ms > $1",
+                              ended_after_ms):
+        chats[row[0]] = chat_from_row(row)
+    if chats:
+        for row in await db.fetch(
+            "SELECT chat_id, id, type, time_ms, agents_only, fields, request_key FROM events WHERE chat_id IN"
+            " (SELECT id FROM chats WHERE ended_ms IS NULL OR ended_ms > $1) ORDER BY chat_id, id", ended_after_ms
+        ):
+            chats[row[0]].events.append(event_from_row(row[1:]))
+    return list(chats.values())
+
+
+async def _load_chat(db: asyncpg.Connection, chat_id: str, events_from: int) -> Chat | None:
+    row = await db.fetchrow(f"SELECT {CHAT_COLUMNS} FROM chats WHERE id = $1", chat_id)
+    if row is None:
+        return None
+    chat = chat_from_row(row)
+    chat.events = [event_from_row(r) for r in await db.fetch(
+        "SELECT id, type, time_ms, agents_only, fields, request_key FROM events WHERE chat_id = $1 AND id >= $2"
+        " ORDER BY id", chat_id, events_from)]
+    return chat
