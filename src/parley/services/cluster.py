@@ -139,6 +139,9 @@ class Cluster:
         log.critical("leadership lost; stopping this node")
         os._exit(3)
 
+    async def leader_known(self) -> bool:
+        return await self._leader_answers()
+
     # -- a follower's view -----------------------------------------------------------------
 
     def touched(self, chat_id: str) -> None:

@@ -28,6 +28,7 @@ class Readiness:
     schema_applied: int | None
     schema_expected: int
     problem: str | None = None
+    role: str | None = None  # many nodes: "leader" or "follower"
 
 
 async def check(engine: Engine) -> Readiness:
@@ -42,4 +43,13 @@ async def check(engine: Engine) -> Readiness:
         return Readiness(False, None, expected, f"store unreachable: {type(exc).__name__}")
     if applied != expected:
         return Readiness(False, applied, expected, f"schema at step {applied}, this version needs {expected}")
-    return Readiness(True, applied, expected)
+    cluster = engine.cluster
+    if cluster is None:
+        return Readiness(True, applied, expected)
+    role = "leader" if cluster.leading else "follower"
+    ping = getattr(engine.bus, "ping", None)
+    if ping is not None and not await ping():
+        return Readiness(False, applied, expected, "the bus (Redis) does not answer", role)
+    if not cluster.leading and not await cluster.leader_known():
+        return Readiness(False, applied, expected, "no leader node answers", role)
+    return Readiness(True, applied, expected, role=role)
