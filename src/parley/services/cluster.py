@@ -99,8 +99,8 @@ class Cluster:
         if not await store.lead():
             return False
         log.info("this node leads the cluster")
-        self.leading = True
         await self.engine.load(replica=False)
+        self.leading = True  # from now on this node answers every request itself
         await store.announce(await self._lead(self.secret), self.secret)
         return True
 

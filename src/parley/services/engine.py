@@ -84,29 +84,42 @@ class Engine:
 
     async def load(self, *, replica: bool, run_timers: bool = True) -> None:
         """Build the in-memory view from the store. A replica (a follower node) only reads: no
-        routing, no timers, no workers; it may be loaded again as the leader later."""
+        routing, no timers, no workers; it may be loaded again as the leader later. Everything is
+        read first and swapped in at once, so requests served meanwhile see the old view whole."""
+        await self.reload_directory()
+        now = self.clock()
+        logins = await self.store.load_logins(now)
+        sessions = await self.store.load_agent_sessions()
+        loaded = await self.store.load_chats(now - self.settings.ended_retention * 1000)
+        rt_session = await self.store.max_rt_session_id()
+        # From here to the end of the swap, nothing awaits: no request sees half a view.
         self.replica = replica
-        self.chats.clear()
-        self.agent_keys.clear()
-        self.request_keys.clear()
         self.presence = Presence()
         self.queue = Queue(self.directory, self.presence, self.settings.ring_mode)
         self.queue.notify = lambda agent_id: self.bus.publish(agent_topic(agent_id))
-        await self.reload_directory()
-        now = self.clock()
-        for login in await self.store.load_logins(now):
+        for login in logins:
             self.presence.add_login(login)
-        for session in await self.store.load_agent_sessions():
+        for session in sessions:
             if session.login_session_id in self.presence.logins:
                 session.last_seen_ms = now  # idle time counts from the restart
                 self.presence.add_session(session)
-        for chat in await self.store.load_chats(now - self.settings.ended_retention * 1000):
+        before, self.chats = self.chats, {}
+        self.agent_keys.clear()
+        self.request_keys.clear()
+        for chat in loaded:
             # Visitors could not reach us while we were down: their silence starts now.
             chat.last_update_ms = now
+            known = before.get(chat.id)
+            if known is not None:  # a request may hold this object (a long-poll): keep it, made current
+                for name in CHAT_ROW_FIELDS:
+                    setattr(known, name, getattr(chat, name))
+                known.events[:] = chat.events
+                known.last_update_ms = now
+                chat = known
             self._adopt(chat)
+        self._next_rt_session = max(RT_SESSION_BASE, rt_session) + 1
         if replica:
             return
-        self._next_rt_session = max(RT_SESSION_BASE, await self.store.max_rt_session_id()) + 1
         for agent_id in [a for a in self.queue.assigned if not self.presence.logged_in(a)]:
             await self._release(agent_id)  # its login expired while we were down
         self.route()
