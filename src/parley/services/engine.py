@@ -59,6 +59,7 @@ class Engine:
         self._locks: dict[str, asyncio.Lock] = {}
         self._next_rt_session = RT_SESSION_BASE
         self.change_counter: int | None = None
+        self._stored_availability: dict[int, str] = {}  # as the store had it at the last directory load
         self._workers: list[Callable[[], Awaitable[None]]] = []
         self.bus = bus
         self.queue.notify = lambda agent_id: self.bus.publish(agent_topic(agent_id))
@@ -95,6 +96,7 @@ class Engine:
         # From here to the end of the swap, nothing awaits: no request sees half a view.
         self.replica = replica
         self.presence = Presence()
+        self.presence.availability.update(self._stored_availability)
         self.queue = Queue(self.directory, self.presence, self.settings.ring_mode)
         self.queue.notify = lambda agent_id: self.bus.publish(agent_topic(agent_id))
         for login in logins:
@@ -204,6 +206,7 @@ class Engine:
         snapshot = await self.store.load_directory()
         self.change_counter = counter
         self.directory.replace(snapshot)
+        self._stored_availability = snapshot.availability
         for agent_id, availability in snapshot.availability.items():
             self.presence.availability.setdefault(agent_id, availability)
 
