@@ -12,7 +12,8 @@ from starlette.routing import Route
 
 from parley.config import Settings
 from parley.domain import refusals
-from parley.http import agent, agent_chats, bridge, discovery, login, surveys, transcripts, tunnel, visitor
+from parley.http import agent, agent_chats, bridge, discovery, login, metrics, surveys, transcripts, tunnel, visitor
+from parley.http.access import name_routes
 from parley.http.exchange import engine_of, reply
 from parley.http.gateway import Gateway
 from parley.http.openapi import openapi_json
@@ -37,7 +38,7 @@ REFUSALS = {
     refusals.NotFound: (404, errors.NOT_FOUND),
 }
 # Surfaces whose clients only speak JSON get JSON errors when they did not choose.
-JSON_FIRST = ("/login", "/refresh", "/logout", "/baseURI", "/app/engagement", "/health", "/ready")
+JSON_FIRST = ("/login", "/refresh", "/logout", "/baseURI", "/app/engagement", "/health", "/ready", "/metrics")
 
 
 def error_response(request: Request, error: ApiError):
@@ -109,8 +110,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     routes = visitor.routes + agent_chats.routes + agent.routes + transcripts.routes + surveys.routes
     routes += login.routes + discovery.routes
     routes += [Route("/health", health, methods=["GET"]), Route("/ready", ready, methods=["GET"])]
+    routes += metrics.routes
     routes.append(Route("/openapi", openapi_json, methods=["GET"]))  # /openapi.json: the gateway strips .json
     routes += bridge.routes + tunnel.routes  # the JS Chat SDK's browser transports
+    name_routes(routes)  # the access log and /metrics name a request by its route's pattern
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
