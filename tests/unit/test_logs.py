@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 import sys
@@ -19,6 +20,7 @@ def restore_logging():
     yield
     root.handlers[:] = saved[0]
     root.setLevel(saved[1])
+    logs.access.direct(None)  # access lines back through the logging module
 
 
 def record(message: str = "hello %s", args: tuple = ("world",), exc=None, **fields) -> logging.LogRecord:
@@ -77,3 +79,34 @@ def test_the_level_setting_filters(restore_logging):
     logging.getLogger("parley.x").info("quiet")
     logging.getLogger("parley.x").warning("loud")
     assert "quiet" not in stream.getvalue() and "loud" in stream.getvalue()
+
+
+async def test_access_lines_share_the_format_and_go_out_in_batches(restore_logging):
+    stream = io.StringIO()
+    logs.configure("json", "info", stream)
+    logs.access.write("GET /r 200 0.1 ms", {"request_id": "r-1", "route": "/r", "status": 200})
+    logs.access.write("GET /r 404 0.1 ms", {"request_id": "r-2", "route": "/r", "status": 404})
+    assert stream.getvalue() == ""  # not yet: a write per request costs more than the request
+    logs.access.flush()
+    lines = [orjson.loads(line) for line in stream.getvalue().splitlines()]
+    assert [(line["logger"], line["level"], line["request_id"], line["status"]) for line in lines] == [
+        ("parley.access", "info", "r-1", 200), ("parley.access", "info", "r-2", 404)]
+    assert lines[0]["message"] == "GET /r 200 0.1 ms" and lines[0]["time"].endswith("Z")
+
+
+async def test_pending_access_lines_are_written_within_the_flush_delay(restore_logging):
+    stream = io.StringIO()
+    logs.configure("text", "info", stream)
+    logs.access.write("GET /r 200 0.1 ms", {"request_id": "r-1", "route": "/r", "status": 200})
+    for _ in range(500):  # the flush comes by itself (a timer on the loop), no later request needed
+        if stream.getvalue():
+            break
+        await asyncio.sleep(0.01)
+    assert stream.getvalue().endswith("INFO    parley.access GET /r 200 0.1 ms request_id=r-1\n")
+
+
+def test_without_an_event_loop_an_access_line_is_written_at_once(restore_logging):
+    stream = io.StringIO()
+    logs.configure("json", "info", stream)
+    logs.access.write("GET /r 200 0.1 ms", {"request_id": "r-1"})
+    assert orjson.loads(stream.getvalue())["request_id"] == "r-1"

@@ -10,14 +10,13 @@ label values few.
 from __future__ import annotations
 
 import itertools
-import logging
 import re
 import secrets
 from bisect import bisect_left
 
 from starlette.routing import BaseRoute, Route
 
-log = logging.getLogger("parley.access")
+from parley import logs
 
 REQUEST_ID_HEADER = b"x-request-id"
 # A proxy's id is kept when it looks like one (nginx's $request_id, a UUID, ...): short, and no
@@ -66,10 +65,10 @@ def record(scope: dict, request_id: bytes, method: str, status: int, seconds: fl
     """Count the request and write its access line (after its answer: the line has the status)."""
     route = scope.get(ROUTE_KEY, UNMATCHED)
     requests.observe(route, status, seconds)
-    if log.isEnabledFor(logging.INFO):
+    if logs.access.enabled():
         params = scope.get("path_params")
         duration = round(seconds * 1000, 3)
-        log.info("%s %s %d %.1f ms", method, route, status, duration, extra={
+        logs.access.write(f"{method} {route} {status} {duration:.1f} ms", {
             "request_id": request_id.decode(), "method": method, "route": route, "status": status,
             "duration_ms": duration, "account": params.get("account_id") if params else None})
 

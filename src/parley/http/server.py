@@ -136,5 +136,6 @@ async def serve(settings: Settings, on_stop: Callable[[], None] | None = None) -
             log.warning("%d requests still running after %.0f s; closing the database anyway",
                         app.running, FINISH_SECONDS)
         await engine.stop()
+        logs.access.flush()
     log.info("stopped")
     return 0
