@@ -12,7 +12,7 @@ import re
 from time import perf_counter
 
 from parley.config import credentialed_origins
-from parley.http.access import PREFLIGHT, REQUEST_ID_HEADER, RequestIds, Requests, record
+from parley.http.access import PREFLIGHT, REQUEST_ID_HEADER, ROUTE_KEY, RequestIds, Requests, record
 from parley.wire.negotiation import split_suffix
 
 _SLASHES = re.compile(r"/{2,}")
@@ -78,7 +78,7 @@ class Gateway:
             method = override
         if method == "OPTIONS" and origin is not None:
             await self._preflight(origin, request_id, send)
-            record({"parley.route": PREFLIGHT}, request_id, method, 204, perf_counter() - started, self.requests)
+            record({ROUTE_KEY: PREFLIGHT}, request_id, method, 204, perf_counter() - started, self.requests)
             return
         state["format_suffix"] = suffix
         scope = dict(scope, path=path, raw_path=path.encode(), method=method, state=state)
