@@ -13,7 +13,7 @@ from starlette.routing import Route
 from parley.config import Settings
 from parley.domain import refusals
 from parley.http import agent, agent_chats, bridge, discovery, login, metrics, surveys, transcripts, tunnel, visitor
-from parley.http.access import name_routes
+from parley.http.access import ROUTE_KEY, UNMATCHED, name_routes
 from parley.http.exchange import engine_of, reply
 from parley.http.gateway import Gateway
 from parley.http.openapi import openapi_json
@@ -69,7 +69,10 @@ async def on_http_error(request: Request, exc: HTTPException):
 
 
 async def on_unexpected(request: Request, exc: Exception):
-    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    # The route pattern, never the path (a chat id is a secret); the request id ties it to the access line.
+    request_id = (request.scope.get("state") or {}).get("request_id", b"").decode()
+    log.exception("unexpected error on %s %s", request.method, request.scope.get(ROUTE_KEY, UNMATCHED),
+                  extra={"request_id": request_id})
     return error_response(request, ApiError(500, errors.INTERNAL, "Unexpected server error"))
 
 

@@ -19,8 +19,8 @@ def app(engine):
     return create_app(engine.settings, engine)
 
 
-def client(app, address: str = "127.0.0.1", **headers: str) -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=app, client=(address, 40000))
+def client(app, address: str = "127.0.0.1", raise_app_exceptions: bool = True, **headers: str) -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=app, client=(address, 40000), raise_app_exceptions=raise_app_exceptions)
     return httpx.AsyncClient(transport=transport, base_url=BASE, headers=headers)
 
 

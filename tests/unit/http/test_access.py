@@ -7,7 +7,9 @@ import logging
 import pytest
 
 from parley.http.access import SANE_REQUEST_ID
-from tests.unit.http.conftest import ACCOUNT_URL, APP_KEY
+from parley.wire import errors
+from tests.unit.conftest import log_in
+from tests.unit.http.conftest import ACCOUNT_URL, APP_KEY, client
 
 
 @pytest.fixture
@@ -58,3 +60,26 @@ async def test_the_access_log_can_be_silenced_by_level(http, caplog):
     caplog.set_level(logging.WARNING, logger="parley.access")
     await http.get("/health")
     assert not [r for r in caplog.records if r.name == "parley.access"]
+
+
+async def test_an_unexpected_error_is_logged_by_route_and_request_id_never_by_path(app, agents, caplog, monkeypatch):
+    from parley.services.visitors import Visitors
+
+    await log_in(agents)
+
+    async def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    async with client(app, raise_app_exceptions=False) as http:
+        chat = (await http.post(f"{ACCOUNT_URL}/chat/request.json?v=1&{APP_KEY}",
+                                json={"request": {"skill": "Sales"}})).headers["location"]
+        monkeypatch.setattr(Visitors, "post", broken)
+        caplog.set_level(logging.INFO)
+        answer = await http.post(f"{chat}/events.json?v=1&{APP_KEY}", json={"event": {"@type": "line", "text": "hi"}})
+    assert answer.status_code == 500 and answer.json()["error"]["internalCode"] == errors.INTERNAL
+    [error] = [r for r in caplog.records if r.name == "parley.http"]
+    assert error.getMessage() == "unexpected error on POST /api/account/{account_id}/chat/{chat_id:chat}/events"
+    assert error.request_id == answer.headers["x-request-id"] and error.exc_info[0] is RuntimeError
+    [line] = [r for r in caplog.records if r.name == "parley.access"]
+    assert line.status == 500 and line.request_id == error.request_id
+    assert not any(chat.rsplit("/", 1)[1] in r.getMessage() for r in caplog.records if r.name.startswith("parley"))
