@@ -99,6 +99,16 @@ class Settings(BaseSettings):
     max_connections: int = Field(16384, ge=16, description="connections served at once; held polls and "
                                  "streams take all but a reserve of 1/16 (at least 8)")
 
+    # Logs (docs/operations.md): JSON lines unless stderr is a terminal; "auto" guesses which.
+    log_format: Literal["auto", "json", "text"] = Field(
+        "auto", description="log lines as JSON, as text, or auto: text on a terminal, JSON otherwise")
+    log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="least severe log "
+                                                                    "lines written")
+    # /metrics answers only loopback clients that no proxy forwarded, unless this bearer is set.
+    metrics_token: SecretStr | None = Field(None, description="bearer that /metrics requires (from any "
+                                            "address); unset: only unproxied loopback clients may read it "
+                                            "(secret)")
+
     @field_validator("trusted_proxies", "limits_storage", "transcript_recipients", "cors_credentialed_origins",
                      *RATE_SETTINGS)
     @classmethod
