@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from parley.config import Settings
 from parley.domain import refusals
-from parley.http import agent, agent_chats, bridge, discovery, login, surveys, transcripts, tunnel, visitor
+from parley.http import agent, agent_chats, bridge, discovery, login, surveys, transcripts, tunnel, visitor, widget
 from parley.http.exchange import engine_of, reply
 from parley.http.gateway import Gateway
 from parley.http.openapi import openapi_json
@@ -111,6 +111,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     routes += [Route("/health", health, methods=["GET"]), Route("/ready", ready, methods=["GET"])]
     routes.append(Route("/openapi", openapi_json, methods=["GET"]))  # /openapi.json: the gateway strips .json
     routes += bridge.routes + tunnel.routes  # the JS Chat SDK's browser transports
+    routes += widget.routes  # the visitor chat widget and its embed script
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
