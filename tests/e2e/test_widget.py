@@ -11,6 +11,7 @@ import sqlite3
 import threading
 import time
 from http.server import ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
@@ -33,6 +34,7 @@ OFFLINE = {"survey": {"id": 361346, "title": "", "header": "Send A Message", "qu
     {"id": 4991310, "type": "Text Field", "label": "Your name?", "mandatory": True},
     {"id": 4991311, "type": "Text Field", "validationType": "email", "label": "Your e-mail", "mandatory": True},
     {"id": 4991312, "type": "Text Area", "label": "Message", "mandatory": True}]}}}
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 HOSTILE = "<b>x</b><img src=x onerror=\"parent.postMessage('pwned','*')\"><script>alert(1)</script>"
 
 
@@ -181,6 +183,8 @@ def test_a_page_on_another_origin_embeds_the_widget_and_chats(server, shop, brow
     say(agent, chat, "Sorry! It ships today.")  # a line resets the agent's typing
     expect(widget.locator("#typing")).to_be_hidden()
     assert widget_lines(widget) == ["Hello Alice, how can I help?", "My parcel is late", "Sorry! It ships today."]
+    SCREENSHOTS.mkdir(exist_ok=True)
+    tab.screenshot(path=SCREENSHOTS / "widget.png")  # the README shows it: made here, never by hand
 
     # End, exit survey, transcript by mail.
     widget.locator("#end").click()
@@ -233,6 +237,8 @@ def test_network_cut_mid_chat_loses_and_doubles_no_line(server, shop, browser, h
     widget.locator("#line").fill("v0")
     widget.locator("#line").press("Enter")
     eventually(lambda: widget_lines(widget) == ["a0", "v0"])
+    inner = tab.frame(url=lambda url: "/widget" in url)
+    assert inner.evaluate("document.documentElement.dataset.transport") == "stream"  # the push extension
 
     tab.context.set_offline(True)
     widget.locator("#line").fill("v1")
@@ -354,6 +360,10 @@ def test_phone_sized_window_and_keyboard_alone(server, shop, browser, http):
     eventually(lambda: agent_lines(http, agent, chat) == ["typed, never clicked"])
     say(agent, chat, "Got it")
     expect(widget.locator("#lines .line.agent .text")).to_have_text(["Got it"])
+    expect(widget.locator("#agent")).to_have_text("You are chatting with Natalie")
+    expect(widget.locator("#queue")).to_be_hidden()
+    SCREENSHOTS.mkdir(exist_ok=True)
+    tab.screenshot(path=SCREENSHOTS / "widget-phone.png")
     # Nothing wider than the phone: no sideways scrolling inside the widget.
     inner = tab.frame(url=lambda url: "/widget" in url)
     assert inner.evaluate("document.documentElement.scrollWidth") <= 375
@@ -363,3 +373,55 @@ def test_phone_sized_window_and_keyboard_alone(server, shop, browser, http):
     expect(frame).to_be_hidden()
     expect(tab.locator("#parley-widget-launcher")).to_be_focused()
     assert tab.problems == []
+
+
+def test_without_an_event_stream_the_widget_polls_every_2_s(server, shop, browser, http):
+    """A server that does not offer event streams (here: a proxy refusing them) still chats."""
+    agent = Agent(server, http)
+    tab = host_page(browser, shop, server, "Sales")
+    refused: list[str] = []
+
+    def no_streams(route):
+        if "text/event-stream" in (route.request.headers.get("accept") or ""):
+            refused.append(route.request.url)
+            route.fulfill(status=406, content_type="application/json",
+                          body='{"error": {"time": "", "message": "no streams here", "internalCode": 5}}')
+        else:
+            route.continue_()
+
+    tab.context.route("**/events*", no_streams)
+    widget = open_widget(tab)
+    widget.locator("#start-chat").click()
+    chat = accept(agent)
+    say(agent, chat, "polled to you")
+    expect(widget.locator("#lines .line.agent .text")).to_have_text(["polled to you"])
+    inner = tab.frame(url=lambda url: "/widget" in url)
+    assert inner.evaluate("document.documentElement.dataset.transport") == "poll" and refused
+    assert agent.http.post(f"{chat}/info/agentTyping.json", json={"agentTyping": "typing"},
+                           headers={**agent.auth, **PUT}).status_code == 200
+    expect(widget.locator("#typing")).to_have_text("Natalie is typing…")
+    widget.locator("#line").fill("and back")
+    widget.locator("#line").press("Enter")
+    eventually(lambda: agent_lines(http, agent, chat) == ["polled to you", "and back"])
+    expect(widget.locator("#lines .line.visitor:not(.pending) .text")).to_have_text(["and back"])
+    tab.problems[:] = [p for p in tab.problems if "EventSource" not in p]  # the refusal itself, logged
+    assert tab.problems == []
+
+
+def test_widget_files_and_their_headers(server, http):
+    page = http.get(f"{server.url}/widget/")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    policy = page.headers["content-security-policy"]
+    assert "frame-ancestors *" in policy and "script-src 'self'" in policy and "connect-src 'self'" in policy
+    assert "unsafe-inline" not in policy and "x-frame-options" not in page.headers
+    assert page.headers["referrer-policy"] == "no-referrer"  # the chat URI never leaves in a Referer
+    assert http.get(f"{server.url}/widget").text == page.text
+    embed = http.get(f"{server.url}/widget/embed.js")
+    assert embed.status_code == 200 and embed.headers["content-type"].startswith("text/javascript")
+    assert embed.headers["x-content-type-options"] == "nosniff"
+    style = http.get(f"{server.url}/widget/widget.css")
+    assert style.status_code == 200 and style.headers["content-type"].startswith("text/css")
+    for name in ("index.html", "../bridge.js", "nope.js", "%2e%2e%2fbridge.js", "widget.js.map"):
+        missing = http.get(f"{server.url}/widget/{name}.json")
+        assert missing.status_code == 404 and missing.json()["error"]["internalCode"] == 12, name
+    assert http.post(f"{server.url}/widget/embed.js").status_code == 405

@@ -57,6 +57,8 @@ export class Feed {
     this.cursor = Number(fresh[fresh.length - 1]["@id"]) + 1;
     this.onEvents(fresh);
     if (fresh.some((e) => e["@type"] === "state" && e.state === "ended")) this.closeStream();
+    // A new state changes the info too (agent, queue place): read it now, not at the next tick.
+    if (!this.polling && fresh.some((e) => e["@type"] === "state")) this.schedule(0);
   }
 
   openStream() {
@@ -65,6 +67,7 @@ export class Feed {
     this.stream = source;
     source.onopen = () => {
       this.streamed = true;
+      document.documentElement.dataset.transport = "stream"; // which way events come, for a look in dev tools
     };
     source.onmessage = (message) => {
       let event;
@@ -80,6 +83,7 @@ export class Feed {
       this.stream = null;
       if (!this.streamed) {
         this.polling = true; // no event stream here (not offered, or refused): the plain API
+        document.documentElement.dataset.transport = "poll";
         this.schedule(0);
       } else if (!this.stopped && !this.ended) {
         this.timer = setTimeout(() => this.openStream(), POLL_MS);

@@ -208,8 +208,9 @@ function onEvents(events) {
         mine.remove();
         chat.sentIds.delete(id);
       }
-    } else if (event["@type"] === "state" && event.state === "ended") {
-      ended();
+    } else if (event["@type"] === "state") {
+      if (event.state !== "waiting") $("queue").hidden = true;
+      if (event.state === "ended") ended();
     }
   }
   for (const item of [...chat.sentIds.values(), ...chat.pending.values()]) list.append(item); // unconfirmed stay last
