@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
+from parley.http import widget as widget_routes
 from parley.services.surveys import import_survey
 from tests.e2e.conftest import ACCOUNT, KEY, Server, seed
 from tests.e2e.test_agent_api import Agent
@@ -206,6 +207,9 @@ def test_a_page_on_another_origin_embeds_the_widget_and_chats(server, shop, brow
     assert mailbox.received[0][0] == ["alice@example.com"]
     body = text_of(message)
     assert "Hello Alice, how can I help?" in body and "My parcel is late" in body and "Alice" in body
+    widget.locator("#restart").click()  # a new chat starts from the start form, the old one forgotten
+    expect(widget.locator("#start-chat")).to_be_visible()
+    expect(widget.locator("#lines .line")).to_have_count(0)
     assert tab.problems == []
 
 
@@ -421,6 +425,8 @@ def test_widget_files_and_their_headers(server, http):
     assert embed.headers["x-content-type-options"] == "nosniff"
     style = http.get(f"{server.url}/widget/widget.css")
     assert style.status_code == 200 and style.headers["content-type"].startswith("text/css")
+    for name in widget_routes.ASSETS:  # every file the page may load is there
+        assert http.get(f"{server.url}/widget/{name}").status_code == 200, name
     for name in ("index.html", "../bridge.js", "nope.js", "%2e%2e%2fbridge.js", "widget.js.map"):
         missing = http.get(f"{server.url}/widget/{name}.json")
         assert missing.status_code == 404 and missing.json()["error"]["internalCode"] == 12, name

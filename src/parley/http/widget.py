@@ -32,6 +32,7 @@ ASSETS = {
     "survey.js": SCRIPT,
     "lines.js": SCRIPT,
     "outbox.js": SCRIPT,
+    "storage.js": SCRIPT,
     "widget.css": "text/css; charset=utf-8",
 }
 

@@ -4,8 +4,18 @@
 // the chat, so a reload while the network is down sends them afterwards.
 
 import { isNetworkFailure, newKey } from "./api.js";
+import { storage } from "./storage.js";
 
 const RETRY_MAX_MS = 8000;
+
+function waitingLines(saved) {
+  try {
+    const lines = JSON.parse(saved || "[]");
+    return Array.isArray(lines) ? lines.filter((l) => l && typeof l.key === "string" && typeof l.text === "string") : [];
+  } catch {
+    return []; // not ours, or damaged: nothing to send
+  }
+}
 
 export class Outbox {
   constructor(api, chatUri, storageKey, { onSent, onFailed, onTrouble }) {
@@ -15,7 +25,7 @@ export class Outbox {
     this.onSent = onSent;
     this.onFailed = onFailed;
     this.onTrouble = onTrouble;
-    this.queue = JSON.parse(sessionStorage.getItem(storageKey) || "[]");
+    this.queue = waitingLines(storage.get(storageKey));
     this.busy = false;
     this.timer = null;
     this.failures = 0;
@@ -36,8 +46,8 @@ export class Outbox {
   }
 
   save() {
-    if (this.queue.length) sessionStorage.setItem(this.storageKey, JSON.stringify(this.queue));
-    else sessionStorage.removeItem(this.storageKey);
+    if (this.queue.length) storage.set(this.storageKey, JSON.stringify(this.queue));
+    else storage.remove(this.storageKey);
   }
 
   stop() {

@@ -49,7 +49,7 @@ export class SurveyForm {
       this.blocks.set(question, block);
       this.container.append(block);
     });
-    this.container.addEventListener("change", () => this.applyLogic());
+    this.container.onchange = () => this.applyLogic(); // one listener, of the form shown now
   }
 
   question(question, id) {

@@ -7,6 +7,7 @@ import { Api, ApiError, isNetworkFailure, newKey } from "./api.js";
 import { Feed } from "./feed.js";
 import { lineItem, pendingItem } from "./lines.js";
 import { Outbox } from "./outbox.js";
+import { storage } from "./storage.js";
 import { SurveyForm } from "./survey.js";
 
 const $ = (id) => document.getElementById(id);
@@ -72,7 +73,7 @@ async function survey(kind, extra = {}) {
 async function begin() {
   problem("");
   show("loading");
-  const stored = sessionStorage.getItem(CHAT_KEY);
+  const stored = storage.get(CHAT_KEY);
   if (stored) {
     tell("open");
     if (await resume(stored)) return;
@@ -146,7 +147,7 @@ async function startChat(event) {
   }
   $("start-chat").disabled = false;
   const uri = new URL(created.location).pathname;
-  sessionStorage.setItem(CHAT_KEY, uri);
+  storage.set(CHAT_KEY, uri);
   const name = $("visitor-name").value.trim();
   if (name) {
     try {
@@ -165,8 +166,8 @@ async function resume(uri) {
   try {
     ({ body } = await patiently(() => api.get(uri, { from: 0 })));
   } catch (error) {
-    sessionStorage.removeItem(CHAT_KEY);
-    sessionStorage.removeItem(OUTBOX_KEY);
+    storage.remove(CHAT_KEY);
+    storage.remove(OUTBOX_KEY);
     return false;
   }
   $("lines").replaceChildren();
@@ -190,7 +191,7 @@ function trouble(on) {
 }
 
 function gone() {
-  sessionStorage.removeItem(CHAT_KEY);
+  storage.remove(CHAT_KEY);
   problem("This chat is no longer available.");
   ended();
 }
@@ -364,10 +365,13 @@ function restart() {
     if (chat.outbox) chat.outbox.stop();
   }
   chat = null;
-  sessionStorage.removeItem(CHAT_KEY);
-  sessionStorage.removeItem(OUTBOX_KEY);
+  storage.remove(CHAT_KEY);
+  storage.remove(OUTBOX_KEY);
   $("lines").replaceChildren();
-  for (const id of ["exit-form", "exit-sent", "transcript-sent", "agent", "offline-sent"]) $(id).hidden = true;
+  for (const id of ["exit-form", "exit-sent", "transcript-sent", "agent", "offline-sent", "offline-none"]) {
+    $(id).hidden = true;
+  }
+  problem("");
   $("transcript-form").hidden = false;
   $("exit-survey").replaceChildren();
   begin().then(focusPanel);
