@@ -245,6 +245,7 @@ def test_network_cut_mid_chat_loses_and_doubles_no_line(server, shop, browser, h
     assert inner.evaluate("document.documentElement.dataset.transport") == "stream"  # the push extension
 
     tab.context.set_offline(True)
+    inner.wait_for_function("!navigator.onLine")  # the widget has heard of the cut
     widget.locator("#line").fill("v1")
     widget.locator("#line").press("Enter")
     say(agent, chat, "a1")
@@ -431,3 +432,32 @@ def test_widget_files_and_their_headers(server, http):
         missing = http.get(f"{server.url}/widget/{name}.json")
         assert missing.status_code == 404 and missing.json()["error"]["internalCode"] == 12, name
     assert http.post(f"{server.url}/widget/embed.js").status_code == 405
+
+
+def test_a_line_whose_answer_was_lost_is_sent_again_and_appended_once(server, shop, browser, http):
+    agent = Agent(server, http)
+    tab = host_page(browser, shop, server, "Sales")
+    keys: list[str] = []
+
+    def lose_the_first_answer(route):
+        request = route.request
+        if request.method == "POST" and '"line"' in (request.post_data or ""):
+            keys.append(request.headers.get("idempotency-key"))
+            if len(keys) == 1:
+                route.fetch()  # the server gets the line and commits it ...
+                route.abort("connectionreset")  # ... and its answer never reaches the widget
+                return
+        route.continue_()
+
+    tab.context.route("**/events*", lose_the_first_answer)
+    widget = open_widget(tab)
+    widget.locator("#start-chat").click()
+    chat = accept(agent)
+    widget.locator("#line").fill("only once")
+    widget.locator("#line").press("Enter")
+    expect(widget.locator("#lines .line.pending")).to_have_count(0)
+    expect(widget.locator("#lines .line.visitor .text")).to_have_text(["only once"])
+    assert len(keys) == 2 and keys[0] == keys[1] and len(keys[0]) >= 16  # the retry, with the same key
+    assert agent_lines(http, agent, chat) == ["only once"]
+    tab.problems[:] = [p for p in tab.problems if "ERR_CONNECTION_RESET" not in p]
+    assert tab.problems == []
