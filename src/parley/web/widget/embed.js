@@ -7,7 +7,8 @@
   "use strict";
 
   var script = document.currentScript;
-  if (!script || !script.src) return;
+  // Without its own src there is nothing to frame; a second copy of the snippet adds nothing.
+  if (!script || !script.src || document.getElementById("parley-widget-launcher")) return;
   var origin = new URL(script.src).origin; // the widget and its API live where this script came from
   var data = script.dataset;
   var query = new URLSearchParams();

@@ -60,9 +60,9 @@ async function patiently(call) {
   }
 }
 
-async function survey(kind, extra = {}) {
+async function survey(kind) {
   try {
-    const { body } = await patiently(() => api.get(`/chat/${kind}`, { skill, ...extra }));
+    const { body } = await patiently(() => api.get(`/chat/${kind}`, { skill }));
     return body;
   } catch (error) {
     if (error instanceof ApiError && error.status === 404) return null; // none configured
