@@ -80,13 +80,14 @@ def browser():
             instance.close()
 
 
-def host_page(browser, shop, server, skill: str, **context):
-    """A shop page on its own origin with the one-line snippet; ``problems`` collects script errors
-    and CSP refusals from the page and the widget frame."""
+def host_page(browser, shop, server, skill: str, policy: str = "", **context):
+    """A shop page on its own origin with the one-line snippet (and the CSP ``policy``, if given);
+    ``problems`` collects script errors and CSP refusals from the page and the widget frame."""
     folder, origin = shop
-    name = f"shop-{skill}-{server.port}.html"
+    name = f"shop-{skill}-{server.port}{'-csp' if policy else ''}.html"
+    meta = f'<meta http-equiv="Content-Security-Policy" content="{policy}">' if policy else ""
     (folder / name).write_text(
-        "<!doctype html><html lang=en><head><meta charset=utf-8><title>Shop</title>"
+        f"<!doctype html><html lang=en><head><meta charset=utf-8><title>Shop</title>{meta}"
         '<meta name="viewport" content="width=device-width, initial-scale=1"></head><body>'
         "<h1>A shop</h1><p>Something to sell.</p>"
         f'<script src="{server.url}/widget/embed.js" data-account="{ACCOUNT}" data-app-key="{KEY}"'
@@ -461,3 +462,19 @@ def test_a_line_whose_answer_was_lost_is_sent_again_and_appended_once(server, sh
     assert agent_lines(http, agent, chat) == ["only once"]
     tab.problems[:] = [p for p in tab.problems if "ERR_CONNECTION_RESET" not in p]
     assert tab.problems == []
+
+
+def test_a_host_page_with_a_strict_policy_still_gets_the_widget(server, shop, browser, http):
+    """A site that allows the chat origin for scripts and frames, and nothing inline, shows the
+    launcher styled and the widget working (the embed styles through the CSSOM, never inline)."""
+    agent = Agent(server, http)
+    tab = host_page(browser, shop, server, "Sales",
+                    policy=f"default-src 'none'; script-src {server.url}; frame-src {server.url}; style-src 'none'")
+    launcher = tab.locator("#parley-widget-launcher")
+    expect(launcher).to_have_css("position", "fixed")
+    widget = open_widget(tab)
+    widget.locator("#start-chat").click()
+    chat = accept(agent)
+    say(agent, chat, "through a strict page")
+    expect(widget.locator("#lines .line.agent .text")).to_have_text(["through a strict page"])
+    assert tab.problems == []  # no refusal: nothing of the embed needed inline code or style
