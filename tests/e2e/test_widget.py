@@ -478,3 +478,28 @@ def test_a_host_page_with_a_strict_policy_still_gets_the_widget(server, shop, br
     say(agent, chat, "through a strict page")
     expect(widget.locator("#lines .line.agent .text")).to_have_text(["through a strict page"])
     assert tab.problems == []  # no refusal: nothing of the embed needed inline code or style
+
+
+def test_a_transfer_shows_the_wait_and_then_the_new_agent(server, shop, browser, http):
+    natalie, bob = Agent(server, http), Agent(server, http, "bob", "bob-secret")  # Sales; Support
+    tab = host_page(browser, shop, server, "Sales")
+    widget = open_widget(tab)
+    widget.locator("#start-chat").click()
+    natalie_chat = accept(natalie)
+    expect(widget.locator("#agent")).to_have_text("You are chatting with Natalie")
+    targets = http.get(f"{natalie_chat}/transfer.json", headers=natalie.auth).json()["transfer"]["skill"]
+    support = next(t for t in (targets if isinstance(targets, list) else [targets]) if t["name"] == "Support")
+    moved = natalie.post(f"{natalie_chat}/transfer", {"transfer": {"skill": {"id": support["id"]},
+                                                                    "text": "Billing case"}})
+    assert moved.status_code == 200
+    expect(widget.locator("#lines .line.system").last).to_have_text(
+        "Please wait while you are transferred to another team.")
+    expect(widget.locator("#queue")).to_contain_text("Waiting for an agent")
+    expect(widget.locator("#agent")).to_be_hidden()
+    bob_chat = accept(bob)
+    expect(widget.locator("#agent")).to_have_text("You are chatting with Bob")
+    expect(widget.locator("#queue")).to_be_hidden()
+    say(bob, bob_chat, "Bob here, about your bill")
+    expect(widget.locator("#lines .line.agent .by")).to_have_text(["Bob"])
+    assert "Billing case" not in widget.locator("#lines").text_content()  # the agents' note stays theirs
+    assert tab.problems == []
