@@ -208,6 +208,16 @@ def test_a_page_on_another_origin_embeds_the_widget_and_chats(server, shop, brow
     assert mailbox.received[0][0] == ["alice@example.com"]
     body = text_of(message)
     assert "Hello Alice, how can I help?" in body and "My parcel is late" in body and "Alice" in body
+    # A reload shows the ended chat as it was, and holds nothing open for it.
+    streams: list[str] = []
+    tab.on("request", lambda request: streams.append(request.url)
+           if "text/event-stream" in (request.headers.get("accept") or "") else None)
+    tab.reload()
+    widget = tab.frame_locator("#parley-widget-frame")
+    expect(widget.locator("#ended-title")).to_be_visible()
+    expect(widget.locator("#lines .line.visitor .text")).to_have_text(["My parcel is late"])
+    tab.wait_for_timeout(3000)  # a stream reopened for an ended chat would show here (retry: 2 s)
+    assert streams == []
     widget.locator("#restart").click()  # a new chat starts from the start form, the old one forgotten
     expect(widget.locator("#start-chat")).to_be_visible()
     expect(widget.locator("#lines .line")).to_have_count(0)

@@ -180,6 +180,7 @@ async function resume(uri) {
   for (const line of chat.outbox.waiting) addPending(line);
   onEvents(list);
   onInfo(body.chat.info);
+  if (body.chat.info.state === "ended") return true; // nothing more will come: no feed to hold open
   chat.feed = new Feed(api, uri, Number(next), { onEvents, onInfo, onTrouble: trouble, onGone: gone });
   chat.feed.start();
   chat.outbox.flush(true);
