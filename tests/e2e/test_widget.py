@@ -513,3 +513,13 @@ def test_a_transfer_shows_the_wait_and_then_the_new_agent(server, shop, browser,
     expect(widget.locator("#lines .line.agent .by")).to_have_text(["Bob"])
     assert "Billing case" not in widget.locator("#lines").text_content()  # the agents' note stays theirs
     assert tab.problems == []
+
+
+def test_a_wrong_embed_says_so(server, browser):
+    tab = browser.new_page()
+    tab.goto(f"{server.url}/widget/?account={ACCOUNT}&appKey=not-a-key&skill=Sales")
+    expect(tab.locator("#problem")).to_be_visible()
+    expect(tab.locator("#start")).to_be_hidden()
+    tab.goto(f"{server.url}/widget/")  # no account, no key
+    expect(tab.locator("#problem")).to_contain_text("data-account and data-app-key")
+    expect(tab.locator("#close")).to_be_hidden()  # not framed: nothing to close
