@@ -28,7 +28,7 @@ from parley.domain.survey import KINDS as SURVEY_KINDS
 from parley.services import accounts
 from parley.services.accounts import Admin
 from parley.services.surveys import import_survey
-from parley.store import claim_for_server, database_path, open_store
+from parley.store import StoreUnavailable, claim_for_server, database_path, describe, is_postgres, open_store
 from parley.wire import jsoncodec, xmlcodec
 from parley.wire.jsoncodec import BodyError
 
@@ -139,10 +139,9 @@ def serve(config: str | None, demo: bool, **flags: Any) -> int:
 def migrate(config: str | None, **flags: Any) -> int:
     """Create or migrate the database, without serving."""
     url = _load(config, flags).database
-    path = _sqlite_path(url)
-    version = asyncio.run(_admin(url, lambda a: a.store.read(
-        lambda db: db.execute("SELECT max(version) FROM schema_migrations").fetchone()[0])))
-    click.echo(f"parley: database {path} is at schema version {version}", err=True)
+    where = describe(url) if is_postgres(url) else _sqlite_path(url)
+    version = asyncio.run(_admin(url, lambda a: a.store.schema_version()))
+    click.echo(f"parley: database {where} is at schema version {version}", err=True)
     return 0
 
 
@@ -262,7 +261,11 @@ def _sqlite_path(url: str) -> Path:
 
 
 def _existing_database(url: str) -> str:
-    """Admin commands never create a database: a typo'd path would silently start an empty one."""
+    """Admin commands never create a database: a typo'd path would silently start an empty one.
+    (A PostgreSQL database is created by its administrator; opening one that does not exist fails.)"""
+    if is_postgres(url):
+        click.echo(f"parley: database {describe(url)}", err=True)
+        return url
     path = _sqlite_path(url)
     if not path.is_file():
         shown = database_path(url)
@@ -274,9 +277,14 @@ def _existing_database(url: str) -> str:
 
 async def _admin(database: str, action: Callable) -> Any:
     store = open_store(database)
-    await store.open()
+    try:
+        await store.open()
+    except StoreUnavailable as exc:  # a server that does not answer, a database that does not exist
+        raise click.ClickException(str(exc)) from None
     try:
         return await action(Admin(store))
+    except StoreUnavailable as exc:
+        raise click.ClickException(str(exc)) from None
     finally:
         await store.close()
 

@@ -40,7 +40,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_ignore_empty=True, extra="forbid",
                                       coerce_numbers_to_str=True)  # TOML `transcript_recipients = 3`
 
-    database: str = Field(DEFAULT_DATABASE, description="the store; sqlite:////absolute/path.db for an absolute path")
+    database: str = Field(DEFAULT_DATABASE, description="the store: sqlite:////absolute/path.db (embedded), or postgresql://user@host:5432/db")
     host: str = Field("127.0.0.1", description="address to listen on")
     port: int = Field(8080, ge=1, le=65535, description="TCP port to listen on")
     # Links, Location and baseURI come from here; without it, from the request's Host.

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.e2e.conftest import ACCOUNT, KEY, Server, q
+from tests.e2e.conftest import ACCOUNT, KEY, Server, database_url, q
 from tests.e2e.test_chat_resource import accepted_chat
 
 
@@ -139,7 +139,7 @@ def test_hrefs_follow_the_host_header_without_public_url(server, http):
 def test_times_use_the_account_time_zone(server, http, zone, offset):
     account = "tz" + offset[1:3]
     out = subprocess.run([sys.executable, "-m", "parley", "account", "create", "--id", account, "--timezone", zone,
-                          "--database", f"sqlite:///{server.database}"], capture_output=True, text=True, check=True)
+                          "--database", database_url(server.database)], capture_output=True, text=True, check=True)
     key = out.stdout.strip()
     base = f"{server.url}/api/account/{account}"
     created = None

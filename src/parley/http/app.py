@@ -21,7 +21,7 @@ from parley.services import readiness
 from parley.services.engine import Engine
 from parley.services.mail import Mailer
 from parley.bus.local import LocalBus
-from parley.store import open_store
+from parley.store import StoreUnavailable, open_store
 from parley.wire import errors
 from parley.wire.errors import ApiError, error_tree
 from parley.wire.negotiation import JSON
@@ -65,6 +65,19 @@ async def on_http_error(request: Request, exc: HTTPException):
     if exc.status_code == 404:
         return error_response(request, ApiError(404, errors.NOT_FOUND, "Resource not found"))
     return error_response(request, ApiError(exc.status_code, errors.BAD_BODY, str(exc.detail)))
+
+
+# How long a client is told to wait before retrying a request the store could not serve.
+STORE_RETRY_AFTER_SECONDS = 2
+
+
+async def on_store_unavailable(request: Request, exc: StoreUnavailable):
+    """The database is down or not answering: a retryable 503 in the API's error format (the JS
+    SDK and agent clients retry it), never a 500; the store reconnects by itself."""
+    log.warning("store unavailable on %s %s: %s", request.method, request.url.path, exc)
+    response = error_response(request, ApiError(503, errors.NOT_READY, "Service temporarily unavailable"))
+    response.headers["Retry-After"] = str(STORE_RETRY_AFTER_SECONDS)
+    return response
 
 
 async def on_unexpected(request: Request, exc: Exception):
@@ -118,6 +131,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         exception_handlers={
             ApiError: on_api_error,
             refusals.Refusal: on_refusal,
+            StoreUnavailable: on_store_unavailable,
             HTTPException: on_http_error,
             Exception: on_unexpected,
         },
