@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import functools
 import json
-import sqlite3
 import threading
 import time
 from http.server import ThreadingHTTPServer
@@ -18,7 +17,7 @@ from playwright.sync_api import expect, sync_playwright
 
 from parley.http import widget as widget_routes
 from parley.services.surveys import import_survey
-from tests.e2e.conftest import ACCOUNT, KEY, Server, seed
+from tests.e2e.conftest import ACCOUNT, KEY, Server, query, seed
 from tests.e2e.test_agent_api import Agent
 from tests.e2e.test_browser_transports import CHROMIUM, Quiet
 from tests.mailbox import text_of
@@ -140,9 +139,8 @@ def eventually(check, seconds: float = 15) -> None:
 
 
 def submissions(database, kind: str) -> list[tuple]:
-    with sqlite3.connect(database) as db:
-        return db.execute("SELECT chat_id, survey_id, answers FROM survey_submissions WHERE kind = ? ORDER BY id",
-                          (kind,)).fetchall()
+    return query(database, "SELECT chat_id, survey_id, answers FROM survey_submissions WHERE kind = $1 ORDER BY id",
+                 kind)
 
 
 def say(agent: Agent, chat: str, text: str, text_type: str = "plain") -> None:

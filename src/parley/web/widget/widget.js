@@ -24,12 +24,17 @@ const framed = window.parent !== window;
 const PANELS = ["loading", "start", "offline", "chat", "ended"];
 let panel = "loading";
 let prechat = null;
-let chat = null; // {uri, feed, outbox, seen, pending, info, agentName}
+let chat = null; // {uri, feed, outbox, seen, pending, sentIds, info, typing}
+let focusWanted = false; // the launcher was used while the widget was still loading
 
 function show(name) {
   panel = name;
   for (const id of PANELS) $(id).hidden = id !== name && !(id === "chat" && name === "ended");
   $("line-form").hidden = $("end").hidden = name !== "chat";
+  if (focusWanted && name !== "loading") {
+    focusWanted = false;
+    focusPanel();
+  }
 }
 
 function status(text) {
@@ -403,7 +408,9 @@ $("restart").addEventListener("click", restart);
 $("close").hidden = !framed;
 $("close").addEventListener("click", () => tell("close"));
 window.addEventListener("message", (event) => {
-  if (event.source === window.parent && event.data && event.data.parley === "focus") focusPanel();
+  if (event.source !== window.parent || !event.data || event.data.parley !== "focus") return;
+  if (panel === "loading") focusWanted = true;
+  else focusPanel();
 });
 
 if (!account) {
