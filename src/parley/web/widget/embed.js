@@ -96,8 +96,9 @@
 
   function mount() {
     place();
-    document.body.appendChild(frame);
+    // The launcher first: Tab goes from it into the open widget, the order of what it controls.
     document.body.appendChild(launcher);
+    document.body.appendChild(frame);
   }
   if (document.body) mount(); else document.addEventListener("DOMContentLoaded", mount);
 })();
