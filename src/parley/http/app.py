@@ -12,7 +12,8 @@ from starlette.routing import Route
 
 from parley.config import Settings
 from parley.domain import refusals
-from parley.http import agent, agent_chats, bridge, discovery, login, metrics, surveys, transcripts, tunnel, visitor
+from parley.http import (agent, agent_chats, bridge, discovery, login, metrics, surveys, transcripts, tunnel, visitor,
+                         widget)
 from parley.http.access import ROUTE_KEY, UNMATCHED, name_routes
 from parley.http.exchange import engine_of, reply
 from parley.http.gateway import Gateway
@@ -129,6 +130,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     routes += metrics.routes
     routes.append(Route("/openapi", openapi_json, methods=["GET"]))  # /openapi.json: the gateway strips .json
     routes += bridge.routes + tunnel.routes  # the JS Chat SDK's browser transports
+    routes += widget.routes  # the visitor chat widget and its embed script
     name_routes(routes)  # the access log and /metrics name a request by its route's pattern
     app = Starlette(
         routes=routes,
