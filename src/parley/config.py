@@ -109,6 +109,16 @@ class Settings(BaseSettings):
     node_address: str | None = Field(None, description="many nodes: host:port other nodes reach this "
                                      "node's link at (default: node-host and its port)")
 
+    # Logs (docs/operations.md): JSON lines unless stderr is a terminal; "auto" guesses which.
+    log_format: Literal["auto", "json", "text"] = Field(
+        "auto", description="log lines as JSON, as text, or auto: text on a terminal, JSON otherwise")
+    log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="least severe log "
+                                                                    "lines written")
+    # /metrics answers only loopback clients that no proxy forwarded, unless this bearer is set.
+    metrics_token: SecretStr | None = Field(None, description="bearer that /metrics requires (from any "
+                                            "address); unset: only unproxied loopback clients may read it "
+                                            "(secret)")
+
     @field_validator("trusted_proxies", "limits_storage", "transcript_recipients", "cors_credentialed_origins",
                      *RATE_SETTINGS)
     @classmethod

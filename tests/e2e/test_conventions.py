@@ -110,7 +110,7 @@ def test_repeated_slashes_version_cors_and_unknown_paths(server, http):
     assert preflight.headers["access-control-allow-origin"] == "https://shop.example"
     assert "X-HTTP-Method-Override" in preflight.headers["access-control-allow-headers"]
     created = http.post(f"{base}/chat/request.json?{q()}", json={"request": {}}, headers={"Origin": "https://shop.example"})
-    assert created.headers["access-control-expose-headers"] == "Location"
+    assert created.headers["access-control-expose-headers"] == "Location, X-Request-Id"
     assert created.headers["cache-control"] == "no-cache, no-store"
     missing = http.get(f"{base}/no/such/thing.json?{q()}")
     assert missing.status_code == 404 and missing.json()["error"]["internalCode"] == 12

@@ -12,7 +12,9 @@ from starlette.routing import Route
 
 from parley.config import Settings
 from parley.domain import refusals
-from parley.http import agent, agent_chats, bridge, discovery, login, surveys, transcripts, tunnel, visitor
+from parley.http import (agent, agent_chats, bridge, discovery, login, metrics, surveys, transcripts, tunnel, visitor,
+                         widget)
+from parley.http.access import ROUTE_KEY, UNMATCHED, name_routes
 from parley.http.exchange import engine_of, reply
 from parley.http.gateway import Gateway
 from parley.http.openapi import openapi_json
@@ -41,7 +43,7 @@ REFUSALS = {
     refusals.NotFound: (404, errors.NOT_FOUND),
 }
 # Surfaces whose clients only speak JSON get JSON errors when they did not choose.
-JSON_FIRST = ("/login", "/refresh", "/logout", "/baseURI", "/app/engagement", "/health", "/ready")
+JSON_FIRST = ("/login", "/refresh", "/logout", "/baseURI", "/app/engagement", "/health", "/ready", "/metrics")
 
 
 def error_response(request: Request, error: ApiError):
@@ -85,7 +87,10 @@ async def on_store_unavailable(request: Request, exc: StoreUnavailable):
 
 
 async def on_unexpected(request: Request, exc: Exception):
-    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    # The route pattern, never the path (a chat id is a secret); the request id ties it to the access line.
+    request_id = (request.scope.get("state") or {}).get("request_id", b"").decode()
+    log.exception("unexpected error on %s %s", request.method, request.scope.get(ROUTE_KEY, UNMATCHED),
+                  extra={"request_id": request_id})
     return error_response(request, ApiError(500, errors.INTERNAL, "Unexpected server error"))
 
 
@@ -132,8 +137,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     routes = visitor.routes + agent_chats.routes + agent.routes + transcripts.routes + surveys.routes
     routes += login.routes + discovery.routes
     routes += [Route("/health", health, methods=["GET"]), Route("/ready", ready, methods=["GET"])]
+    routes += metrics.routes
     routes.append(Route("/openapi", openapi_json, methods=["GET"]))  # /openapi.json: the gateway strips .json
     routes += bridge.routes + tunnel.routes  # the JS Chat SDK's browser transports
+    routes += widget.routes  # the visitor chat widget and its embed script
+    name_routes(routes)  # the access log and /metrics name a request by its route's pattern
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
