@@ -141,6 +141,8 @@ class Database:
                         asyncpg.exceptions.AdminShutdownError, ConnectionError):
                     if not tries_left:
                         raise
+                    # Its idle siblings died with it (the server went away): renew them all.
+                    await self._pool.expire_connections()
 
         try:
             return await asyncio.wait_for(attempt(), self.timeout)
