@@ -10,6 +10,7 @@ import pytest
 from parley.domain.account import Account, Agent
 from parley.domain.chat import CHATTING, ENDED, WAITING, Chat, Event
 from parley.domain.ids import digest, new_chat_id
+from parley.domain.session import LoginSession
 from parley.store import is_postgres, open_store
 from tests.unit.store.conftest import raw
 
@@ -273,4 +274,19 @@ async def test_change_counter_moves_when_another_connection_writes(store, databa
 
 async def test_change_counter_is_stable_without_outside_writes(store):
     before = await store.change_counter()
+    assert await store.change_counter() == before
+
+
+async def test_chat_traffic_does_not_move_the_change_counter(store):
+    """The counter says "configuration changed, reload the directory": chats, events, logins and
+    the outbox must not move it, or every sweep would reload for nothing."""
+    account_id = await given_account(store)
+    agent_id = await store.create_agent(Agent(id=0, account_id=account_id, login="a", password_hash="h",
+                                              nickname="A", display_name="A"))
+    before = await store.change_counter()
+    chat = a_chat(account_id)
+    chat.events = opening_events()
+    await store.insert_chat(chat, chat.events, new_visitor=True)
+    await store.save_chat(chat, [Event(3, "line", T0, {"text": "x"})])
+    await store.insert_login(LoginSession("l1", account_id, agent_id, "digest", "csrf", T0 + 1000))
     assert await store.change_counter() == before

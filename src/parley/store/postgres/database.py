@@ -48,6 +48,7 @@ UNREACHABLE = (
     asyncio.TimeoutError,
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,  # "connection is closed" (a connection lost under a pooled handle)
+    asyncpg.InternalClientError,  # the server ended the connection while the driver was between states
     asyncpg.exceptions.OperatorInterventionError,  # shutdown, cannot connect now
     asyncpg.exceptions.InsufficientResourcesError,  # too many connections
     asyncpg.exceptions.InvalidCatalogNameError,  # no such database
@@ -187,10 +188,12 @@ class Database:
                 try:
                     async with self._pool.acquire() as connection:
                         return await fn(connection)
-                except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
+                except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.InternalClientError,
                         asyncpg.exceptions.AdminShutdownError, ConnectionError):
                     if not tries_left:
                         raise
+                    # Its idle siblings died with it (the server went away): renew them all.
+                    await self._pool.expire_connections()
 
         try:
             return await asyncio.wait_for(attempt(), self.timeout)
@@ -277,32 +280,48 @@ class Database:
                 return [(False, exc)] * len(batch)
         raise AssertionError("unreachable")
 
-    async def _transaction(self, batch: list, attempt: "_Attempt") -> list[tuple[bool, Any]]:
-        if self._connection is None or self._connection.is_closed():
-            self._connection = await self._connect()
-        db = self._connection
+    async def _begin(self, db: asyncpg.Connection) -> int:
+        """BEGIN, and the transaction's id. A leader's transaction first passes the fence: a leader
+        whose term another node replaced commits nothing (FOR SHARE makes a new term wait for the
+        transactions of the old one that already passed it)."""
         await db.execute("BEGIN")
-        attempt.began = True
         if self.epoch is not None:
-            # The fence: a leader whose term another node replaced commits nothing. FOR SHARE makes
-            # a new term wait for the transactions of the old one that already passed this check.
             epoch = await db.fetchval("SELECT epoch FROM leadership WHERE id = 1 FOR SHARE")
             if epoch != self.epoch:
                 await db.execute("ROLLBACK")
                 raise NotLeading(f"term {self.epoch} ended: another node leads (term {epoch})")
-        txid = await db.fetchval("SELECT txid_current()")
-        outcomes: list[tuple[bool, Any]] = []
-        for job, _ in batch:
-            # A savepoint per job: one failing write must not undo its neighbours.
-            await db.execute("SAVEPOINT job")
-            try:
-                outcomes.append((True, await job(db)))
-            except UNREACHABLE:
-                raise
-            except Exception as exc:
-                await db.execute("ROLLBACK TO SAVEPOINT job")
-                outcomes.append((False, exc))
-            await db.execute("RELEASE SAVEPOINT job")
+        return await db.fetchval("SELECT txid_current()")
+
+    async def _transaction(self, batch: list, attempt: "_Attempt") -> list[tuple[bool, Any]]:
+        if self._connection is None or self._connection.is_closed():
+            self._connection = await self._connect()
+        db = self._connection
+        txid = await self._begin(db)
+        attempt.began = True
+        try:
+            # Optimistic first: a savepoint per job costs two more round trips each, and jobs
+            # almost never fail. Jobs only touch the database, so one that fails rolls the whole
+            # batch back and the batch runs again with savepoints (below).
+            outcomes = [(True, await job(db)) for job, _ in batch] if len(batch) > 1 else None
+        except UNREACHABLE:
+            raise
+        except Exception:
+            await db.execute("ROLLBACK")
+            txid = await self._begin(db)
+            outcomes = None
+        if outcomes is None:
+            outcomes = []
+            for job, _ in batch:
+                # A savepoint per job: one failing write must not undo its neighbours.
+                await db.execute("SAVEPOINT job")
+                try:
+                    outcomes.append((True, await job(db)))
+                except UNREACHABLE:
+                    raise
+                except Exception as exc:
+                    await db.execute("ROLLBACK TO SAVEPOINT job")
+                    outcomes.append((False, exc))
+                await db.execute("RELEASE SAVEPOINT job")
         attempt.committing = txid
         await db.execute("COMMIT")
         return outcomes

@@ -209,13 +209,17 @@ class PostgresStore:
         return [AgentSession(*row) for row in rows]
 
 
+_INSERT_EVENT = ("INSERT INTO events (chat_id, id, type, time_ms, agents_only, fields, request_key)"
+                 " VALUES ($1, $2, $3, $4, $5, $6, $7)")
+
+
 async def _insert_events(db: asyncpg.Connection, chat_id: str, events: list[Event]) -> None:
-    if events:
-        await db.executemany(
-            "INSERT INTO events (chat_id, id, type, time_ms, agents_only, fields, request_key)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            [(chat_id, e.id, e.type, e.time_ms, int(e.agents_only), orjson.dumps(e.fields).decode(), e.request_key)
-             for e in events])
+    rows = [(chat_id, e.id, e.type, e.time_ms, int(e.agents_only), orjson.dumps(e.fields).decode(), e.request_key)
+            for e in events]
+    if len(rows) == 1:  # most appends: one line; executemany costs more for a single row
+        await db.execute(_INSERT_EVENT, *rows[0])
+    elif rows:
+        await db.executemany(_INSERT_EVENT, rows)
 
 
 async def _load_directory(db: asyncpg.Connection) -> Directory:
