@@ -53,10 +53,10 @@ class Nodes:
         self.folder, self.url, self.args = folder, url, args
         self.nodes: list[Server] = []
 
-    def start(self, count: int, *args: str) -> list[Server]:
+    def start(self, count: int, *args: str, redis: str = REDIS) -> list[Server]:
         for _ in range(count):
             index = len(self.nodes)
-            node = Server(self.folder / f"node{index}.db", "--redis", REDIS, *self.args, *args, store_url=self.url)
+            node = Server(self.folder / f"node{index}.db", "--redis", redis, *self.args, *args, store_url=self.url)
             self.nodes.append(node.start())
             if index == 0:
                 wait_until(lambda: ready(node), "the first node to lead")

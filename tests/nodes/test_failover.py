@@ -129,3 +129,40 @@ async def test_leader_killed_while_chats_post_lines_both_ways(nodes):
             last = int(events[-1]["@id"])
             tail = (await client.send("GET", f"{chat}/events.json?{Q}&from={last}")).json()["events"]["event"]
             assert tail["@id"] == str(last)  # a client carries on with from=N on the surviving node
+
+
+async def test_a_ring_pending_when_the_leader_dies_still_times_out_once(nodes):
+    """The new leader rings again from what the store holds; the unanswered ring then times out
+    exactly as it would have: its agent goes Away (once) and the next agent is rung."""
+    seed_agent(nodes.url, "first", "secret-pass", "First", ["Sales"])
+    seed_agent(nodes.url, "second", "secret-pass", "Second", ["Sales"])
+    leader, follower = nodes.start(2, "--ring-timeout", "2")
+    async with httpx.AsyncClient(timeout=30) as http:
+        client = Client(http, [follower, leader])
+        early = await agent_session(client, "first", "secret-pass")
+        late = await agent_session(client, "second", "secret-pass")
+        made = await client.send("POST", f"{BASE}/chat/request.json?{Q}", json={"request": {"skill": "Sales"}})
+        assert made.status_code == 201
+        rung = [await ringing(client, *agent) for agent in (early, late)]
+        assert sorted(rung) == [0, 1]
+        first_rung, other = (early, late) if rung[0] else (late, early)
+        leader.process.send_signal(signal.SIGKILL)
+        leader.process.wait()
+        wait_until(lambda: role(follower) == "leader", "the follower to take the lead")
+        await asyncio.sleep(3.5)  # past the ring timeout, counted again by the new leader
+        assert await availability(client, *first_rung) == "Away"
+        assert await ringing(client, *other) == 1
+        taken = await client.send("POST", f"{other[0]}/incomingRequests.json", json={}, headers=other[1])
+        assert taken.status_code == 201
+        await asyncio.sleep(2.5)  # nothing fires a second time
+        assert await availability(client, *other) == "Online"
+
+
+async def ringing(client: Client, session: str, auth: dict) -> int:
+    answer = await client.send("GET", f"{session}/incomingRequests.json", headers=auth)
+    return int(answer.json()["incomingRequests"]["ringingCount"])
+
+
+async def availability(client: Client, session: str, auth: dict) -> str:
+    answer = await client.send("GET", f"{session}/availability.json", headers=auth)
+    return answer.json()["availability"]["chat"]

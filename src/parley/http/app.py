@@ -101,14 +101,15 @@ async def health(request: Request):
 
 
 async def ready(request: Request):
-    """Ready to serve: the store answers and its schema is current; with many nodes also the bus,
-    and a leader is known (a load balancer routes by this)."""
+    """Ready to serve: the store answers and its schema is current; with many nodes also a leader
+    answers (a load balancer routes by this). The bus's state is reported, not required."""
     state = await readiness.check(engine_of(request))
     if not state.ready:
         raise ApiError(503, errors.NOT_READY, f"Not ready: {state.problem}")
     body = {"status": "ready", "version": readiness.version(), "schema": state.schema_applied}
     if state.role is not None:
         body["role"] = state.role
+        body["bus"] = state.bus
     return reply(request, {"ready": body}, default=JSON)
 
 
