@@ -21,7 +21,7 @@ from typing import Any, Literal, get_args, get_origin
 import click
 import httpx
 
-from parley import logs
+from parley import logs, workers
 from parley.config import Settings, SettingsError, env_name, flag_name, is_secret
 from parley.domain.refusals import Refusal
 from parley.domain.survey import KINDS as SURVEY_KINDS
@@ -107,12 +107,19 @@ def serve(config: str | None, demo: bool, **flags: Any) -> int:
     """
     settings = _load(config, flags)
     logs.configure(settings.log_format, settings.log_level)
+    worker = workers.is_worker()
+    if settings.workers > 1 and not worker and not is_postgres(settings.database):
+        raise click.ClickException("--workers needs a store that many processes share (--database "
+                                   "postgresql://...): the embedded SQLite mode is one process")
     try:
         claim = claim_for_server(settings.database)
     except (RuntimeError, ValueError, OSError) as exc:
         raise click.ClickException(str(exc)) from None
-    if not _port_is_free(settings.host, settings.port):
+    if not worker and not _port_is_free(settings.host, settings.port):
         raise click.ClickException(f"{settings.host}:{settings.port} is already in use")
+    if worker:
+        _exit_when_stdin_closes()  # the supervisor holds our stdin: EOF means it is gone
+        demo = False  # the supervisor seeded the demo and runs its bot
     if demo:
         asyncio.run(_admin(settings.database, lambda a: a.seed_demo()))
     else:
@@ -130,6 +137,8 @@ def serve(config: str | None, demo: bool, **flags: Any) -> int:
         bot = subprocess.Popen([sys.executable, "-m", "parley", "bot", "--url", base, "--until-stdin-closes"],
                                stdin=subprocess.PIPE, env=bot_env)
     try:
+        if settings.workers > 1 and not worker:
+            return workers.supervise(settings.workers, sys.argv[1:])
         from parley.http.server import serve as serve_http
 
         return asyncio.run(serve_http(settings, on_stop=lambda: _end_child(bot, wait=False)))

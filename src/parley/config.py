@@ -104,6 +104,8 @@ class Settings(BaseSettings):
     # an interface the others reach (and --node-address when that is not how they reach it).
     redis: str | None = Field(None, description="many nodes: Redis for wake-ups between nodes "
                               "(redis://host:6379/0); without it other nodes read the store every second")
+    workers: int = Field(1, ge=1, le=256, description="many nodes: server processes on this machine, one port "
+                         "(needs --database postgresql://...)")
     node_host: str = Field("127.0.0.1", description="many nodes: address the node link listens on")
     node_port: int = Field(0, ge=0, le=65535, description="many nodes: port of the node link (0: any free port)")
     node_address: str | None = Field(None, description="many nodes: host:port other nodes reach this "

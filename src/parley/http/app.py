@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import logging
 
 from starlette.applications import Starlette
@@ -27,7 +28,7 @@ from parley.bus.redis import RedisBus
 from parley.http.follower import FollowerGate
 from parley.http.relay import RelayClient, RelayServer
 from parley.services.cluster import Cluster
-from parley.store import StoreUnavailable, clustered, open_store
+from parley.store import StoreUnavailable, is_postgres, open_store
 from parley.wire import errors
 from parley.wire.errors import ApiError, error_tree
 from parley.wire.negotiation import JSON
@@ -110,6 +111,7 @@ async def ready(request: Request):
     if state.role is not None:
         body["role"] = state.role
         body["bus"] = state.bus
+        body["pid"] = os.getpid()  # which process of the node answered (--workers share one port)
     return reply(request, {"ready": body}, default=JSON)
 
 
@@ -117,7 +119,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     settings = settings or Settings.from_env()
     # The one composition place: the store and the bus backends are chosen here.
     if engine is None:
-        bus = RedisBus(settings.redis) if settings.redis and clustered(settings.database) else LocalBus()
+        bus = RedisBus(settings.redis) if settings.redis and is_postgres(settings.database) else LocalBus()
         engine = Engine(settings, open_store(settings.database), bus)
 
     @contextlib.asynccontextmanager
@@ -159,7 +161,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.throttles = Throttles(settings)
     gateway = Gateway(app, engine)
     app.state.gateway = gateway  # the JSONP tunnel replays its calls through all of it
-    gateway.node = join_cluster(app, engine) if clustered(settings.database) else engine
+    gateway.node = join_cluster(app, engine) if is_postgres(settings.database) else engine
     return gateway
 
 

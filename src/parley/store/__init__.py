@@ -11,6 +11,7 @@ POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 
 def is_postgres(url: str) -> bool:
+    """A store many nodes share (the cluster mode); SQLite belongs to one process."""
     return url.startswith(POSTGRES_SCHEMES)
 
 
@@ -55,11 +56,6 @@ def claim_for_server(url: str):
         lock.close()
         raise RuntimeError(f"another parley server is already serving {url}") from None
     return lock
-
-
-def clustered(url: str) -> bool:
-    """A store many nodes share (PostgreSQL); SQLite belongs to one process."""
-    return url.startswith(("postgresql://", "postgres://"))
 
 
 def open_store(url: str) -> Store:
