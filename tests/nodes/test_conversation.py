@@ -49,18 +49,30 @@ async def eventually(read, expected, seconds: float = 5.0):
             return value
 
 
-async def test_a_whole_conversation_on_alternate_nodes(nodes, tmp_path, database_url):
+def prepare(tmp_path, database_url) -> None:
+    """An exit survey, and Bob: a second agent on Sales whom the chat can be transferred to."""
     survey = tmp_path / "exit.json"
     survey.write_text(json.dumps(EXIT))
     imported = subprocess.run([sys.executable, "-m", "parley", "survey", "import", "--account", ACCOUNT, "--kind",
                                "exit", str(survey), "--database", database_url], capture_output=True, text=True)
     assert imported.returncode == 0, imported.stderr
     seed_agent(database_url, "bob", "bob-secret", "Bob", ["Sales", "Support"])
+
+
+async def test_a_whole_conversation_on_alternate_nodes(nodes, tmp_path, database_url):
+    prepare(tmp_path, database_url)
     first, second = nodes.start(2)
     assert (role(first), role(second)) == ("leader", "follower")
     natalie = AgentClient(first.url, ACCOUNT, alternating([first, second]))
     bob = AgentClient(second.url, ACCOUNT, alternating([second, first]))
     visitor = VisitorClient(second.url, ACCOUNT, KEY, alternating([second, first]))
+    await whole_conversation(natalie, bob, visitor, database_url)
+    # Every client really alternated between the nodes.
+    assert set(visitor.http._transport.seen) == {first.port, second.port}
+
+
+async def whole_conversation(natalie: AgentClient, bob: AgentClient, visitor: VisitorClient, database_url: str):
+    """Ring, accept, lines both ways, typing, transfer to the other agent, end, exit survey."""
     try:
         for agent, (login, password) in ((natalie, ("natalie", "natalie")), (bob, ("bob", "bob-secret"))):
             await agent.login(login, password)
@@ -110,8 +122,6 @@ async def test_a_whole_conversation_on_alternate_nodes(nodes, tmp_path, database
         assert answered.status_code == 200, answered.text
         stored = await postgres.execute(database_url, "SELECT chat_id FROM survey_submissions WHERE kind = 'exit'")
         assert stored == [(visitor.chat_uri.rsplit("/", 1)[1],)]
-        # Every client really alternated between the nodes.
-        assert set(visitor.http._transport.seen) == {first.port, second.port}
     finally:
         for client in (visitor, natalie, bob):
             await client.close()
