@@ -16,12 +16,14 @@ import asyncio
 import re
 import time
 
+from parley.http.paths import ChatIdConvertor
 from parley.http.relay import LinkError, RelayClient
 from parley.wire import errors
 from parley.wire.errors import ApiError
 
-CHAT_PATH = re.compile(r"^/api/account/[^/]+/chat/(?P<chat_id>[^/]+)(?P<rest>/.*)?$")
-NEW_CHAT = re.compile(rb"/chat/(?P<chat_id>[^/?#]+)$")
+# A chat id has a fixed shape (``paths.ChatIdConvertor``): /chat/availability and the like are not chats.
+CHAT_PATH = re.compile(rf"^/api/account/[^/]+/chat/(?P<chat_id>{ChatIdConvertor.regex})(?P<rest>/.*)?$")
+NEW_CHAT = re.compile(rf"/chat/(?P<chat_id>{ChatIdConvertor.regex})$".encode())
 # Visitor reads of one chat that the view answers: the chat, its events and one event, its info.
 READS = re.compile(r"^(/events(/[^/]+)?|/info(/visitorName|/visitorTyping|/agentTyping)?)?$")
 # Reads that need no state of the contact centre.
