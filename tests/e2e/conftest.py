@@ -103,8 +103,14 @@ class Server:
 
 
 def seed(database: Path, extra=None) -> None:
+    seed_url(database_url(database), extra)
+
+
+def seed_url(url: str, extra=None) -> None:
+    """The demo account, its key, skills and agent, then ``extra(admin)``, in the store at ``url``."""
+
     async def run():
-        store = open_store(database_url(database))
+        store = open_store(url)
         await store.open()
         try:
             admin = Admin(store)
@@ -114,7 +120,7 @@ def seed(database: Path, extra=None) -> None:
         finally:
             await store.close()
 
-    asyncio.run(run())
+    postgres.run_sync(run())  # also from a test that runs an event loop itself
 
 
 async def _second_agent(admin: Admin) -> None:

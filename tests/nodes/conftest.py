@@ -14,36 +14,20 @@ import pytest
 from parley.services.accounts import Admin
 from parley.store import open_store
 from tests import postgres
-from tests.e2e.conftest import Server
+from tests.e2e.conftest import Server, seed_url
 
 REDIS = os.environ.get("PARLEY_TEST_REDIS", "redis://127.0.0.1:6379/0")
 
 
-def seed(url: str, extra=None) -> None:
-    async def run():
-        store = open_store(url)
-        await store.open()
-        try:
-            admin = Admin(store)
-            await admin.seed_demo()
-            if extra is not None:
-                await extra(admin)
-        finally:
-            await store.close()
-
-    postgres.run_sync(run())
+def seed(url: str) -> None:
+    seed_url(url)
 
 
 def seed_agent(url: str, login: str, password: str, nickname: str, skills: list[str], max_chats: int = 4) -> None:
-    async def run():
-        store = open_store(url)
-        await store.open()
-        try:
-            await Admin(store).create_agent("12345", login, password, nickname, skills, max_chats)
-        finally:
-            await store.close()
+    async def add(admin: Admin) -> None:
+        await admin.create_agent("12345", login, password, nickname, skills, max_chats)
 
-    postgres.run_sync(run())
+    seed_url(url, add)  # the demo account is there already: seeding it again changes nothing
 
 
 class Nodes:

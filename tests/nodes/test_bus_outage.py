@@ -13,7 +13,8 @@ import pytest
 
 from tests.e2e.conftest import ACCOUNT, KEY
 from tests.nodes.conftest import Nodes, role, wait_until
-from parley.client import AgentClient, VisitorClient
+from parley.client import VisitorClient
+from tests.e2e.test_conversation import agent_online
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 
@@ -69,12 +70,9 @@ async def test_redis_stopped_and_started_mid_chat(tmp_path, database_url, redis)
     try:
         first, second = nodes.start(2, redis=redis.url)
         assert (role(first), role(second)) == ("leader", "follower")
-        agent = AgentClient(first.url, ACCOUNT)
+        agent = await agent_online(first)
         visitor = VisitorClient(second.url, ACCOUNT, KEY)
         try:
-            await agent.login("natalie", "natalie")
-            await agent.start_session()
-            await agent.set_availability("Online")
             await visitor.request_chat(skill="Sales")
             chat_uri = await agent.accept()
             while len(await visitor.poll(wait=2)) == 0:

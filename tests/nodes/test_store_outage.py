@@ -8,41 +8,28 @@ import asyncio
 import time
 
 import httpx
-import pytest
-
-from parley.client import AgentClient, VisitorClient
+from parley.client import VisitorClient
 from tests import postgres
-from tests.e2e.conftest import ACCOUNT, KEY, free_port
+from tests.e2e.conftest import ACCOUNT, KEY
+from tests.e2e.test_conversation import agent_online
+from tests.e2e.test_store_outage import cluster  # noqa: F401 (a fixture: our own PostgreSQL server)
 from tests.e2e.test_store_outage import seeded
 from tests.nodes.conftest import Nodes, role, wait_until
 
 
-@pytest.fixture
-def own_postgres():
-    own = postgres.Cluster(free_port()).init()
-    try:
-        own.start()
-        yield own
-    finally:
-        own.destroy()
-
-
-async def test_postgresql_restarted_under_two_nodes(own_postgres, tmp_path):
-    url = await asyncio.to_thread(seeded, own_postgres)
+async def test_postgresql_restarted_under_two_nodes(cluster, tmp_path):  # noqa: F811 (the fixture)
+    url = await asyncio.to_thread(seeded, cluster)
     nodes = Nodes(tmp_path, url)
     try:
         leader, follower = nodes.start(2)
-        agent = AgentClient(leader.url, ACCOUNT)
+        agent = await agent_online(leader)
         visitor = VisitorClient(follower.url, ACCOUNT, KEY)
         try:
-            await agent.login("natalie", "natalie")
-            await agent.start_session()
-            await agent.set_availability("Online")
             await visitor.request_chat(skill="Sales")
             chat_uri = await agent.accept()
             await visitor.send_line("before the outage")
 
-            own_postgres.stop()
+            cluster.stop()
             refused = httpx.post(visitor.chat_uri + f"/events.json?v=1&NC=true&appKey={KEY}",
                                  json={"event": {"@type": "line", "text": "during the outage"}}, timeout=30)
             assert refused.status_code == 503, refused.text
@@ -50,7 +37,7 @@ async def test_postgresql_restarted_under_two_nodes(own_postgres, tmp_path):
             # A visitor's read of its open chat goes on from the follower's view.
             assert httpx.get(visitor.chat_uri + f".json?v=1&NC=true&appKey={KEY}", timeout=10).status_code == 200
 
-            own_postgres.start()
+            cluster.start()
             deadline = time.monotonic() + 30
             while True:  # the first writes after the restart may still meet a dead pooled connection
                 answer = httpx.post(visitor.chat_uri + f"/events.json?v=1&NC=true&appKey={KEY}",

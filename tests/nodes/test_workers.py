@@ -10,7 +10,8 @@ import sys
 import httpx
 import psutil
 
-from parley.client import AgentClient, VisitorClient
+from parley.client import VisitorClient
+from tests.e2e.test_conversation import agent_online
 from tests.e2e.conftest import ACCOUNT, KEY, Server
 from tests.nodes.conftest import REDIS, seed, wait_until
 
@@ -36,12 +37,9 @@ async def test_four_workers_share_one_port_and_a_chat(tmp_path, database_url):
         wait_until(lambda: len(workers_of(server)) == 4, "four workers")
         wait_until(lambda: sorted(roles(server, 40).values()).count("leader") == 1 and len(roles(server, 40)) >= 2,
                    "answers from several workers, one of them leading")
-        agent = AgentClient(server.url, ACCOUNT)
+        agent = await agent_online(server)
         visitor = VisitorClient(server.url, ACCOUNT, KEY)
         try:
-            await agent.login("natalie", "natalie")
-            await agent.start_session()
-            await agent.set_availability("Online")
             await visitor.request_chat(skill="Sales")
             chat_uri = await agent.accept()
             await agent.send_line(chat_uri, "Hello from whichever worker")
