@@ -12,7 +12,8 @@ from starlette.routing import Route
 
 from parley.config import Settings
 from parley.domain import refusals
-from parley.http import agent, agent_chats, bridge, discovery, login, surveys, transcripts, tunnel, visitor
+from parley.http import (agent, agent_chats, bridge, canned, console, discovery, login, surveys, transcripts, tunnel,
+                         visitor)
 from parley.http.exchange import engine_of, reply
 from parley.http.gateway import Gateway
 from parley.http.openapi import openapi_json
@@ -106,11 +107,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     # The busiest routes first: every request walks this list until a pattern matches, and the
     # visitor's polls are most requests (chat ids have their own pattern, so order is free).
-    routes = visitor.routes + agent_chats.routes + agent.routes + transcripts.routes + surveys.routes
+    routes = visitor.routes + agent_chats.routes + agent.routes + transcripts.routes + surveys.routes + canned.routes
     routes += login.routes + discovery.routes
     routes += [Route("/health", health, methods=["GET"]), Route("/ready", ready, methods=["GET"])]
     routes.append(Route("/openapi", openapi_json, methods=["GET"]))  # /openapi.json: the gateway strips .json
     routes += bridge.routes + tunnel.routes  # the JS Chat SDK's browser transports
+    routes += console.routes  # the agent console's pages
     app = Starlette(
         routes=routes,
         lifespan=lifespan,

@@ -176,4 +176,15 @@ STEPS: list[str] = [
     """
     CREATE INDEX chats_ended ON chats (ended_ms);
     """,
+    # 7: canned responses an account's agents keep and manage in the console (a parley extension).
+    """
+    CREATE TABLE canned_responses (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        account_id TEXT NOT NULL REFERENCES accounts(id),
+        title TEXT NOT NULL,
+        text TEXT NOT NULL,
+        created_ms INTEGER NOT NULL
+    );
+    CREATE INDEX canned_responses_account ON canned_responses (account_id, id);
+    """,
 ]

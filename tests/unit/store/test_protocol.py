@@ -16,7 +16,7 @@ from parley.store.sqlite import SqliteStore
 
 SOURCE = Path(protocol.__file__).resolve().parents[1]
 STORE_BACKENDS = ("parley.store.sqlite", "parley.store.outbox", "parley.store.surveys", "parley.store.participants",
-                  "parley.store.writer")
+                  "parley.store.canned", "parley.store.writer")
 BUS_BACKENDS = ("parley.bus.local",)
 # Where backends are chosen: the app factory (store and bus) and the CLI (through open_store).
 COMPOSITION = {"parley/http/app.py"}
@@ -34,6 +34,7 @@ def implementations():
         (protocol.MailRecords, type(store.mail)),
         (protocol.SurveyRecords, type(store.surveys)),
         (protocol.ParticipantRecords, type(store.participants)),
+        (protocol.CannedRecords, type(store.canned)),
         (Bus, LocalBus),
     ]
 
@@ -53,7 +54,7 @@ def test_the_backend_implements_every_method_with_the_protocols_signature(contra
 
 def test_the_stores_sub_records_are_attributes_the_protocol_names():
     store = SqliteStore(":memory:")
-    for name in ("mail", "surveys", "participants"):
+    for name in ("mail", "surveys", "participants", "canned"):
         assert isinstance(vars(protocol.Store)[name], property)
         assert getattr(store, name) is not None
 
