@@ -19,7 +19,7 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from parley.services.surveys import import_survey
-from tests.e2e.conftest import ACCOUNT, KEY, q, shared_server
+from tests.e2e.conftest import ACCOUNT, KEY, Server, q, shared_server
 from tests.e2e.test_agent_api import Agent
 from tests.unit.domain.test_survey import PRECHAT_EXAMPLE
 
@@ -175,6 +175,7 @@ def test_a_whole_chat_in_the_console(server, browser, http):
         expect(details).to_contain_text("Skill: Sales", timeout=WAIT)
         expect(details).to_contain_text("visitor waiting", timeout=WAIT)
         expect(details).to_contain_text(f"of {RING_TIMEOUT} s", timeout=WAIT)
+        assert page.evaluate("window.parleyConsole.alerts") == 1  # announced once (a chime, a notification if allowed)
         panel = accept_ring(page)
         expect(page.locator("#ring")).to_be_hidden(timeout=WAIT)
         assert eventually(lambda: visitor.state() == "chatting")
@@ -316,6 +317,35 @@ def test_canned_responses_created_used_and_deleted(server, browser, http):
         context.close()
 
 
+def test_a_reload_keeps_the_login_and_the_chats_but_another_tab_logs_in_anew(server, browser, http):
+    context, page = open_console(browser, server)
+    try:
+        log_in(page, server)
+        visitor = Visitor(server, http, skill="Sales")
+        panel = accept_ring(page)
+        visitor.send("said before the reload")
+        expect(panel.locator(".log")).to_contain_text("said before the reload", timeout=WAIT)
+        page.reload()
+        expect(page.locator("#desk")).to_be_visible(timeout=WAIT)
+        panel = page.locator("article.chat")
+        expect(panel).to_have_count(1, timeout=WAIT)  # back from the agent session's chatSessions
+        expect(panel.locator(".log")).to_contain_text("said before the reload", timeout=WAIT)
+        visitor.send("said after the reload")
+        expect(panel.locator(".log")).to_contain_text("said after the reload", timeout=WAIT)
+        assert page.evaluate("Object.keys(localStorage).length") == 0 and "bearer" not in page.evaluate(
+            "document.cookie")
+        other = context.new_page()  # the bearer lives in its tab (sessionStorage), not in the browser
+        other.goto(f"{server.url}/console/?account={ACCOUNT}")
+        expect(other.locator("#login-view")).to_be_visible(timeout=WAIT)
+        other.close()
+        panel.get_by_role("button", name="End chat").click()
+        assert eventually(lambda: visitor.state() == "ended")
+        assert page.problems == []
+    finally:
+        log_out(page)
+        context.close()
+
+
 def test_keyboard_alone_logs_in_accepts_and_answers(server, browser, http):
     context, page = open_console(browser, server)
     try:
@@ -402,6 +432,30 @@ def test_long_poll_when_offered_and_2_s_polling_when_not(server, browser, http):
     finally:
         log_out(page)
         context.close()
+
+
+def test_the_demo_human_agent_chats_in_the_console_while_the_bot_answers_sales(browser, http, tmp_path):
+    """What the README tells a newcomer: `parley serve --demo`, then the console as alex/alex."""
+    demo = Server(tmp_path / "demo.db", "--demo").start()
+    context, page = open_console(browser, demo)
+    try:
+        assert "/console/?account=12345" in demo.log.read_text() and "alex/alex" in demo.log.read_text()
+        log_in(page, demo, "alex", "alex")
+        expect(page.locator("#agent-name")).to_have_text("Alex")
+        sales = Visitor(demo, http, skill="Sales")  # the bot (Natalie) takes Sales
+        assert eventually(lambda: sales.state() == "chatting")
+        visitor = Visitor(demo, http, skill="Support")
+        panel = accept_ring(page, "Support")
+        visitor.send("Is a human there?")
+        expect(panel.locator(".log")).to_contain_text("Is a human there?", timeout=WAIT)
+        send_from_console(panel, "Yes, Alex here.")
+        assert eventually(lambda: "Yes, Alex here." in visitor.texts())
+        assert page.locator("#ring").is_hidden()
+        assert page.problems == []
+    finally:
+        log_out(page)
+        context.close()
+        demo.stop()
 
 
 def test_the_console_pages_carry_the_strict_page_policy(server, http):

@@ -22,6 +22,7 @@ class Desk {
     this.canned = [];
     this.ringKey = "";
     this.countdown = null;
+    this.alerts = 0; // rings announced (sound, notification): the browser tests count them
   }
 
   // -- login ---------------------------------------------------------------------------------
@@ -183,6 +184,7 @@ class Desk {
   }
 
   alert(offer) {
+    this.alerts += 1;
     beep();
     if ("Notification" in window && Notification.permission === "granted" && document.hidden) {
       const note = new Notification("Incoming chat", { body: offer && offer.skillName ? `Skill ${offer.skillName}` : "", tag: "parley-ring" });
