@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -19,7 +20,7 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from parley.services.surveys import import_survey
-from tests.e2e.conftest import ACCOUNT, KEY, Server, q, shared_server
+from tests.e2e.conftest import ACCOUNT, KEY, Server, q, seed, shared_server
 from tests.e2e.test_agent_api import Agent
 from tests.unit.domain.test_survey import PRECHAT_EXAMPLE
 
@@ -217,7 +218,19 @@ def test_a_whole_chat_in_the_console(server, browser, http):
         expect(panel.locator(".log .from-visitor").last).to_contain_text("html line", timeout=WAIT)
         assert panel.locator(".log img, .log b, .log i, .log script").count() == 0
         assert page.evaluate("window.__pwned") is None
+        # An html line of an agent (here Natalie's other session, through the API) is shown as the
+        # safe markup the server kept: formatting and links, never images or handlers.
+        key = panel.get_attribute("data-key")
+        rich = natalie.post(f"{natalie.session}/chat/{key}/events", {"event": {"@type": "line", "textType": "html",
+                            "text": '<b>Bold</b> <a href="https://example.com/help">help</a><img src=x onerror="window.__pwned=3">'}})
+        assert rich.status_code == 201, rich.text
+        agent_html = panel.locator(".log .from-agent").last
+        expect(agent_html.locator("b")).to_have_text("Bold", timeout=WAIT)
+        assert agent_html.locator("a").get_attribute("href") == "https://example.com/help"
+        assert agent_html.locator("a").get_attribute("target") == "_blank"
+        assert panel.locator(".log img").count() == 0 and page.evaluate("window.__pwned") is None
 
+        expect(page.locator("#transport")).to_have_text("live (long-poll)", timeout=WAIT)
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / "console.png"), full_page=True)
 
@@ -456,6 +469,27 @@ def test_the_demo_human_agent_chats_in_the_console_while_the_bot_answers_sales(b
         log_out(page)
         context.close()
         demo.stop()
+
+
+def test_an_unanswered_ring_counts_down_moves_on_and_leaves_the_agent_away(browser, http, tmp_path):
+    database = tmp_path / "short.db"
+    with ThreadPoolExecutor(1) as pool:  # Playwright's loop runs in this thread: seeding gets its own
+        pool.submit(seed, database).result()
+    short = Server(database, "--ring-timeout", "3").start()
+    context, page = open_console(browser, short)
+    try:
+        log_in(page, short)
+        Visitor(short, http, skill="Sales")
+        expect(page.locator("#ring-details")).to_contain_text("ring times out in", timeout=WAIT)
+        expect(page.locator("#ring-details")).to_contain_text("(of 3 s)")
+        expect(page.locator("#ring")).to_be_hidden(timeout=WAIT)
+        expect(page.get_by_label("Availability")).to_have_value("Away", timeout=WAIT)
+        expect(page.locator("#status")).to_contain_text("A ring went unanswered", timeout=WAIT)
+        assert page.problems == []
+    finally:
+        log_out(page)
+        context.close()
+        short.stop()
 
 
 def test_the_console_pages_carry_the_strict_page_policy(server, http):

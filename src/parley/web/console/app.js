@@ -70,7 +70,8 @@ class Desk {
     this.me = info;
     this.skills = asList(info.skillsInfo && info.skillsInfo.skillInfo);
     $("agent-name").textContent = info.agentName;
-    $("availability").value = info.availability.chat;
+    this.availability = info.availability.chat;
+    $("availability").value = this.availability;
     $("login-view").hidden = true;
     $("desk").hidden = false;
     $("availability").focus(); // the login form is gone: keyboard users continue at the top
@@ -136,7 +137,8 @@ class Desk {
   async setAvailability(value) {
     try {
       const body = await this.api.put(`${this.sessionHref}/availability`, { availability: { chat: value } });
-      $("availability").value = body.availability.chat;
+      this.availability = body.availability.chat;
+      $("availability").value = this.availability;
       this.status(`You are ${body.availability.chat}.`);
     } catch (error) {
       this.status(`Availability not changed: ${error.message}`);
@@ -145,11 +147,14 @@ class Desk {
   }
 
   async pollRings(signal, hold) {
-    const body = await this.api.get(`${this.sessionHref}/incomingRequests?wait=${hold}`, { signal });
+    // While something rings, a held request would only wake for the next change and leave a ring
+    // that was withdrawn (timed out, taken by the visitor leaving) on screen: plain polls then.
+    const query = this.ringing ? "" : `?wait=${hold}`;
+    const body = await this.api.get(`${this.sessionHref}/incomingRequests${query}`, { signal });
     const ring = body.incomingRequests;
     const count = Number(ring.ringingCount);
+    this.ringing = count > 0;
     this.showRing(count, ring.nextRing);
-    // While something rings the server answers at once (it holds only for a first ring): poll.
     return count ? AGAIN_LATER : false;
   }
 
@@ -197,6 +202,8 @@ class Desk {
       const taken = await this.api.post(`${this.sessionHref}/incomingRequests`, { chat: "start" }, { raw: true });
       $("ring").hidden = true;
       clearInterval(this.countdown);
+      this.ringing = false; // the next poll holds again (or sees the next ring at once)
+      this.queue.now();
       const panel = await this.openChat(sameOrigin(taken.body.chatLocation.link["@href"]));
       if (panel) panel.text.focus();
     } catch (error) {
@@ -251,6 +258,13 @@ class Desk {
   }
 
   async refreshQueue() {
+    // The server changes it too: an unanswered ring sets the agent Away (agent spec §4.3).
+    const now = (await this.api.get(`${this.sessionHref}/availability`)).availability.chat;
+    if (now !== this.availability) {
+      this.availability = now;
+      $("availability").value = now;
+      this.status(now === "Away" ? "A ring went unanswered: you are Away now." : `You are ${now} now.`);
+    }
     const roster = await this.api.get(`${this.sessionHref}/availableAgents`);
     const agents = asList(roster.availableAgents.agents && roster.availableAgents.agents.agent);
     for (const skill of this.skills) {

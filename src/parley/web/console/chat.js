@@ -300,7 +300,7 @@ export class ChatPanel {
   finish(message) {
     if (this.ended) return;
     this.ended = true;
-    this.info.stop();
+    this.stop(); // an ended chat has nothing more to follow
     this.typing.textContent = "";
     this.disable(message);
     this.showSurvey();
