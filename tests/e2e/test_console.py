@@ -46,7 +46,10 @@ async def _people(admin) -> None:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    yield from shared_server(tmp_path_factory.mktemp("console"), "--ring-timeout", str(RING_TIMEOUT), extra=_people)
+    # Every test logs Natalie in (a console each, API sessions beside): more than the default ten
+    # logins a minute per name allow; the limits themselves are tested in test_limits.py.
+    yield from shared_server(tmp_path_factory.mktemp("console"), "--ring-timeout", str(RING_TIMEOUT),
+                             "--login-limit", "off", "--login-address-limit", "off", extra=_people)
 
 
 @pytest.fixture(scope="module")
@@ -359,6 +362,29 @@ def test_a_reload_keeps_the_login_and_the_chats_but_another_tab_logs_in_anew(ser
         context.close()
 
 
+def test_an_agent_session_ended_elsewhere_is_replaced_and_rings_still_come(server, browser, http):
+    context, page = open_console(browser, server)
+    try:
+        log_in(page, server)
+        stored = page.evaluate("JSON.parse(sessionStorage.getItem('parley.console'))")
+        closed = http.delete(stored["session"] + ".json", headers={"Authorization": f"Bearer {stored['bearer']}"})
+        assert closed.status_code == 200  # as the server's idle timeout would
+        expect(page.locator("#status")).to_contain_text("a new one is open", timeout=WAIT)
+        renewed = page.evaluate("JSON.parse(sessionStorage.getItem('parley.console')).session")
+        assert renewed != stored["session"]
+        # Closing the user's last session set it Offline; the console's new session is Online again.
+        visitor = Visitor(server, http, skill="Sales")
+        accept_ring(page)
+        visitor.send("rung on the new session")
+        expect(page.locator("article.chat .log")).to_contain_text("rung on the new session", timeout=WAIT)
+        page.get_by_role("button", name="End chat").click()
+        assert eventually(lambda: visitor.state() == "ended")
+        assert page.problems == []
+    finally:
+        log_out(page)
+        context.close()
+
+
 def test_keyboard_alone_logs_in_accepts_and_answers(server, browser, http):
     context, page = open_console(browser, server)
     try:
@@ -455,6 +481,8 @@ def test_the_demo_human_agent_chats_in_the_console_while_the_bot_answers_sales(b
         assert "/console/?account=12345" in demo.log.read_text() and "alex/alex" in demo.log.read_text()
         log_in(page, demo, "alex", "alex")
         expect(page.locator("#agent-name")).to_have_text("Alex")
+        availability = f"{demo.url}/api/account/{ACCOUNT}/chat/availability.json?{q()}&skill=Sales"
+        assert eventually(lambda: http.get(availability).json() == {"availability": True}, timeout=60)  # the bot is in
         sales = Visitor(demo, http, skill="Sales")  # the bot (Natalie) takes Sales
         assert eventually(lambda: sales.state() == "chatting")
         visitor = Visitor(demo, http, skill="Support")

@@ -78,7 +78,10 @@ class Desk {
     document.title = `${info.agentName} · parley console`;
     this.buildQueueTable();
     this.rings = new Follower((signal, hold) => this.pollRings(signal, hold), {
-      onError: (error) => error.status !== 401 && error.status !== 404,
+      onError: (error) => {
+        if (error.status === 404) this.reopen(); // the agent session ended, the login did not
+        return error.status !== 401 && error.status !== 404;
+      },
       onMode: (mode) => this.showMode(mode),
     });
     this.rings.start();
@@ -88,6 +91,35 @@ class Desk {
     this.sessions.start();
     this.refresher = setInterval(() => this.refreshLogin(), REFRESH_MS);
     await this.loadCanned();
+  }
+
+  // The agent session ended under us (idle past the server's timeout, e.g. a laptop asleep, or
+  // closed elsewhere) while the bearer is still good: open a new one and carry on. Chats held
+  // by the old session were requeued or ended by the server; those still ours come back via A10.
+  async reopen() {
+    if (this.reopening || this.ending) return;
+    this.reopening = true;
+    try {
+      this.stopFollowing();
+      for (const panel of this.panels.values()) {
+        panel.stop();
+        panel.root.remove();
+      }
+      this.panels.clear();
+      await this.begin(this.api);
+      $("chats-empty").hidden = this.panels.size > 0;
+      this.status("Your agent session had ended; a new one is open.");
+    } catch (error) {
+      if (error.status !== 401) this.leave(`The console lost its session: ${error.message}`);
+    } finally {
+      this.reopening = false;
+    }
+  }
+
+  stopFollowing() {
+    for (const stopper of [this.rings, this.queue, this.sessions]) if (stopper) stopper.stop();
+    clearInterval(this.refresher);
+    clearInterval(this.countdown);
   }
 
   async refreshLogin() {
@@ -110,9 +142,7 @@ class Desk {
 
   leave(message) {
     this.ending = true;
-    for (const stopper of [this.rings, this.queue, this.sessions]) if (stopper) stopper.stop();
-    clearInterval(this.refresher);
-    clearInterval(this.countdown);
+    this.stopFollowing();
     for (const panel of this.panels.values()) panel.stop();
     this.panels.clear();
     sessionStorage.removeItem(STORED);
@@ -259,7 +289,13 @@ class Desk {
 
   async refreshQueue() {
     // The server changes it too: an unanswered ring sets the agent Away (agent spec §4.3).
-    const now = (await this.api.get(`${this.sessionHref}/availability`)).availability.chat;
+    let now;
+    try {
+      now = (await this.api.get(`${this.sessionHref}/availability`)).availability.chat;
+    } catch (error) {
+      if (error.status === 404) this.reopen(); // found here within seconds; a held ring poll finds it later
+      throw error;
+    }
     if (now !== this.availability) {
       this.availability = now;
       $("availability").value = now;

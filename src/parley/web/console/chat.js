@@ -235,7 +235,6 @@ export class ChatPanel {
 
   async loadTargets() {
     if (this.ended || this.gone) return;
-    const chosen = this.target.value;
     const skills = el("optgroup", { label: "Skills" });
     const agents = el("optgroup", { label: "Agents" });
     try {
@@ -250,6 +249,7 @@ export class ChatPanel {
         agents.append(el("option", { value: `agent:${agent["@id"]}`, text: agent.nickname || agent.userName }));
       }
     } catch { /* keep what is there */ }
+    const chosen = this.target.value; // read now: the agent may have chosen while the lists loaded
     this.target.replaceChildren(el("option", { value: "", text: "Choose…" }), skills, agents);
     this.target.value = [...this.target.options].some((o) => o.value === chosen) ? chosen : "";
   }
