@@ -143,10 +143,10 @@ def accept_ring(page, skill="Sales"):
     ring = page.locator("#ring")
     expect(ring).to_be_visible(timeout=WAIT)
     expect(page.locator("#ring-details")).to_contain_text(f"Skill: {skill}", timeout=WAIT)
+    before = page.locator("article.chat").count()
     page.get_by_role("button", name="Accept").click()
-    panel = page.locator("article.chat").last
-    expect(panel).to_be_visible(timeout=WAIT)
-    return panel
+    expect(page.locator("article.chat")).to_have_count(before + 1, timeout=WAIT)
+    return page.locator("article.chat").nth(before)
 
 
 def send_from_console(panel, text: str, private=False):
@@ -293,6 +293,36 @@ def test_transfer_to_a_skill_and_to_an_agent(server, browser, http):
         assert page.problems == []
         for visitor in (first, second):
             http.post(f"{visitor.chat}/events.json?{q()}", json={"event": {"@type": "state", "state": "ended"}})
+    finally:
+        log_out(page)
+        context.close()
+
+
+def test_two_chats_side_by_side_each_with_its_own_lines(server, browser, http):
+    context, page = open_console(browser, server)
+    try:
+        log_in(page, server)
+        first = Visitor(server, http, skill="Sales")
+        first.put("/info/visitorName", {"visitorName": "First"})
+        one = accept_ring(page)
+        second = Visitor(server, http, skill="Sales")
+        second.put("/info/visitorName", {"visitorName": "Second"})
+        two = accept_ring(page)
+        expect(one.locator("h2")).to_have_text("First", timeout=WAIT)
+        expect(two.locator("h2")).to_have_text("Second", timeout=WAIT)
+        left, right = one.bounding_box(), two.bounding_box()
+        assert left["y"] == right["y"] and left["x"] + left["width"] <= right["x"]  # beside, not below
+        first.send("line for the first chat")
+        second.send("line for the second chat")
+        send_from_console(two, "answer to the second")
+        expect(one.locator(".log")).to_contain_text("line for the first chat", timeout=WAIT)
+        expect(two.locator(".log")).to_contain_text("line for the second chat", timeout=WAIT)
+        expect(one.locator(".log")).not_to_contain_text("second")
+        assert "answer to the second" in second.texts() and "answer to the second" not in first.texts()
+        for panel, visitor in ((one, first), (two, second)):
+            panel.get_by_role("button", name="End chat").click()
+            assert eventually(lambda: visitor.state() == "ended")
+        assert page.problems == []
     finally:
         log_out(page)
         context.close()
