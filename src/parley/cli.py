@@ -7,7 +7,6 @@ the admin commands' own options read ``PARLEY_<OPTION>`` too (``--account`` <- `
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import signal
 import socket
@@ -22,13 +21,14 @@ from typing import Any, Literal, get_args, get_origin
 import click
 import httpx
 
+from parley import logs
 from parley.config import Settings, SettingsError, env_name, flag_name, is_secret
 from parley.domain.refusals import Refusal
 from parley.domain.survey import KINDS as SURVEY_KINDS
 from parley.services import accounts
 from parley.services.accounts import Admin
 from parley.services.surveys import import_survey
-from parley.store import claim_for_server, database_path, open_store
+from parley.store import StoreUnavailable, claim_for_server, database_path, describe, is_postgres, open_store
 from parley.wire import jsoncodec, xmlcodec
 from parley.wire.jsoncodec import BodyError
 
@@ -106,6 +106,7 @@ def serve(config: str | None, demo: bool, **flags: Any) -> int:
     Creates the database, or migrates its schema, at start; stops cleanly on SIGTERM or SIGINT.
     """
     settings = _load(config, flags)
+    logs.configure(settings.log_format, settings.log_level)
     try:
         claim = claim_for_server(settings.database)
     except (RuntimeError, ValueError, OSError) as exc:
@@ -123,8 +124,11 @@ def serve(config: str | None, demo: bool, **flags: Any) -> int:
                                base=settings.public_url or base), flush=True)
         # The bot reads its stdin until it closes: the kernel closes our end however this
         # process ends, SIGKILL included, so the bot never outlives its server.
+        # The bot writes to the same stderr: the server's log settings keep its lines in one format.
+        bot_env = {**os.environ, "PARLEY_LOG_FORMAT": logs.chosen_format(settings.log_format, sys.stderr),
+                   "PARLEY_LOG_LEVEL": settings.log_level}
         bot = subprocess.Popen([sys.executable, "-m", "parley", "bot", "--url", base, "--until-stdin-closes"],
-                               stdin=subprocess.PIPE)
+                               stdin=subprocess.PIPE, env=bot_env)
     try:
         from parley.http.server import serve as serve_http
 
@@ -139,10 +143,9 @@ def serve(config: str | None, demo: bool, **flags: Any) -> int:
 def migrate(config: str | None, **flags: Any) -> int:
     """Create or migrate the database, without serving."""
     url = _load(config, flags).database
-    path = _sqlite_path(url)
-    version = asyncio.run(_admin(url, lambda a: a.store.read(
-        lambda db: db.execute("SELECT max(version) FROM schema_migrations").fetchone()[0])))
-    click.echo(f"parley: database {path} is at schema version {version}", err=True)
+    where = describe(url) if is_postgres(url) else _sqlite_path(url)
+    version = asyncio.run(_admin(url, lambda a: a.store.schema_version()))
+    click.echo(f"parley: database {where} is at schema version {version}", err=True)
     return 0
 
 
@@ -262,7 +265,11 @@ def _sqlite_path(url: str) -> Path:
 
 
 def _existing_database(url: str) -> str:
-    """Admin commands never create a database: a typo'd path would silently start an empty one."""
+    """Admin commands never create a database: a typo'd path would silently start an empty one.
+    (A PostgreSQL database is created by its administrator; opening one that does not exist fails.)"""
+    if is_postgres(url):
+        click.echo(f"parley: database {describe(url)}", err=True)
+        return url
     path = _sqlite_path(url)
     if not path.is_file():
         shown = database_path(url)
@@ -274,9 +281,14 @@ def _existing_database(url: str) -> str:
 
 async def _admin(database: str, action: Callable) -> Any:
     store = open_store(database)
-    await store.open()
+    try:
+        await store.open()
+    except StoreUnavailable as exc:  # a server that does not answer, a database that does not exist
+        raise click.ClickException(str(exc)) from None
     try:
         return await action(Admin(store))
+    except StoreUnavailable as exc:
+        raise click.ClickException(str(exc)) from None
     finally:
         await store.close()
 
@@ -411,11 +423,10 @@ def _error_line(exc: click.ClickException) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per bot poll drowns the log
     try:
         # A bad PARLEY_* variable is reported before anything else, even before --help.
-        Settings.from_env()
+        environment = Settings.from_env()
+        logs.configure(environment.log_format, environment.log_level)  # `serve` applies its flags too
         result = cli.main(args=argv, prog_name="parley", standalone_mode=False)
     except SettingsError as exc:
         click.echo(f"parley: {exc}", err=True)

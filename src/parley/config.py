@@ -40,7 +40,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_ignore_empty=True, extra="forbid",
                                       coerce_numbers_to_str=True)  # TOML `transcript_recipients = 3`
 
-    database: str = Field(DEFAULT_DATABASE, description="the store; sqlite:////absolute/path.db for an absolute path")
+    database: str = Field(DEFAULT_DATABASE, description="the store: sqlite:////absolute/path.db (embedded), or postgresql://user@host:5432/db")
     host: str = Field("127.0.0.1", description="address to listen on")
     port: int = Field(8080, ge=1, le=65535, description="TCP port to listen on")
     # Links, Location and baseURI come from here; without it, from the request's Host.
@@ -98,6 +98,16 @@ class Settings(BaseSettings):
     # all but a reserve (1/16, at least 8), so plain requests always get in. Capped by the open-file limit.
     max_connections: int = Field(16384, ge=16, description="connections served at once; held polls and "
                                  "streams take all but a reserve of 1/16 (at least 8)")
+
+    # Logs (docs/operations.md): JSON lines unless stderr is a terminal; "auto" guesses which.
+    log_format: Literal["auto", "json", "text"] = Field(
+        "auto", description="log lines as JSON, as text, or auto: text on a terminal, JSON otherwise")
+    log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="least severe log "
+                                                                    "lines written")
+    # /metrics answers only loopback clients that no proxy forwarded, unless this bearer is set.
+    metrics_token: SecretStr | None = Field(None, description="bearer that /metrics requires (from any "
+                                            "address); unset: only unproxied loopback clients may read it "
+                                            "(secret)")
 
     @field_validator("trusted_proxies", "limits_storage", "transcript_recipients", "cors_credentialed_origins",
                      *RATE_SETTINGS)

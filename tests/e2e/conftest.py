@@ -1,4 +1,11 @@
-"""End-to-end fixtures: a real ``parley serve`` process on a free loopback port, spoken to over HTTP."""
+"""End-to-end fixtures: a real ``parley serve`` process on a free loopback port, spoken to over HTTP.
+
+Every e2e test runs once per store backend (ids ``[sqlite]``, ``[postgres]``): the session-wide
+``backend`` fixture below chooses, and ``Server``, ``seed``, ``shared_server``, ``database_url``
+and ``query`` follow it. A test names its database by a path (``tmp_path / "parley.db"``); on
+PostgreSQL that path stands for a database of its own on the test server (``tests/postgres.py``),
+made when first used and dropped when the test (or, for a module's shared server, the run) ends.
+"""
 
 from __future__ import annotations
 
@@ -16,9 +23,32 @@ import pytest
 
 from parley.services.accounts import DEMO_ACCOUNT, DEMO_APP_KEY, Admin
 from parley.store import open_store
+from tests import postgres
+from tests.e2e import backends
+from tests.e2e.backends import BACKENDS, database_url, query  # noqa: F401 (the tests import them from here)
 
 KEY = DEMO_APP_KEY
 ACCOUNT = DEMO_ACCOUNT
+
+
+@pytest.fixture(scope="session", params=BACKENDS, autouse=True)
+def backend(request) -> str:
+    """The store every server of the test uses; pytest runs all ``[sqlite]`` tests, then all
+    ``[postgres]`` ones (a session-scoped parameter groups them)."""
+    backends.current["backend"] = request.param
+    yield request.param
+    for path in list(backends.postgres_databases):
+        postgres.drop_database(backends.postgres_databases.pop(path))
+
+
+@pytest.fixture(autouse=True)
+def _drop_the_tests_databases(tmp_path):
+    """Drop, when a test ends, the PostgreSQL databases that stood for paths in its own tmp_path
+    (a module's shared server has its database elsewhere: it goes when the backend's run ends)."""
+    yield
+    own = tmp_path.absolute()
+    for path in [p for p in backends.postgres_databases if p.is_relative_to(own)]:
+        postgres.drop_database(backends.postgres_databases.pop(path))
 
 
 def free_port() -> int:
@@ -30,8 +60,9 @@ def free_port() -> int:
 class Server:
     """One server process; ``restart`` keeps the same database and port."""
 
-    def __init__(self, database: Path, *args: str) -> None:
+    def __init__(self, database: Path, *args: str, store_url: str | None = None) -> None:
         self.database = database
+        self.store_url = store_url  # instead of the backend's database for this path
         self.args = list(args)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -40,7 +71,7 @@ class Server:
 
     def start(self) -> "Server":
         command = [sys.executable, "-m", "parley", "serve", "--host", "127.0.0.1", "--port", str(self.port),
-                   "--database", f"sqlite:///{self.database}", *self.args]
+                   "--database", self.store_url or database_url(self.database), *self.args]
         # A new session: a Ctrl-C at the terminal reaches pytest, whose teardown stops the server.
         self.process = subprocess.Popen(command, stdout=self.log.open("ab"), stderr=subprocess.STDOUT,
                                         start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
@@ -73,7 +104,7 @@ class Server:
 
 def seed(database: Path, extra=None) -> None:
     async def run():
-        store = open_store(f"sqlite:///{database}")
+        store = open_store(database_url(database))
         await store.open()
         try:
             admin = Admin(store)

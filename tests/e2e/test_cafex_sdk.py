@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.conftest import database_url
+
 CAFEX = Path(__file__).parent / "cafex"
 ACCOUNT = "12345"
 APPKEY = "721c180b09eb463d9f3191c41762bb68"
@@ -68,7 +70,7 @@ def test_cafex_bot_sdk_chats_with_demo_bot(tmp_path: Path) -> None:
     with log.open("wb") as out:
         server = subprocess.Popen(
             [*parley_command(), "serve", "--demo", "--host", "127.0.0.1", "--port", str(port),
-             "--database", f"sqlite:///{tmp_path}/p.db"],
+             "--database", database_url(tmp_path / "p.db")],
             stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
     try:

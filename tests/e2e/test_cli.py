@@ -12,11 +12,11 @@ import httpx
 import pytest
 
 from parley.config import Settings
-from tests.e2e.conftest import free_port, q
+from tests.e2e.conftest import database_url, free_port, q
 
 
 def parley(database, *args: str) -> str:
-    result = subprocess.run([sys.executable, "-m", "parley", *args, "--database", f"sqlite:///{database}"],
+    result = subprocess.run([sys.executable, "-m", "parley", *args, "--database", database_url(database)],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
@@ -54,20 +54,21 @@ def test_new_account_skill_and_agent_while_serving(server, http):
 
 def test_admin_errors_are_clear(server):
     result = subprocess.run([sys.executable, "-m", "parley", "skill", "create", "--account", "nope", "--name", "X",
-                             "--database", f"sqlite:///{server.database}"], capture_output=True, text=True)
+                             "--database", database_url(server.database)], capture_output=True, text=True)
     assert result.returncode == 2 and "no account nope" in result.stderr
     result = subprocess.run([sys.executable, "-m", "parley", "account", "create", "--id", "bad", "--timezone",
-                             "Mars/Olympus", "--database", f"sqlite:///{server.database}"], capture_output=True, text=True)
+                             "Mars/Olympus", "--database", database_url(server.database)], capture_output=True, text=True)
     assert result.returncode == 2 and "time zone" in result.stderr
 
 
-def test_a_second_server_on_the_same_database_or_port_refuses_to_start(server, tmp_path):
+def test_a_second_server_on_the_same_database_or_port_refuses_to_start(server, tmp_path, backend):
     def serve(database, port):
         return subprocess.run([sys.executable, "-m", "parley", "serve", "--port", str(port),
-                               "--database", f"sqlite:///{database}"], capture_output=True, text=True, timeout=60)
+                               "--database", database_url(database)], capture_output=True, text=True, timeout=60)
 
-    same_database = serve(server.database, free_port())
-    assert same_database.returncode == 2 and "already serving" in same_database.stderr
+    if backend == "sqlite":  # a PostgreSQL database is shared by design (nodes of a cluster)
+        same_database = serve(server.database, free_port())
+        assert same_database.returncode == 2 and "already serving" in same_database.stderr
     same_port = serve(tmp_path / "other.db", server.port)
     assert same_port.returncode == 2 and "already in use" in same_port.stderr
 
@@ -159,6 +160,32 @@ def test_admin_commands_refuse_a_missing_database_and_migrate_creates_it(tmp_pat
     assert result.returncode == 0 and len(result.stdout.strip()) == 32
     assert result.stderr.strip().splitlines()[-1] == f"parley: database {tmp_path / 'typo.db'}"
     assert run("migrate", "--database", "sqlite:///./typo.db", cwd=tmp_path).returncode == 0  # again: a no-op
+
+
+def test_postgresql_missing_database_or_silent_server_is_one_line_and_migrate_creates_the_schema(tmp_path):
+    from parley.store.migrations import STEPS
+    from tests import postgres
+
+    missing = postgres.url_of("parley_t_missing").replace("postgresql://postgres@", "postgresql://postgres:hunter2@")
+    for command in (["migrate"], ["serve", "--port", str(free_port())], ["account", "create", "--id", "shop"]):
+        result = run(*command, "--database", missing, cwd=tmp_path)
+        refusal = result.stderr.splitlines()[-1]  # the admin commands name their database first
+        assert result.returncode == 2 and refusal.startswith("parley: PostgreSQL at "), result.stderr
+        assert 'database "parley_t_missing" does not exist' in refusal
+        assert "hunter2" not in result.stderr and "Traceback" not in result.stderr
+    silent = f"postgresql://postgres@127.0.0.1:{free_port()}/parley"  # nothing listens there
+    result = run("migrate", "--database", silent, cwd=tmp_path)
+    one_line_refusal(result, f"PostgreSQL at {silent} is unavailable")
+
+    url = postgres.create_database()
+    try:
+        result = run("migrate", "--database", url, cwd=tmp_path)
+        assert result.returncode == 0 and result.stderr.strip().endswith(f"database {url} is at schema version {len(STEPS)}")
+        result = run("account", "create", "--id", "shop", cwd=tmp_path, PARLEY_DATABASE=url)
+        assert result.returncode == 0 and len(result.stdout.strip()) == 32
+    finally:
+        postgres.drop_database(url)
+    assert list(tmp_path.iterdir()) == []  # no SQLite file made on the side
 
 
 def test_the_database_comes_from_flag_then_variable_then_file(tmp_path):

@@ -10,7 +10,6 @@ use, a phone-sized window, and polling when the server does not hold requests.
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -20,7 +19,7 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from parley.services.surveys import import_survey
-from tests.e2e.conftest import ACCOUNT, KEY, Server, q, seed, shared_server
+from tests.e2e.conftest import ACCOUNT, KEY, Server, q, query, seed, shared_server
 from tests.e2e.test_agent_api import Agent
 from tests.unit.domain.test_survey import PRECHAT_EXAMPLE
 
@@ -246,8 +245,7 @@ def test_a_whole_chat_in_the_console(server, browser, http):
         survey.get_by_label("Comment").fill("parcel late")
         survey.get_by_role("button", name="Submit survey").click()
         expect(survey).to_contain_text("Survey saved.", timeout=WAIT)
-        with sqlite3.connect(f"file:{server.database}?mode=ro", uri=True) as db:
-            answers = db.execute("SELECT answers FROM survey_submissions WHERE kind = 'agent'").fetchall()
+        answers = query(server.database, "SELECT answers FROM survey_submissions WHERE kind = 'agent'")
         assert [[a["answer"] for a in json.loads(row[0])] for row in answers] == [[["Delivery"], ["parcel late"]]]
         panel.get_by_role("button", name="Close").click()
         expect(page.locator("article.chat")).to_have_count(0)

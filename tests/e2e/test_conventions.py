@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.e2e.conftest import ACCOUNT, KEY, Server, q
+from tests.e2e.conftest import ACCOUNT, KEY, Server, database_url, q
 from tests.e2e.test_chat_resource import accepted_chat
 
 
@@ -110,7 +110,7 @@ def test_repeated_slashes_version_cors_and_unknown_paths(server, http):
     assert preflight.headers["access-control-allow-origin"] == "https://shop.example"
     assert "X-HTTP-Method-Override" in preflight.headers["access-control-allow-headers"]
     created = http.post(f"{base}/chat/request.json?{q()}", json={"request": {}}, headers={"Origin": "https://shop.example"})
-    assert created.headers["access-control-expose-headers"] == "Location"
+    assert created.headers["access-control-expose-headers"] == "Location, X-Request-Id"
     assert created.headers["cache-control"] == "no-cache, no-store"
     missing = http.get(f"{base}/no/such/thing.json?{q()}")
     assert missing.status_code == 404 and missing.json()["error"]["internalCode"] == 12
@@ -139,7 +139,7 @@ def test_hrefs_follow_the_host_header_without_public_url(server, http):
 def test_times_use_the_account_time_zone(server, http, zone, offset):
     account = "tz" + offset[1:3]
     out = subprocess.run([sys.executable, "-m", "parley", "account", "create", "--id", account, "--timezone", zone,
-                          "--database", f"sqlite:///{server.database}"], capture_output=True, text=True, check=True)
+                          "--database", database_url(server.database)], capture_output=True, text=True, check=True)
     key = out.stdout.strip()
     base = f"{server.url}/api/account/{account}"
     created = None

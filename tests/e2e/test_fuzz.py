@@ -281,10 +281,17 @@ def fuzz(schema, world: World, tally: Tally, operation, examples: int, deadline:
 
 
 def server_exceptions(log: str) -> dict[str, int]:
-    """The last line of each traceback in the server's log (what the 5xx were), counted."""
+    """The last line of each traceback in the server's log (what the 5xx were), counted. JSON log
+    lines carry theirs in ``exc``."""
     counts: dict[str, int] = {}
     inside = False
+    lines = []
     for line in log.splitlines():
+        if line.startswith("{") and '"exc":' in line:
+            lines += orjson.loads(line)["exc"].splitlines()
+        else:
+            lines.append(line)
+    for line in lines:
         if line.startswith("Traceback"):
             inside = True
         elif inside and line and not line[0].isspace():
@@ -351,3 +358,9 @@ def test_fuzz_every_operation(surveyed, http, capsys):
     assert not tally.failures, f"{len(tally.failures)} distinct failures:\n{report}"
     assert tally.requests >= TARGET, f"only {tally.requests} requests in {elapsed:.0f} s (target {TARGET})"
     assert set(tally.by_operation) == {operation.label for operation in operations}
+
+
+def test_server_exceptions_are_found_in_text_and_json_logs():
+    trace = "Traceback (most recent call last):\n  File \"x.py\", line 1, in f\nKeyError: 'k'"
+    json_line = orjson.dumps({"message": "unexpected error", "exc": trace}).decode()
+    assert server_exceptions(f"{trace}\nnext line\n{json_line}\n") == {"KeyError: 'k'": 2}

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite3
 from importlib import metadata
 
 from lxml import etree
 
 from parley.store.migrations import STEPS
+from tests.e2e.conftest import query
 
 
 def test_health_names_the_version(server, http):
@@ -30,9 +30,8 @@ def test_not_ready_when_the_schema_is_behind(server, database, http):
     """A database whose newest migration step is missing (an older server's, or one migrated
     halfway) is not one this version can serve: 503 in the API's error format, and ready again
     once the step is back."""
-    with sqlite3.connect(database) as db:
-        applied_ms = db.execute("SELECT applied_ms FROM schema_migrations WHERE version = ?", (len(STEPS),)).fetchone()[0]
-        db.execute("DELETE FROM schema_migrations WHERE version = ?", (len(STEPS),))
+    (applied_ms,), = query(database, "SELECT applied_ms FROM schema_migrations WHERE version = $1", len(STEPS))
+    query(database, "DELETE FROM schema_migrations WHERE version = $1", len(STEPS))
     answer = http.get(f"{server.url}/ready.json")
     assert answer.status_code == 503
     error = answer.json()["error"]
@@ -40,19 +39,16 @@ def test_not_ready_when_the_schema_is_behind(server, database, http):
     assert f"schema at step {len(STEPS) - 1}, this version needs {len(STEPS)}" in error["message"]
     assert http.get(f"{server.url}/health").status_code == 200  # alive all the same
 
-    with sqlite3.connect(database) as db:
-        db.execute("INSERT INTO schema_migrations (version, applied_ms) VALUES (?, ?)", (len(STEPS), applied_ms))
+    query(database, "INSERT INTO schema_migrations (version, applied_ms) VALUES ($1, $2)", len(STEPS), applied_ms)
     assert http.get(f"{server.url}/ready").status_code == 200
 
 
 def test_not_ready_when_the_store_is_gone(server, database, http):
     """The schema table unreadable (the database replaced under the server): 503, not a 500."""
-    with sqlite3.connect(database) as db:
-        db.execute("ALTER TABLE schema_migrations RENAME TO schema_migrations_moved")
+    query(database, "ALTER TABLE schema_migrations RENAME TO schema_migrations_moved")
     try:
         answer = http.get(f"{server.url}/ready")
         assert answer.status_code == 503
         assert "store unreachable" in answer.json()["error"]["message"]
     finally:
-        with sqlite3.connect(database) as db:
-            db.execute("ALTER TABLE schema_migrations_moved RENAME TO schema_migrations")
+        query(database, "ALTER TABLE schema_migrations_moved RENAME TO schema_migrations")

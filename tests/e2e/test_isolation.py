@@ -23,7 +23,8 @@ OTHER_ACCOUNT, OTHER_KEY = "777", "0f0e0d0c0b0a09080706050403020100"
 # Routes anyone may call: health, the OpenAPI document (/openapi.json), the Domain API /
 # App Engagement (clients call them first), and the JS Chat SDK's bridge page and JSONP tunnel
 # (a tunnelled call carries its own credentials and is refused like the call itself:
-# test_bridge_wire.py).
+# test_bridge_wire.py), and the visitor chat widget (static files; test_widget.py). /metrics is
+# guarded by who asks (loopback or its token), not by account credentials: test_metrics.py.
 PUBLIC = {
     "/health",
     "/ready",
@@ -38,6 +39,9 @@ PUBLIC = {
     "/postmessage/bridge.js",
     "/api/account/{account_id}/js2rest",
     "/api/account/{account_id}/js2rest/{hint:path}",
+    "/widget",  # the visitor chat widget's page and its files (its API calls carry the app key)
+    "/widget/{name}",
+    "/metrics",
     "/console",  # the agent console's static files: it logs in through the Login Service
     "/console/{name}",
 }

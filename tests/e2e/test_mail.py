@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 import subprocess
 import sys
 import time
 
 import pytest
 
-from tests.e2e.conftest import ACCOUNT, Server, q
+from tests.e2e.conftest import ACCOUNT, Server, database_url, q, query
 from tests.e2e.test_chat_resource import accepted_chat
 from tests.e2e.test_surveys import OFFLINE, PUT, import_survey
 from tests.mailbox import text_of
@@ -30,8 +29,7 @@ def mailing(database, mailbox):
 
 
 def outbox(database) -> list[tuple]:
-    with sqlite3.connect(database) as db:
-        return db.execute("SELECT recipient, sent_ms IS NOT NULL FROM outbox ORDER BY id").fetchall()
+    return query(database, "SELECT recipient, sent_ms IS NOT NULL FROM outbox ORDER BY id")
 
 
 def agent_auth(server, http) -> dict:
@@ -97,8 +95,7 @@ def test_bad_transcript_requests_queue_nothing(mailing, mailbox, http):
         assert response.status_code == 400, body
         assert response.json()["error"]["internalCode"] == code, body
     http.post(f"{chat_uri}/events.json?{q()}", json={"event": {"@type": "state", "state": "ended"}})
-    with sqlite3.connect(mailing.database) as db:
-        assert db.execute("SELECT COUNT(*) FROM transcript_requests").fetchone()[0] == 0
+    assert query(mailing.database, "SELECT COUNT(*) FROM transcript_requests") == [(0,)]
     assert outbox(mailing.database) == []
 
 
@@ -124,8 +121,7 @@ def test_pending_mail_survives_a_restart(database, mailbox, http):
         chat_uri, _ = accepted_chat(server, http)
         http.put(f"{chat_uri}/transcriptRequest.json?{q()}", json={"email": "carol@example.com"})
         server.stop()
-        with sqlite3.connect(database) as db:
-            assert db.execute("SELECT COUNT(*) FROM transcript_requests WHERE done_ms IS NULL").fetchone()[0] == 1
+        assert query(database, "SELECT COUNT(*) FROM transcript_requests WHERE done_ms IS NULL") == [(1,)]
         mailbox.start()
         server.start()
         http.post(f"{chat_uri}/events.json?{q()}", json={"event": {"@type": "state", "state": "ended"}})
@@ -138,7 +134,7 @@ def test_pending_mail_survives_a_restart(database, mailbox, http):
 def test_offline_message_is_mailed_to_the_account_address(database, mailbox, tmp_path, http):
     import_survey(database, tmp_path, "offline", OFFLINE)
     result = subprocess.run([sys.executable, "-m", "parley", "account", "update", "--id", ACCOUNT, "--offline-email",
-                             "sales@shop.example", "--database", f"sqlite:///{database}"],
+                             "sales@shop.example", "--database", database_url(database)],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     mailbox.start()
@@ -155,8 +151,7 @@ def test_offline_message_is_mailed_to_the_account_address(database, mailbox, tmp
         text = text_of(message)
         assert "Your name?\n    Ann" in text and "Message\n    Please call me back" in text
         assert "Skill: Sales" in text and "Page: https://shop/p" in text
-        with sqlite3.connect(database) as db:
-            (details,), = db.execute("SELECT details FROM survey_submissions").fetchall()
+        (details,), = query(database, "SELECT details FROM survey_submissions")
         assert json.loads(details)["skill"] == "Sales"
     finally:
         server.stop()

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import httpx
 import orjson
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.e2e.conftest import ACCOUNT, q
 from tests.e2e.test_agent_api import Agent, start_chat
@@ -19,36 +19,54 @@ def events_of(body: dict) -> list[dict]:
     return events if isinstance(events, list) else [events]
 
 
-def later(seconds: float, action) -> threading.Thread:
-    thread = threading.Thread(target=lambda: (time.sleep(seconds), action()))
-    thread.start()
-    return thread
+def held(server, kind: str = "poll") -> int:
+    """Requests the server holds open now, as its /metrics says (the test runs on loopback)."""
+    for family in text_string_to_metric_families(httpx.get(f"{server.url}/metrics").text):
+        for sample in family.samples:
+            if sample.name == "parley_held_requests" and sample.labels == {"kind": kind}:
+                return int(sample.value)
+    raise AssertionError("no parley_held_requests in /metrics")
+
+
+def until_held(server, count: int, kind: str = "poll") -> None:
+    """Return once the server holds ``count`` requests of that kind (they really wait)."""
+    deadline = time.monotonic() + 20
+    while held(server, kind) != count:
+        assert time.monotonic() < deadline, f"never {count} held {kind}s (now {held(server, kind)})"
+        time.sleep(0.02)
+
+
+def in_background(action) -> Future:
+    pool = ThreadPoolExecutor(max_workers=1)
+    future = pool.submit(action)
+    pool.shutdown(wait=False)
+    return future
 
 
 def test_long_poll_wakes_on_the_other_sides_line(server, http):
     chat_uri, agent_uri = accepted_chat(server, http)
     bearer = http.post(f"{server.url}/api/account/{ACCOUNT}/login", json={
         "username": "natalie", "password": "natalie"}).json()["bearer"]
-    poster = later(0.5, lambda: httpx.post(f"{agent_uri}/events.json", headers={"Authorization": f"Bearer {bearer}"},
-                                           json={"event": {"@type": "line", "text": "pushed"}}))
-    started = time.monotonic()
-    body = http.get(f"{chat_uri}/events.json?{q('from=5&wait=30')}").json()
-    elapsed = time.monotonic() - started
-    poster.join()
-    assert [e["text"] for e in events_of(body)] == ["pushed"]
-    assert elapsed < 15  # woken by the line, long before the 30 s deadline
+    poll = in_background(lambda: httpx.get(f"{chat_uri}/events.json?{q('from=5&wait=50')}", timeout=60).json())
+    until_held(server, 1)  # the poll waits: nothing was there when it came
+    httpx.post(f"{agent_uri}/events.json", headers={"Authorization": f"Bearer {bearer}"},
+               json={"event": {"@type": "line", "text": "pushed"}})
+    # At its 50 s deadline it would have answered nothing: the line is what woke it.
+    assert [e["text"] for e in events_of(poll.result(timeout=60))] == ["pushed"]
+    assert held(server) == 0
 
 
 def test_long_poll_answers_at_once_when_something_is_there_and_like_a_plain_poll_at_the_deadline(server, http):
     chat_uri, _ = accepted_chat(server, http)
-    started = time.monotonic()
-    ready = http.get(f"{chat_uri}/events.json?{q('from=0&wait=30')}").json()
-    assert time.monotonic() - started < 15 and len(events_of(ready)) == 4
-    started = time.monotonic()
-    held = http.get(f"{chat_uri}/events.json?{q('from=5&wait=1')}")
-    assert time.monotonic() - started >= 1
+    # Events are there: answered without holding (a hold would outlast this client's patience).
+    ready = httpx.get(f"{chat_uri}/events.json?{q('from=0&wait=50')}", timeout=20).json()
+    assert len(events_of(ready)) == 4
+    waiting = in_background(lambda: httpx.get(f"{chat_uri}/events.json?{q('from=5&wait=3')}", timeout=20))
+    until_held(server, 1)
+    held_answer = waiting.result(timeout=20)
+    assert held(server) == 0
     plain = http.get(f"{chat_uri}/events.json?{q('from=5')}")
-    assert held.content == plain.content  # same bytes as the plain poll
+    assert held_answer.content == plain.content  # same bytes as the plain poll
     as_xml = http.get(f"{chat_uri}?{q('from=5&wait=0.5')}")
     assert as_xml.content.startswith(b"<?xml") and b"<chat>" in as_xml.content
     for bad in ("51", "-1", "soon"):
@@ -65,7 +83,7 @@ def test_many_holders_all_wake(server, http):
 
     with ThreadPoolExecutor(max_workers=12) as pool:
         holders = [pool.submit(hold, i) for i in range(12)]
-        time.sleep(1.0)
+        until_held(server, 12)
         http.post(f"{chat_uri}/events.json?{q()}", json={"event": {"@type": "line", "text": "to all"}})
         results = [h.result(timeout=20) for h in holders]
     assert all([e["text"] for e in r] == ["to all"] for r in results)
@@ -73,10 +91,11 @@ def test_many_holders_all_wake(server, http):
 
 def test_ring_count_long_poll(server, http):
     agent = Agent(server, http)
-    later(0.5, lambda: start_chat(server, http, skill="Sales"))
-    started = time.monotonic()
-    ring = http.get(f"{agent.session}/incomingRequests.json?wait=30", headers=agent.auth).json()
-    assert ring["incomingRequests"]["ringingCount"] == "1" and time.monotonic() - started < 15
+    ring = in_background(lambda: httpx.get(f"{agent.session}/incomingRequests.json?wait=50", headers=agent.auth,
+                                           timeout=60).json())
+    until_held(server, 1)  # no ring yet: the agent's poll waits
+    start_chat(server, http, skill="Sales")
+    assert ring.result(timeout=60)["incomingRequests"]["ringingCount"] == "1"
 
 
 def read_stream(url: str, headers: dict, count: int) -> list[tuple[int, dict]]:
@@ -104,9 +123,10 @@ def test_event_stream_resumes_with_last_event_id_exactly_once(server, http):
     first = read_stream(stream_url, accept, 5)  # hang up mid-chat
     for n in range(3, 6):
         http.post(f"{chat_uri}/events.json?{q()}", json={"event": {"@type": "line", "text": f"v{n}"}})
-    later(0.5, lambda: httpx.post(f"{chat_uri}/events.json?{q()}",
-                                  json={"event": {"@type": "state", "state": "ended"}}))
-    second = read_stream(stream_url, {**accept, "Last-Event-ID": str(first[-1][0])}, 100)  # ends after "ended"
+    reading = in_background(lambda: read_stream(stream_url, {**accept, "Last-Event-ID": str(first[-1][0])}, 100))
+    until_held(server, 1, "stream")  # it sent what was there and waits for more
+    httpx.post(f"{chat_uri}/events.json?{q()}", json={"event": {"@type": "state", "state": "ended"}})
+    second = reading.result(timeout=30)  # ends after "ended"
     received = first + second
     expected = events_of(http.get(f"{chat_uri}/events.json?{q()}").json())
     assert [event for _, event in received] == expected

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.e2e.conftest import Server, q
+from tests.e2e.conftest import Server, database_url, q
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -23,7 +23,7 @@ def walkthrough_blocks() -> list[str]:
 
 def run(block: str, server: Server) -> str:
     script = "set -euo pipefail\n" + block.replace("127.0.0.1:8080", f"127.0.0.1:{server.port}")
-    env = {**os.environ, "PARLEY_DATABASE": f"sqlite:///{server.database}"}
+    env = {**os.environ, "PARLEY_DATABASE": database_url(server.database)}
     result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=120, env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout

@@ -11,7 +11,7 @@ import time
 import jwt as pyjwt
 import pytest
 
-from tests.e2e.conftest import ACCOUNT, Server, q
+from tests.e2e.conftest import ACCOUNT, Server, database_url, q
 from tests.e2e.test_agent_api import Agent, start_chat
 
 
@@ -267,5 +267,5 @@ def test_ring_mode_all_rings_everyone_and_the_first_accept_wins(database, http):
 
 def test_bad_settings_are_refused_at_start(database):
     result = subprocess.run([sys.executable, "-m", "parley", "serve", "--ring-mode", "sometimes",
-                             "--database", f"sqlite:///{database}"], capture_output=True, text=True, timeout=60)
+                             "--database", database_url(database)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and result.stderr.startswith("parley: ring-mode: ")

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 
 import pytest
 from lxml import etree
 
-from tests.e2e.conftest import ACCOUNT, Server, q
+from tests.e2e.conftest import ACCOUNT, Server, database_url, q, query
 from tests.e2e.test_chat_resource import accepted_chat
 from tests.unit.domain.test_survey import PRECHAT_EXAMPLE as PRECHAT  # server spec V5, JSON example
 
@@ -39,7 +38,7 @@ AGENT = {"survey": {"id": 123, "header": "Wrap-up", "questions": {"question": {
 
 
 def parley(database, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "parley", *args, "--database", f"sqlite:///{database}"],
+    return subprocess.run([sys.executable, "-m", "parley", *args, "--database", database_url(database)],
                           capture_output=True, text=True, timeout=60, env={**os.environ, **(env or {})})
 
 
@@ -52,9 +51,8 @@ def import_survey(database, tmp_path, kind: str, document: dict, *flags: str) ->
 
 
 def submissions(database, kind: str) -> list[tuple]:
-    with sqlite3.connect(database) as db:
-        return db.execute("SELECT chat_id, survey_id, answers, details FROM survey_submissions WHERE kind = ?"
-                          " ORDER BY id", (kind,)).fetchall()
+    return query(database, "SELECT chat_id, survey_id, answers, details FROM survey_submissions WHERE kind = $1"
+                 " ORDER BY id", kind)
 
 
 @pytest.fixture
@@ -240,8 +238,7 @@ def test_cli_import_errors_and_environment_flags(database, tmp_path):
     result = parley(database, "survey", "import", str(path), env={"PARLEY_ACCOUNT": ACCOUNT, "PARLEY_KIND": "agent",
                                                                   "PARLEY_SKILL": "Support"})
     assert (result.returncode, result.stdout.strip()) == (0, "123")
-    with sqlite3.connect(database) as db:
-        assert db.execute("SELECT kind, skill_id IS NOT NULL FROM survey_definitions").fetchall() == [("agent", 1)]
+    assert query(database, "SELECT kind, skill_id IS NOT NULL FROM survey_definitions") == [("agent", 1)]
 
 
 def test_import_while_serving_is_seen_at_once(server, http, tmp_path):

@@ -12,8 +12,9 @@ from starlette.routing import Route
 
 from parley.config import Settings
 from parley.domain import refusals
-from parley.http import (agent, agent_chats, bridge, canned, console, discovery, login, surveys, transcripts, tunnel,
-                         visitor)
+from parley.http import (agent, agent_chats, bridge, canned, console, discovery, login, metrics, surveys, transcripts,
+                         tunnel, visitor, widget)
+from parley.http.access import ROUTE_KEY, UNMATCHED, name_routes
 from parley.http.exchange import engine_of, reply
 from parley.http.gateway import Gateway
 from parley.http.openapi import openapi_json
@@ -22,7 +23,7 @@ from parley.services import readiness
 from parley.services.engine import Engine
 from parley.services.mail import Mailer
 from parley.bus.local import LocalBus
-from parley.store import open_store
+from parley.store import StoreUnavailable, open_store
 from parley.wire import errors
 from parley.wire.errors import ApiError, error_tree
 from parley.wire.negotiation import JSON
@@ -38,7 +39,7 @@ REFUSALS = {
     refusals.NotFound: (404, errors.NOT_FOUND),
 }
 # Surfaces whose clients only speak JSON get JSON errors when they did not choose.
-JSON_FIRST = ("/login", "/refresh", "/logout", "/baseURI", "/app/engagement", "/health", "/ready")
+JSON_FIRST = ("/login", "/refresh", "/logout", "/baseURI", "/app/engagement", "/health", "/ready", "/metrics")
 
 
 def error_response(request: Request, error: ApiError):
@@ -68,8 +69,24 @@ async def on_http_error(request: Request, exc: HTTPException):
     return error_response(request, ApiError(exc.status_code, errors.BAD_BODY, str(exc.detail)))
 
 
+# How long a client is told to wait before retrying a request the store could not serve.
+STORE_RETRY_AFTER_SECONDS = 2
+
+
+async def on_store_unavailable(request: Request, exc: StoreUnavailable):
+    """The database is down or not answering: a retryable 503 in the API's error format (the JS
+    SDK and agent clients retry it), never a 500; the store reconnects by itself."""
+    log.warning("store unavailable on %s %s: %s", request.method, request.url.path, exc)
+    response = error_response(request, ApiError(503, errors.NOT_READY, "Service temporarily unavailable"))
+    response.headers["Retry-After"] = str(STORE_RETRY_AFTER_SECONDS)
+    return response
+
+
 async def on_unexpected(request: Request, exc: Exception):
-    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    # The route pattern, never the path (a chat id is a secret); the request id ties it to the access line.
+    request_id = (request.scope.get("state") or {}).get("request_id", b"").decode()
+    log.exception("unexpected error on %s %s", request.method, request.scope.get(ROUTE_KEY, UNMATCHED),
+                  extra={"request_id": request_id})
     return error_response(request, ApiError(500, errors.INTERNAL, "Unexpected server error"))
 
 
@@ -110,15 +127,19 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     routes = visitor.routes + agent_chats.routes + agent.routes + transcripts.routes + surveys.routes + canned.routes
     routes += login.routes + discovery.routes
     routes += [Route("/health", health, methods=["GET"]), Route("/ready", ready, methods=["GET"])]
+    routes += metrics.routes
     routes.append(Route("/openapi", openapi_json, methods=["GET"]))  # /openapi.json: the gateway strips .json
     routes += bridge.routes + tunnel.routes  # the JS Chat SDK's browser transports
+    routes += widget.routes  # the visitor chat widget and its embed script
     routes += console.routes  # the agent console's pages
+    name_routes(routes)  # the access log and /metrics name a request by its route's pattern
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
         exception_handlers={
             ApiError: on_api_error,
             refusals.Refusal: on_refusal,
+            StoreUnavailable: on_store_unavailable,
             HTTPException: on_http_error,
             Exception: on_unexpected,
         },

@@ -9,8 +9,10 @@ app key and send no cookies); only origins listed in ``--cors-credentialed-origi
 from __future__ import annotations
 
 import re
+from time import perf_counter
 
 from parley.config import credentialed_origins
+from parley.http.access import PREFLIGHT, REQUEST_ID_HEADER, ROUTE_KEY, RequestIds, Requests, record
 from parley.wire.negotiation import split_suffix
 
 _SLASHES = re.compile(r"/{2,}")
@@ -49,38 +51,55 @@ class Gateway:
         self.app = app
         self.engine = engine
         self.credentialed = credentialed_origins(engine.settings.cors_credentialed_origins)
+        self.request_ids = RequestIds()
+        self.requests = Requests()  # what /metrics reports of the requests
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
             await self.app(dict(scope, **{"parley.engine": self.engine}), receive, send)
             return
-        origin = override = None
-        for name, value in scope["headers"]:  # only two headers matter here: no dict of all of them
+        started = perf_counter()
+        origin = override = request_id = None
+        for name, value in scope["headers"]:  # only three headers matter here: no dict of all of them
             lowered = name.lower()
             if lowered == b"origin":
                 origin = value
             elif lowered == b"x-http-method-override":
                 override = value.decode("latin-1").strip().upper()
+            elif lowered == REQUEST_ID_HEADER:
+                request_id = RequestIds.sane(value)
+        state = dict(scope.get("state") or {})
+        # A call the JSONP tunnel replays keeps the id of the request that carried it.
+        request_id = request_id or state.get("request_id") or self.request_ids.new()
+        state["request_id"] = request_id
         path, suffix = split_suffix(clean_path(scope["path"]))
         method = scope["method"]
         if method == "POST" and override in OVERRIDABLE:
             method = override
         if method == "OPTIONS" and origin is not None:
-            await self._preflight(origin, send)
+            await self._preflight(origin, request_id, send)
+            record({ROUTE_KEY: PREFLIGHT}, request_id, method, 204, perf_counter() - started, self.requests)
             return
-        state = dict(scope.get("state") or {})
         state["format_suffix"] = suffix
         scope = dict(scope, path=path, raw_path=path.encode(), method=method, state=state)
         scope["parley.engine"] = self.engine
-        extra = ALWAYS if origin is None else ALWAYS + self._cors(origin)
+        extra = [*ALWAYS, (REQUEST_ID_HEADER, request_id)]
+        if origin is not None:
+            extra += self._cors(origin)
+        status = 0  # no answer started: the client left first
 
         async def send_with_headers(message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
+                status = message["status"]
                 own = message.get("headers", ())
                 message["headers"] = [*own, *extra, *HTML_ONLY] if _needs_page_policy(own) else [*own, *extra]
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            record(scope, request_id, method, status, perf_counter() - started, self.requests)
 
     def _cors(self, origin: bytes) -> list[tuple[bytes, bytes]]:
         if origin in self.credentialed:  # never b"null": the setting refuses it
@@ -89,8 +108,9 @@ class Gateway:
         # Sandboxed frames and file: pages send "null"; "*" lets them read, and can never carry credentials.
         return [(b"access-control-allow-origin", b"*" if origin == b"null" else origin), *CORS_COMMON]
 
-    async def _preflight(self, origin: bytes, send) -> None:
+    async def _preflight(self, origin: bytes, request_id: bytes, send) -> None:
         headers = self._cors(origin) + ALWAYS + [
+            (REQUEST_ID_HEADER, request_id),
             (b"access-control-allow-methods", CORS_METHODS),
             (b"access-control-allow-headers", CORS_HEADERS),
             (b"access-control-max-age", b"600"),
@@ -100,7 +120,7 @@ class Gateway:
         await send({"type": "http.response.body", "body": b""})
 
 
-CORS_COMMON = ((b"access-control-expose-headers", b"Location"), (b"vary", b"Origin"))
+CORS_COMMON = ((b"access-control-expose-headers", b"Location, X-Request-Id"), (b"vary", b"Origin"))
 
 
 def _needs_page_policy(headers: list[tuple[bytes, bytes]]) -> bool:

@@ -61,6 +61,7 @@ class Capacity:
 
     def __init__(self, connections: int) -> None:
         self.held = 0
+        self.streams = 0  # of those held, the event streams (/metrics tells them from long-polls)
         self.size(connections)
 
     def size(self, connections: int) -> None:
@@ -179,6 +180,7 @@ def event_stream(engine: Engine, chat: Chat, start: int, visitor: bool, render: 
         cursor = start
         held = capacity(engine)
         holding = held.take()
+        held.streams += holding
         try:
             with visitor_holding(engine, chat, visitor):
                 yield b"retry: 2000\n\n"
@@ -206,6 +208,7 @@ def event_stream(engine: Engine, chat: Chat, start: int, visitor: bool, render: 
                         engine.touch_visitor(chat)
         finally:
             if holding:
+                held.streams -= 1
                 held.give()
 
     return StreamingResponse(frames(), media_type=EVENT_STREAM, headers={"X-Accel-Buffering": "no"})

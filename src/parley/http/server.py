@@ -19,8 +19,10 @@ import signal
 from collections.abc import Callable
 
 from granian.constants import HTTPModes, Interfaces
+from granian.log import LogLevels
 from granian.server.embed import Server
 
+from parley import logs
 from parley.config import Settings
 from parley.http import push
 from parley.http.app import create_app
@@ -107,7 +109,10 @@ async def serve(settings: Settings, on_stop: Callable[[], None] | None = None) -
     # connection (27 -> 12.5 KiB measured, held requests); browsers speak HTTP/2 only over TLS,
     # which a proxy in front terminates (and speaks HTTP/1.1 to us).
     server = Server(app, address=settings.host, port=settings.port, interface=Interfaces.ASGINL,
-                    http=HTTPModes.http1, backlog=BACKLOG, backpressure=connections, log_access=False)
+                    http=HTTPModes.http1, backlog=BACKLOG, backpressure=connections, log_access=False,
+                    # granian applies a logging configuration of its own: ours, so its lines look like ours.
+                    log_level=LogLevels(settings.log_level), log_dictconfig=logs.dict_config(settings.log_format,
+                                                                                             settings.log_level))
     loop = asyncio.get_running_loop()
 
     def stop(signum: int) -> None:
@@ -131,5 +136,6 @@ async def serve(settings: Settings, on_stop: Callable[[], None] | None = None) -
             log.warning("%d requests still running after %.0f s; closing the database anyway",
                         app.running, FINISH_SECONDS)
         await engine.stop()
+        logs.access.flush()
     log.info("stopped")
     return 0

@@ -14,6 +14,7 @@ from parley.domain.numbers import is_integer, parse_integer
 from parley.domain.refusals import Invalid, NotFound, Unauthenticated
 from parley.services import passwords
 from parley.services.engine import Engine
+from parley.services.tally import tally
 from parley.domain.session import AgentSession, LoginSession
 
 # Chat details that only steer the routing of a waiting chat; an accepted chat drops them.
@@ -200,6 +201,7 @@ class Agents:
             draft = rules.agent_line(text, line.text_type, agent.nickname, line.sub_type, line.content)
             changes = {} if line.sub_type == ONLY_TO_REP else {"agent_typing": Typing()}
             events = await engine.append(chat, [draft], request_key, **changes)
+            tally(engine).agent_lines += 1
             engine.queue.idle_since[agent.id] = engine.clock()
             return events[-1].id
 

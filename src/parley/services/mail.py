@@ -20,6 +20,7 @@ import aiosmtplib
 from parley.config import Settings
 from parley.domain.mail import MAX_ATTEMPTS, retry_delay_ms
 from parley.services.engine import Engine
+from parley.services.tally import tally
 from parley.services.transcripts import Transcripts
 from parley.store.protocol import Pending
 
@@ -170,6 +171,7 @@ class Mailer:
                 except (PermanentFailure, ValueError) as exc:  # ValueError: headers no mail server would take
                     log.error("mail %s to %s failed for good: %s", pending.id, pending.message.recipient, exc)
                     await self.outbox.mark_failed(pending.id, attempts, now, str(exc))
+                    tally(self.engine).mail_failures += 1
                 except Exception as exc:
                     await self._retry_later(pending, attempts, now, exc)
                     if isinstance(exc, Unreachable):
@@ -178,6 +180,7 @@ class Mailer:
                         return sent
                 else:
                     await self.outbox.mark_sent(pending.id, attempts, self.engine.clock())
+                    tally(self.engine).mail_sent += 1
                     sent += 1
             if len(batch) < BATCH:
                 break
@@ -192,8 +195,10 @@ class Mailer:
             log.error("mail %s to %s failed after %d attempts: %s", pending.id, pending.message.recipient,
                       attempts, error)
             await self.outbox.mark_failed(pending.id, attempts, now, error)
+            tally(self.engine).mail_failures += 1
             return
         delay = retry_delay_ms(attempts)
         log.warning("mail %s to %s not sent (attempt %d), retrying in %.0f s: %s", pending.id,
                     pending.message.recipient, attempts, delay / 1000, error)
         await self.outbox.mark_retry(pending.id, attempts, now + delay, error)
+        tally(self.engine).mail_retries += 1

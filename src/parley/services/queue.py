@@ -40,6 +40,7 @@ class Queue:
         self.waiting: dict[str, tuple[int, int]] = {}  # chat id -> (priority, arrival), FIFO within a priority
         self.rings: dict[str, dict[int, Ring]] = {}  # chat id -> agent id -> ring
         self._ringing: Counter[int] = Counter()  # agent id -> rings it has: load() asks per candidate
+        self.rings_offered = 0  # every ring ever made (a /metrics counter)
         self.assigned: dict[int, set[str]] = {}  # agent id -> open chats assigned to it
         self.chats: dict[str, Chat] = {}
         self.idle_since: dict[int, int] = {}
@@ -72,6 +73,7 @@ class Queue:
     def _add_ring(self, ring: Ring) -> None:
         self.rings.setdefault(ring.chat_id, {})[ring.agent_id] = ring
         self._ringing[ring.agent_id] += 1
+        self.rings_offered += 1
         self.notify(ring.agent_id)
 
     def _drop_ring(self, chat_id: str, agent_id: int) -> None:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from parley.domain import messages
 from parley.domain.account import AWAY
 from parley.domain.chat import WAITING, Chat
+from parley.services.tally import tally
 
 if TYPE_CHECKING:
     from parley.services.engine import Engine
@@ -52,6 +53,7 @@ async def _unanswered_rings(engine: Engine) -> None:
     limit = engine.settings.ring_timeout * 1000
     now = engine.clock()
     late = {ring.agent_id for ring in engine.queue.all_rings() if now - ring.since_ms > limit}
+    tally(engine).ring_timeouts += len(late)
     for agent_id in late:
         for chat_id in [ring.chat_id for ring in engine.queue.rings_of(agent_id)]:
             chat = engine.chats.get(chat_id)

@@ -42,7 +42,9 @@ class Transcripts:
         for request in requests:
             message = None
             if chat is None:
-                log.warning("transcript for %s dropped: the chat is no longer stored", chat_id)
+                # The chat id is the visitor's secret: the log names the account, never the chat.
+                log.warning("transcript of a chat of account %s dropped: the chat is no longer stored",
+                            request.account_id)
             else:
                 zone = (mail.offset_zone(request.timezone_offset_ms) if request.timezone_offset_ms is not None
                         else engine.directory.zone(request.account_id))

@@ -12,6 +12,7 @@ from parley.domain.chat import ENDED, TYPING, Chat, Routing, Typing
 from parley.domain.ids import new_chat_id, new_number
 from parley.domain.refusals import Invalid
 from parley.services.engine import Engine
+from parley.services.tally import tally
 
 # Clients send interactionTimeout values up to 3600; keep them within sane bounds (spec V9).
 MIN_TIMEOUT, MAX_TIMEOUT = 10, 86400
@@ -140,6 +141,7 @@ class Visitors:
                 else:
                     draft = rules.visitor_line(event.text or "", chat.visitor_name)
                 events = await engine.append(chat, [draft], request_key, visitor_typing=Typing())
+                tally(engine).visitor_lines += 1
             elif event.type in AGENT_VISIBLE_TYPES:
                 events = await engine.append(chat, [rules.Draft(event.type, event.fields, agents_only=True)], request_key)
             else:

@@ -1,6 +1,6 @@
 """What the services may ask of a store: domain-level methods and records, no driver types.
 
-Each backend (``sqlite`` today, PostgreSQL next) implements ``Store``; services and the engine
+Each backend (``sqlite``, ``postgres``) implements ``Store``; services and the engine
 are typed against these protocols only and never import a backend. The one composition place
 (``parley.store.open_store``, called by the app factory and the CLI) picks the backend from the
 database URL. ``tests/unit/store/test_protocol.py`` checks that every backend implements every
@@ -18,6 +18,15 @@ from parley.domain.chat import Chat, Event
 from parley.domain.mail import Message
 from parley.domain.session import AgentSession, LoginSession
 from parley.domain.survey import Answer, Definition
+
+
+class StoreUnavailable(Exception):
+    """The database cannot be reached now (down, unreachable, not answering in time, or gone).
+
+    Every backend raises this, and only this, for "cannot reach the database", so the HTTP layer
+    answers 503 with a Retry-After and the CLI one line, without knowing the driver. A request
+    that got it may or may not have been written (it timed out waiting); retrying is safe for the
+    APIs' idempotent forms."""
 
 
 @dataclass

@@ -12,13 +12,14 @@ from typing import Any
 import orjson
 
 from parley.domain.account import Account, Agent, Skill
-from parley.domain.chat import Chat, Event, Routing
+from parley.domain.chat import Chat, Event
 from parley.domain.session import AgentSession, LoginSession
 from parley.store.canned import CannedStore
-from parley.store.migrations import STEPS
+from parley.store.migrations import STEPS, statements
 from parley.store.outbox import Outbox
 from parley.store.participants import Participants
-from parley.store.protocol import Directory
+from parley.store.protocol import Directory, StoreUnavailable
+from parley.store.rows import routing as _routing, stored_details as _stored_details
 from parley.store.surveys import SurveyStore
 from parley.store.writer import GroupCommitWriter
 
@@ -51,7 +52,10 @@ class SqliteStore:
         return connection
 
     async def open(self) -> None:
-        self._writer.start()
+        try:
+            self._writer.start()
+        except sqlite3.OperationalError as exc:  # the file cannot be opened: the same error as a database down
+            raise StoreUnavailable(f"cannot open the SQLite database {self.path}: {exc}") from None
         await self._writer.submit(_migrate)
 
     async def close(self) -> None:
@@ -254,12 +258,11 @@ class SqliteStore:
 def _migrate(db: sqlite3.Connection) -> int:
     db.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_ms INTEGER NOT NULL)")
     applied = {row[0] for row in db.execute("SELECT version FROM schema_migrations")}
-    for version, script in enumerate(STEPS, start=1):
+    for version, step in enumerate(STEPS, start=1):
         if version in applied:
             continue
-        for statement in script.split(";"):
-            if statement.strip():
-                db.execute(statement)
+        for statement in statements(step.script("sqlite")):
+            db.execute(statement)
         db.execute("INSERT INTO schema_migrations (version, applied_ms) VALUES (?, ?)", (version, _now_ms()))
     return len(STEPS)
 
@@ -303,28 +306,6 @@ def _load_directory(db: sqlite3.Connection) -> Directory:
     for agent_id, skill_id in db.execute("SELECT agent_id, skill_id FROM agent_skills ORDER BY skill_id"):
         agents[agent_id].skill_ids.append(skill_id)
     return Directory(accounts, keys, skills, agents, availability)
-
-
-# A chat's routing is kept in its details column under these keys (the names the request used),
-# so stores written before Routing existed read the same.
-ROUTING_KEYS = {"priority": "queuePriority", "direct_agent_id": "directAgentId", "transfer_target": "transferTarget",
-                "max_wait_seconds": "maxWaitTime", "transferred": "transferred", "requeued": "requeued"}
-_DEFAULT_ROUTING = Routing()
-
-
-def _stored_details(chat: Chat) -> dict:
-    stored = dict(chat.details)
-    for name, key in ROUTING_KEYS.items():
-        value = getattr(chat.routing, name)
-        if value != getattr(_DEFAULT_ROUTING, name):
-            stored[key] = value
-    return stored
-
-
-def _routing(details: dict) -> Routing:
-    """Takes the routing keys out of ``details``."""
-    values = {name: details.pop(key) for name, key in ROUTING_KEYS.items() if key in details}
-    return Routing(**values)
 
 
 def _load_chats(db: sqlite3.Connection, ended_after_ms: int) -> list[Chat]:

@@ -1,7 +1,8 @@
 """Routing invariants under random sequences of agent and visitor actions (hypothesis, stateful).
 
-The engine runs for real on a temporary SQLite file with an injected clock; each rule is one
-thing a person does. After every step the invariants below must hold.
+The engine runs for real on a temporary SQLite file (and, in ``TestRoutingOnPostgres``, on a
+PostgreSQL database of its own) with an injected clock; each rule is one thing a person does.
+After every step the invariants below must hold.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from parley.services.agents import Agents
 from parley.services.engine import Engine
 from parley.services.visitors import ChatRequest, VisitorEvent, Visitors
 from parley.store import open_store
+from tests import postgres
 from tests.unit.conftest import START_MS, ManualClock
 
 # Small capacities so that random runs reach full agents quickly.
@@ -35,6 +37,7 @@ SKILLS = ["Sales", "Support"]
 
 class Routing(RuleBasedStateMachine):
     ring_mode = "single"
+    backend = "sqlite"
 
     def __init__(self) -> None:
         super().__init__()
@@ -42,7 +45,8 @@ class Routing(RuleBasedStateMachine):
         self.loop = asyncio.new_event_loop()
         self.folder = tempfile.mkdtemp()
         self.clock = ManualClock(START_MS)
-        path = f"{self.folder}/p.db"
+        path = f"{self.folder}/p.db" if self.backend == "sqlite" else postgres.create_database()
+        self.database = path
         self.engine = Engine(Settings(database=path, chat_timeout=40, ring_timeout=20, ring_mode=self.ring_mode),
                              open_store(path), LocalBus(), clock=self.clock)
         self.agents = Agents(self.engine)
@@ -70,9 +74,13 @@ class Routing(RuleBasedStateMachine):
             self.log_in(login)
 
     def teardown(self) -> None:
-        self.run(self.engine.stop())
-        self.loop.close()
-        shutil.rmtree(self.folder, ignore_errors=True)
+        try:
+            self.run(self.engine.stop())
+        finally:
+            self.loop.close()
+            shutil.rmtree(self.folder, ignore_errors=True)
+            if self.backend == "postgres":
+                postgres.drop_database(self.database)
 
     def agent(self, login: str):
         return self.engine.directory.agent_by_login(DEMO_ACCOUNT, login)
@@ -265,3 +273,14 @@ TestRouting = Routing.TestCase
 TestRouting.settings = SETTINGS
 TestRoutingRingAll = RoutingRingAll.TestCase
 TestRoutingRingAll.settings = SETTINGS
+
+
+class RoutingOnPostgres(Routing):
+    """The same machine on the PostgreSQL store: what the engine persists and reloads must not
+    depend on the backend. Fewer examples: each makes and drops a database."""
+
+    backend = "postgres"
+
+
+TestRoutingOnPostgres = RoutingOnPostgres.TestCase
+TestRoutingOnPostgres.settings = settings(SETTINGS, max_examples=25)

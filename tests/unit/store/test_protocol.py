@@ -12,11 +12,12 @@ import pytest
 from parley.bus import Bus
 from parley.bus.local import LocalBus
 from parley.store import protocol
+from parley.store.postgres import PostgresStore
 from parley.store.sqlite import SqliteStore
 
 SOURCE = Path(protocol.__file__).resolve().parents[1]
 STORE_BACKENDS = ("parley.store.sqlite", "parley.store.outbox", "parley.store.surveys", "parley.store.participants",
-                  "parley.store.canned", "parley.store.writer")
+                  "parley.store.canned", "parley.store.writer", "parley.store.postgres")
 BUS_BACKENDS = ("parley.bus.local",)
 # Where backends are chosen: the app factory (store and bus) and the CLI (through open_store).
 COMPOSITION = {"parley/http/app.py"}
@@ -28,18 +29,20 @@ def methods(cls) -> dict[str, inspect.Signature]:
 
 
 def implementations():
-    store = SqliteStore(":memory:")
-    return [
-        (protocol.Store, SqliteStore),
-        (protocol.MailRecords, type(store.mail)),
-        (protocol.SurveyRecords, type(store.surveys)),
-        (protocol.ParticipantRecords, type(store.participants)),
-        (protocol.CannedRecords, type(store.canned)),
-        (Bus, LocalBus),
-    ]
+    found = []
+    for store in (SqliteStore(":memory:"), PostgresStore("postgresql://nobody@127.0.0.1:1/none")):
+        found += [
+            (protocol.Store, type(store)),
+            (protocol.MailRecords, type(store.mail)),
+            (protocol.SurveyRecords, type(store.surveys)),
+            (protocol.ParticipantRecords, type(store.participants)),
+            (protocol.CannedRecords, type(store.canned)),
+        ]
+    return found + [(Bus, LocalBus)]
 
 
-@pytest.mark.parametrize("contract, backend", implementations(), ids=lambda c: c.__name__)
+@pytest.mark.parametrize("contract, backend", implementations(),
+                         ids=lambda c: f"{c.__module__.rsplit('.', 1)[-1]}.{c.__name__}")
 def test_the_backend_implements_every_method_with_the_protocols_signature(contract, backend):
     wanted, offered = methods(contract), methods(backend)
     missing = sorted(set(wanted) - set(offered))
@@ -52,8 +55,9 @@ def test_the_backend_implements_every_method_with_the_protocols_signature(contra
             getattr(contract, name)), f"{backend.__name__}.{name} async or not as the protocol says"
 
 
-def test_the_stores_sub_records_are_attributes_the_protocol_names():
-    store = SqliteStore(":memory:")
+@pytest.mark.parametrize("store", [SqliteStore(":memory:"), PostgresStore("postgresql://nobody@127.0.0.1:1/none")],
+                         ids=["sqlite", "postgres"])
+def test_the_stores_sub_records_are_attributes_the_protocol_names(store):
     for name in ("mail", "surveys", "participants", "canned"):
         assert isinstance(vars(protocol.Store)[name], property)
         assert getattr(store, name) is not None

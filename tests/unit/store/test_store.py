@@ -1,13 +1,18 @@
+"""The store's contract, checked on every backend (``[sqlite]``, ``[postgres]``: see conftest)."""
+
 import asyncio
 import sqlite3
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from parley.domain.account import Account, Agent
 from parley.domain.chat import CHATTING, ENDED, WAITING, Chat, Event
 from parley.domain.ids import digest, new_chat_id
-from parley.store import open_store
+from parley.domain.session import LoginSession
+from parley.store import is_postgres, open_store
+from tests.unit.store.conftest import raw
 
 T0 = 1_705_320_000_000
 
@@ -70,7 +75,7 @@ async def test_save_chat_appends_events_densely_and_updates_the_row(store):
     assert (loaded.state, loaded.agent_id, loaded.chatting_ms, loaded.visitor_name) == (CHATTING, 9, T0 + 5_000, "Joe")
 
 
-async def test_agent_key_and_requester_are_stored_and_a_new_key_replaces_the_old(store, db_path):
+async def test_agent_key_and_requester_are_stored_and_a_new_key_replaces_the_old(store, database_url):
     account_id = await given_account(store)
     chat = a_chat(account_id, requester_agent_id=9)
     first_key = chat.agent_key
@@ -82,20 +87,23 @@ async def test_agent_key_and_requester_are_stored_and_a_new_key_replaces_the_old
     await store.save_chat(chat, [])
     (loaded,) = await store.load_chats(ended_after_ms=0)
     assert loaded.agent_key == chat.agent_key != first_key
-    with sqlite3.connect(db_path) as db:  # looked up by key on the agent side: unique and indexed
-        assert db.execute("SELECT COUNT(*) FROM chats WHERE agent_key = ?", (first_key,)).fetchone()[0] == 0
-        plan = db.execute("EXPLAIN QUERY PLAN SELECT id FROM chats WHERE agent_key = ?", ("x",)).fetchall()
+    # Looked up by key on the agent side: unique and indexed.
+    assert await raw(database_url, "SELECT COUNT(*) FROM chats WHERE agent_key = $1", first_key) == [(0,)]
+    if is_postgres(database_url):
+        (definition,), = await raw(database_url, "SELECT indexdef FROM pg_indexes WHERE indexname = 'chats_agent_key'")
+        assert "UNIQUE" in definition and "(agent_key)" in definition
+    else:
+        plan = await raw(database_url, "EXPLAIN QUERY PLAN SELECT id FROM chats WHERE agent_key = $1", "x")
         assert "chats_agent_key" in str(plan)
 
 
-async def test_next_event_id_column_follows_the_log(store, db_path):
+async def test_next_event_id_column_follows_the_log(store, database_url):
     account_id = await given_account(store)
     chat = a_chat(account_id)
     chat.events = opening_events()
     await store.insert_chat(chat, chat.events, new_visitor=True)
     await store.save_chat(chat, [Event(3, "line", T0, {"text": "x"})])
-    with sqlite3.connect(db_path) as db:
-        assert db.execute("SELECT next_event_id FROM chats WHERE id = ?", (chat.id,)).fetchone()[0] == 4
+    assert await raw(database_url, "SELECT next_event_id FROM chats WHERE id = $1", chat.id) == [(4,)]
 
 
 async def test_a_duplicate_event_id_is_refused_and_changes_nothing(store):
@@ -104,7 +112,7 @@ async def test_a_duplicate_event_id_is_refused_and_changes_nothing(store):
     chat.events = opening_events()
     await store.insert_chat(chat, chat.events, new_visitor=True)
     chat.state = ENDED
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises((sqlite3.IntegrityError, asyncpg.UniqueViolationError)):
         await store.save_chat(chat, [Event(1, "state", T0, {"state": "ended"})])
     (loaded,) = await store.load_chats(ended_after_ms=0)
     assert loaded.state == WAITING  # the row update went with the failed append
@@ -124,10 +132,13 @@ async def test_ended_chats_past_retention_are_not_loaded(store):
     assert all(len(c.events) == 3 for c in loaded)
 
 
-async def test_loading_live_chats_does_not_read_the_history(store):
+async def test_loading_live_chats_does_not_read_the_history(db_path):
     """A start reads the open and recently ended chats, not every chat and event ever stored:
     the SQLite instructions load_chats runs stay the same with 1,500 old chats beside the live
-    ones (a scan of the history grows with it; issue 12's start time)."""
+    ones (a scan of the history grows with it; issue 12's start time). SQLite only: it counts
+    SQLite's virtual machine steps."""
+    store = open_store(db_path)
+    await store.open()
     account_id = await given_account(store)
     live = [a_chat(account_id, rt=1), a_chat(account_id, rt=2, state=ENDED, ended_ms=T0 - 60_000)]
     for chat in live:
@@ -151,10 +162,11 @@ async def test_loading_live_chats_does_not_read_the_history(store):
     old = [a_chat(account_id, rt=10 + n, state=ENDED, ended_ms=T0 - 7_200_000) for n in range(1500)]
     await asyncio.gather(*(store.insert_chat(chat, opening_events(), new_visitor=False) for chat in old))
     after = await instructions()
+    await store.close()
     assert after < before * 1.5, (before, after)
 
 
-async def test_routing_round_trips_and_reads_stores_written_before_it_had_a_type(store, db_path):
+async def test_routing_round_trips_and_reads_stores_written_before_it_had_a_type(store, database_url):
     from parley.domain.chat import Routing
 
     account_id = await given_account(store)
@@ -167,9 +179,8 @@ async def test_routing_round_trips_and_reads_stores_written_before_it_had_a_type
     # A row as earlier versions wrote it: the hints among the details, under the request's names.
     legacy = a_chat(account_id, rt=3)
     await store.insert_chat(legacy, opening_events(), new_visitor=True)
-    with sqlite3.connect(db_path) as db:
-        db.execute("UPDATE chats SET details = ? WHERE id = ?",
-                   ('{"queuePriority": 2, "maxWaitTime": 30, "requeued": true, "language": "fr"}', legacy.id))
+    await raw(database_url, "UPDATE chats SET details = $1 WHERE id = $2",
+              '{"queuePriority": 2, "maxWaitTime": 30, "requeued": true, "language": "fr"}', legacy.id)
 
     by_id = {c.id: c for c in await store.load_chats(ended_after_ms=0)}
     assert by_id[routed.id].routing == routed.routing
@@ -238,17 +249,22 @@ async def test_saved_availability_is_loaded(store):
     assert (await store.load_directory()).availability[agent_id] == "Away"
 
 
-async def test_app_key_is_stored_only_as_a_digest(store, db_path):
+async def test_app_key_is_stored_only_as_a_digest(store, database_url):
     account_id = await given_account(store)
     await store.add_app_key(account_id, digest("plain-secret"))
+    if is_postgres(database_url):  # no file to read: every column of the table, as stored
+        rows = await raw(database_url, "SELECT app_keys::text FROM app_keys")
+        assert len(rows) == 1 and digest("plain-secret") in rows[0][0] and "plain-secret" not in str(rows)
+        return
+    db_path = database_url
     files = list(Path(db_path).parent.glob(Path(db_path).name + "*"))  # the database and its WAL
     assert files
     assert all(b"plain-secret" not in f.read_bytes() for f in files)
 
 
-async def test_change_counter_moves_when_another_connection_writes(store, db_path):
+async def test_change_counter_moves_when_another_connection_writes(store, database_url):
     before = await store.change_counter()
-    other = open_store(db_path)
+    other = open_store(database_url)
     await other.open()
     await other.create_account(Account("9999", "Other"))
     await other.close()
@@ -258,4 +274,19 @@ async def test_change_counter_moves_when_another_connection_writes(store, db_pat
 
 async def test_change_counter_is_stable_without_outside_writes(store):
     before = await store.change_counter()
+    assert await store.change_counter() == before
+
+
+async def test_chat_traffic_does_not_move_the_change_counter(store):
+    """The counter says "configuration changed, reload the directory": chats, events, logins and
+    the outbox must not move it, or every sweep would reload for nothing."""
+    account_id = await given_account(store)
+    agent_id = await store.create_agent(Agent(id=0, account_id=account_id, login="a", password_hash="h",
+                                              nickname="A", display_name="A"))
+    before = await store.change_counter()
+    chat = a_chat(account_id)
+    chat.events = opening_events()
+    await store.insert_chat(chat, chat.events, new_visitor=True)
+    await store.save_chat(chat, [Event(3, "line", T0, {"text": "x"})])
+    await store.insert_login(LoginSession("l1", account_id, agent_id, "digest", "csrf", T0 + 1000))
     assert await store.change_counter() == before
