@@ -23,7 +23,7 @@ async def _people(admin) -> None:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(tmp_path_factory, backend):  # after the backend is chosen, so [postgres] runs on it
     yield from shared_server(tmp_path_factory.mktemp("canned"), extra=_people)
 
 

@@ -44,7 +44,7 @@ async def _people(admin) -> None:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(tmp_path_factory, backend):  # after the backend is chosen: query() must find its database
     # Every test logs Natalie in (a console each, API sessions beside): more than the default ten
     # logins a minute per name allow; the limits themselves are tested in test_limits.py.
     yield from shared_server(tmp_path_factory.mktemp("console"), "--ring-timeout", str(RING_TIMEOUT),
@@ -52,7 +52,8 @@ def server(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def browser():
+def browser(server):
+    """Started after the server (seeding runs its own event loop, Playwright's would be in the way)."""
     with sync_playwright() as playwright:
         instance = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
         try:
@@ -220,6 +221,11 @@ def test_a_whole_chat_in_the_console(server, browser, http):
         expect(panel.locator(".log .from-visitor").last).to_contain_text("html line", timeout=WAIT)
         assert panel.locator(".log img, .log b, .log i, .log script").count() == 0
         assert page.evaluate("window.__pwned") is None
+        # A name is text too.
+        visitor.put("/info/visitorName", {"visitorName": '<img src=x onerror="window.__pwned=4">Eve'})
+        expect(panel.locator("h2")).to_have_text('<img src=x onerror="window.__pwned=4">Eve', timeout=WAIT)
+        assert page.locator("img").count() == 0 and page.evaluate("window.__pwned") is None
+        visitor.put("/info/visitorName", {"visitorName": "Alice"})
         # An html line of an agent (here Natalie's other session, through the API) is shown as the
         # safe markup the server kept: formatting and links, never images or handlers.
         key = panel.get_attribute("data-key")
