@@ -121,7 +121,7 @@ def serve(config: str | None, demo: bool, **flags: Any) -> int:
         _exit_when_stdin_closes()  # the supervisor holds our stdin: EOF means it is gone
         demo = False  # the supervisor seeded the demo and runs its bot
     if demo:
-        asyncio.run(_admin(settings.database, lambda a: a.seed_demo()))
+        asyncio.run(_admin(settings.database, _seed_demo))
     else:
         asyncio.run(_admin(settings.database, lambda a: asyncio.sleep(0)))  # create or migrate the schema
     base = f"http://{settings.host}:{settings.port}"
@@ -362,8 +362,14 @@ def bot(url: str, account: str, login: str, password: str, until_stdin_closes: b
     return 0
 
 
+async def _seed_demo(admin: accounts.Admin) -> None:
+    await admin.seed_demo()
+    await admin.seed_demo_human()
+
+
 DEMO_HELP = """\
 parley demo: account {account}, app key {key}, agent natalie/natalie (skill Sales), bot answering.
+Agent console: {base}/console/?account={account}, log in as alex/alex (skill Support: ask for a Support chat).
 
   B={base}/api/account/{account}
   K="v=1&NC=true&appKey={key}"

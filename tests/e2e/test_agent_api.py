@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+from lxml import etree
 
 from tests.e2e.conftest import ACCOUNT, q
 
@@ -62,6 +63,21 @@ def test_session_info_and_availability(server, http):
     assert agent.get("/availability").json()["availability"]["chat"] == "Away"
     session = agent.get("", cs="1").json()["agentSession"]
     assert session["link"][0]["@rel"] == "self" and "chatSessions" in session
+
+
+def test_a_ring_tells_its_offer_in_an_extension_element(server, http):
+    """nextRing (parley): the skill, the visitor's wait so far and the ring time left, after the documented members."""
+    natalie = Agent(server, http)
+    assert "nextRing" not in natalie.get("/incomingRequests").json()["incomingRequests"]
+    start_chat(server, http, skill="Sales")
+    ring = natalie.get("/incomingRequests").json()["incomingRequests"]
+    assert list(ring) == ["ringingCount", "link", "nextRing"]
+    offer = ring["nextRing"]
+    assert (offer["skillName"], offer["ringTimeout"]) == ("Sales", 20)
+    assert 0 <= offer["timeLeft"] <= 20 and offer["waitTime"] >= 0
+    xml = etree.fromstring(http.get(f"{natalie.session}/incomingRequests.xml", headers=natalie.auth).content)
+    assert [child.tag for child in xml] == ["ringingCount", "link", "nextRing"]
+    assert xml.findtext("nextRing/skillName") == "Sales" and xml.findtext("nextRing/ringTimeout") == "20"
 
 
 def test_away_agents_are_not_rung_and_rings_move_on(server, http):

@@ -42,6 +42,8 @@ PUBLIC = {
     "/widget",  # the visitor chat widget's page and its files (its API calls carry the app key)
     "/widget/{name}",
     "/metrics",
+    "/console",  # the agent console's static files: it logs in through the Login Service
+    "/console/{name}",
 }
 S = "/api/account/{account_id}/agentSession/{session_id}"
 AGENT_CHAT = S + "/chat/{agent_key:chat}"
@@ -75,6 +77,7 @@ BODIES = {
     "transfer": {"transfer": {"skill": {"id": 2}}},
     "transferAccount": {"transferAccount": {"account": OTHER_ACCOUNT, "skill": "Sales"}},
     "agentSession": {"loginData": ""},
+    "cannedResponses": {"cannedResponse": {"title": "intruder", "text": "intruder"}},
 }
 
 
@@ -140,11 +143,14 @@ def build_world(server, http) -> World:
     bob.put("/availability", {"availability": {"chat": "Online"}})
     assert natalie.post(f"{mine}/transfer", {"transfer": {"skill": {"id": 2}}}).status_code == 200
     bobs = bob.post(f"{bob.session}/incomingRequests", {}).json()["chatLocation"]["link"]["@href"]
+    canned = bob.post(f"{bob.session}/cannedResponses", {"cannedResponse": {"title": "Hi", "text": "Hello!"}})
+    assert canned.status_code == 201, canned.text
     bob_visit = http.get(f"{bobs}.json", headers=bob.auth).json()["chat"]["link"][5]["@href"]
     values = {
         "account_id": ACCOUNT, "chat_id": chat_uri.rsplit("/", 1)[1], "session_id": bob.session.rsplit("/", 1)[1],
         "agent_key": bobs.rsplit("/", 1)[1], "event_id": "0", "field": "agentTyping",
         "participant_id": auth["participantId"], "visit_id": bob_visit.rsplit("/", 1)[1],
+        "canned_id": canned.headers["location"].rsplit("/", 1)[1],
     }
     natalie_values = {"session_id": natalie.session.rsplit("/", 1)[1], "agent_key": mine.rsplit("/", 1)[1],
                       "visit_id": natalie_visit.rsplit("/", 1)[1]}
@@ -255,5 +261,6 @@ def test_every_route_refuses_every_credential_that_should_not_open_it(two_accoun
     assert (chat["info"]["state"], chat["info"]["agentName"]) == ("chatting", "Bob")
     assert "intruder" not in json.dumps(chat)
     assert bob.get("/availability").json()["availability"]["chat"] == "Online"
+    assert bob.get("/cannedResponses").json()["cannedResponses"]["cannedResponse"]["title"] == "Hi"  # one, kept
     assert http.get(f"{world.natalie.session}.json", headers=world.natalie.auth).status_code == 200
     assert http.get(f"{world.oscar.session}.json", headers=world.oscar.auth).status_code == 200

@@ -126,6 +126,10 @@ async def incoming_requests(request: Request):
     tree = {"ringingCount": str(count)}
     if count:
         tree["link"] = link(context.session_uri + "/incomingRequests", "accept-next-chat")
+        offer = agents.next_offer(context.agent.id)
+        if offer is not None:  # an extension after the documented members: clients ignore it
+            tree["nextRing"] = {"skillName": offer.skill_name, "waitTime": offer.wait_seconds,
+                                "ringTimeout": offer.ring_timeout, "timeLeft": offer.seconds_left}
     return reply(request, {"incomingRequests": tree})
 
 

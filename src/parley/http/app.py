@@ -13,8 +13,8 @@ from starlette.routing import Route
 
 from parley.config import Settings
 from parley.domain import refusals
-from parley.http import (agent, agent_chats, bridge, discovery, login, metrics, surveys, transcripts, tunnel, visitor,
-                         widget)
+from parley.http import (agent, agent_chats, bridge, canned, console, discovery, login, metrics, surveys, transcripts,
+                         tunnel, visitor, widget)
 from parley.http.access import ROUTE_KEY, UNMATCHED, name_routes
 from parley.http.exchange import engine_of, reply
 from parley.http.gateway import Gateway
@@ -137,13 +137,14 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     # The busiest routes first: every request walks this list until a pattern matches, and the
     # visitor's polls are most requests (chat ids have their own pattern, so order is free).
-    routes = visitor.routes + agent_chats.routes + agent.routes + transcripts.routes + surveys.routes
+    routes = visitor.routes + agent_chats.routes + agent.routes + transcripts.routes + surveys.routes + canned.routes
     routes += login.routes + discovery.routes
     routes += [Route("/health", health, methods=["GET"]), Route("/ready", ready, methods=["GET"])]
     routes += metrics.routes
     routes.append(Route("/openapi", openapi_json, methods=["GET"]))  # /openapi.json: the gateway strips .json
     routes += bridge.routes + tunnel.routes  # the JS Chat SDK's browser transports
     routes += widget.routes  # the visitor chat widget and its embed script
+    routes += console.routes  # the agent console's pages
     name_routes(routes)  # the access log and /metrics name a request by its route's pattern
     app = Starlette(
         routes=routes,

@@ -17,6 +17,9 @@ DEMO_ACCOUNT = "12345"
 DEMO_APP_KEY = "721c180b09eb463d9f3191c41762bb68"
 DEMO_SKILLS = ("Sales", "Support")
 DEMO_AGENT = "natalie"
+# The demo's human agent, for the console (/console/): on Support, the skill the demo bot does not take.
+DEMO_HUMAN = "alex"
+DEMO_HUMAN_SKILL = "Support"
 
 
 @dataclass
@@ -89,6 +92,14 @@ class Admin:
         for name in DEMO_SKILLS:
             await self.create_skill(DEMO_ACCOUNT, name)
         await self.create_agent(DEMO_ACCOUNT, DEMO_AGENT, DEMO_AGENT, "Natalie", ["Sales"], 4)
+        return True
+
+    async def seed_demo_human(self) -> bool:
+        """Add the demo's human agent (login and password ``alex``) if absent; True when created."""
+        directory = await self.store.load_directory()
+        if any(a.account_id == DEMO_ACCOUNT and a.login == DEMO_HUMAN for a in directory.agents.values()):
+            return False
+        await self.create_agent(DEMO_ACCOUNT, DEMO_HUMAN, DEMO_HUMAN, "Alex", [DEMO_HUMAN_SKILL], 4)
         return True
 
     @staticmethod

@@ -32,6 +32,17 @@ class AgentLine:
     content: dict | None = None
 
 
+@dataclass(frozen=True)
+class Offer:
+    """The chat the next accept would take (a parley extension of A8, for consoles): how long its
+    visitor has waited, for which skill, and how long the ring has left (None: it never times out)."""
+
+    wait_seconds: int
+    skill_name: str | None
+    ring_timeout: int | None
+    seconds_left: int | None
+
+
 class Agents:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -125,6 +136,21 @@ class Agents:
 
     def ringing_count(self, agent_id: int) -> int:
         return len(self.engine.queue.rings_of(agent_id))
+
+    def next_offer(self, agent_id: int) -> Offer | None:
+        """The oldest ring, the one A9 accepts first."""
+        engine = self.engine
+        for ring in engine.queue.rings_of(agent_id):
+            chat = engine.chats.get(ring.chat_id)
+            if chat is None or chat.state != WAITING:
+                continue
+            now = engine.clock()
+            skill = engine.directory.skill(chat.skill_id)
+            # In ring mode "all" rings wait until someone accepts (services.timers).
+            timeout = engine.settings.ring_timeout if engine.settings.ring_mode != "all" else None
+            left = None if timeout is None else max(0, (ring.since_ms + timeout * 1000 - now + 999) // 1000)
+            return Offer(max(0, (now - chat.start_ms) // 1000), skill.name if skill else None, timeout, left)
+        return None
 
     # -- chats -------------------------------------------------------------------------------
 

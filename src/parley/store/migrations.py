@@ -268,4 +268,15 @@ STEPS: list[Step] = [
         since_ms INTEGER NOT NULL
     );
     """),
+    # 9: canned responses an account's agents keep and manage in the console (a parley extension).
+    Step("""
+    CREATE TABLE canned_responses (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        account_id TEXT NOT NULL REFERENCES accounts(id),
+        title TEXT NOT NULL,
+        text TEXT NOT NULL,
+        created_ms INTEGER NOT NULL
+    );
+    CREATE INDEX canned_responses_account ON canned_responses (account_id, id);
+    """),
 ]

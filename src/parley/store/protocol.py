@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from parley.domain.account import Account, Agent, Skill
+from parley.domain.canned import CannedResponse
 from parley.domain.chat import Chat, Event
 from parley.domain.mail import Message
 from parley.domain.session import AgentSession, LoginSession
@@ -119,6 +120,14 @@ class ParticipantRecords(Protocol):
     async def load(self, account_id: str, participant_id: str) -> ParticipantRecord | None: ...
 
 
+class CannedRecords(Protocol):
+    """Canned responses per account (a parley extension managed in the agent console)."""
+
+    async def for_account(self, account_id: str) -> list[CannedResponse]: ...
+    async def add(self, account_id: str, title: str, text: str, now_ms: int, limit: int) -> int | None: ...
+    async def remove(self, account_id: str, canned_id: int) -> bool: ...
+
+
 class Store(Protocol):
     # The records of other concepts, in the same database (and, where it matters, transaction).
     @property
@@ -127,6 +136,8 @@ class Store(Protocol):
     def surveys(self) -> SurveyRecords: ...
     @property
     def participants(self) -> ParticipantRecords: ...
+    @property
+    def canned(self) -> CannedRecords: ...
 
     async def open(self) -> None: ...
     async def close(self) -> None: ...

@@ -14,6 +14,7 @@ import orjson
 from parley.domain.account import Account, Agent, Skill
 from parley.domain.chat import Chat, Event
 from parley.domain.session import AgentSession, LoginSession
+from parley.store.canned import CannedStore
 from parley.store.migrations import STEPS, statements
 from parley.store.outbox import Outbox
 from parley.store.participants import Participants
@@ -37,6 +38,7 @@ class SqliteStore:
         self.mail = Outbox(self)
         self.surveys = SurveyStore(self)
         self.participants = Participants(self)
+        self.canned = CannedStore(self)
 
     def _connect(self) -> sqlite3.Connection:
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)

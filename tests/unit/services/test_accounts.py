@@ -22,6 +22,16 @@ async def test_seed_demo_creates_account_key_skills_and_agent(admin, store):
     assert len(directory.key_digests) == 1
 
 
+async def test_the_demo_human_agent_takes_the_skill_the_bot_does_not(admin, store):
+    await admin.seed_demo()
+    assert await admin.seed_demo_human() is True
+    assert await admin.seed_demo_human() is False
+    directory = await store.load_directory()
+    support = next(s.id for s in directory.skills.values() if s.name == "Support")
+    humans = [a for a in directory.agents.values() if a.login == "alex"]
+    assert [(a.nickname, a.skill_ids) for a in humans] == [("Alex", [support])]
+
+
 async def test_seed_demo_is_idempotent(admin, store):
     await admin.seed_demo()
     assert await admin.seed_demo() is False

@@ -123,6 +123,44 @@ async def test_coming_online_rings_the_waiting_chat(agents, visitors, natalie):
     assert agents.ringing_count(natalie[1].id) == 1
 
 
+async def test_the_next_offer_tells_the_wait_the_skill_and_the_ring_time_left(engine, agents, visitors, natalie,
+                                                                             clock):
+    agent_id = natalie[1].id
+    assert agents.next_offer(agent_id) is None
+    await agents.set_availability(agent_id, AWAY)
+    await start_chat(visitors)
+    clock.advance(7)  # the visitor waits before anyone is rung
+    await agents.set_availability(agent_id, ONLINE)
+    clock.advance(5)
+    offer = agents.next_offer(agent_id)
+    timeout = engine.settings.ring_timeout
+    assert (offer.skill_name, offer.wait_seconds, offer.ring_timeout, offer.seconds_left) == (
+        "Sales", 12, timeout, timeout - 5)
+    clock.advance(timeout + 3)  # past the timeout, before the sweep: never below 0
+    assert agents.next_offer(agent_id).seconds_left == 0
+    await agents.accept(natalie[1])
+    assert agents.next_offer(agent_id) is None
+
+
+async def test_in_ring_mode_all_an_offer_never_times_out(db_path, clock):
+    from ..conftest import start_engine
+    from parley.services.accounts import Admin
+    from parley.services.agents import Agents
+    from parley.services.visitors import Visitors
+
+    engine = await start_engine(db_path, clock, ring_mode="all")
+    try:
+        await Admin(engine.store).seed_demo()
+        await engine.reload_directory()
+        agents = Agents(engine)
+        _, agent, _ = await log_in(agents)
+        await start_chat(Visitors(engine))
+        offer = agents.next_offer(agent.id)
+        assert (offer.ring_timeout, offer.seconds_left, offer.wait_seconds) == (None, None, 0)
+    finally:
+        await engine.stop()
+
+
 async def test_agent_without_the_skill_is_not_rung(engine, agents, visitors, natalie):
     sam = await add_agent(engine, "sam", ["Support"])
     await log_in(agents, "sam", "sam")

@@ -17,7 +17,7 @@ from parley.store.sqlite import SqliteStore
 
 SOURCE = Path(protocol.__file__).resolve().parents[1]
 STORE_BACKENDS = ("parley.store.sqlite", "parley.store.outbox", "parley.store.surveys", "parley.store.participants",
-                  "parley.store.writer", "parley.store.postgres")
+                  "parley.store.canned", "parley.store.writer", "parley.store.postgres")
 BUS_BACKENDS = ("parley.bus.local",)
 # Where backends are chosen: the app factory (store and bus) and the CLI (through open_store).
 COMPOSITION = {"parley/http/app.py"}
@@ -36,6 +36,7 @@ def implementations():
             (protocol.MailRecords, type(store.mail)),
             (protocol.SurveyRecords, type(store.surveys)),
             (protocol.ParticipantRecords, type(store.participants)),
+            (protocol.CannedRecords, type(store.canned)),
         ]
     return found + [(Bus, LocalBus)]
 
@@ -57,7 +58,7 @@ def test_the_backend_implements_every_method_with_the_protocols_signature(contra
 @pytest.mark.parametrize("store", [SqliteStore(":memory:"), PostgresStore("postgresql://nobody@127.0.0.1:1/none")],
                          ids=["sqlite", "postgres"])
 def test_the_stores_sub_records_are_attributes_the_protocol_names(store):
-    for name in ("mail", "surveys", "participants"):
+    for name in ("mail", "surveys", "participants", "canned"):
         assert isinstance(vars(protocol.Store)[name], property)
         assert getattr(store, name) is not None
 

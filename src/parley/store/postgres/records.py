@@ -1,6 +1,7 @@
 """The records of other concepts in the PostgreSQL store: the mail outbox and transcript requests,
-survey definitions and submissions, authenticated participants. Same semantics, same rows and the
-same comments' reasons as their SQLite twins (``store/outbox.py``, ``surveys.py``, ``participants.py``).
+survey definitions and submissions, authenticated participants, canned responses. Same semantics,
+same rows and the same comments' reasons as their SQLite twins (``store/outbox.py``, ``surveys.py``,
+``participants.py``, ``canned.py``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import asyncpg
 import orjson
 
 from parley.domain import survey as surveys
+from parley.domain.canned import CannedResponse
 from parley.domain.chat import Chat, Event
 from parley.domain.mail import Message
 from parley.domain.refusals import Invalid
@@ -229,3 +231,31 @@ class Participants:
             "SELECT id, account_id, conversation_id, claims FROM participants WHERE account_id = $1 AND id = $2",
             account_id, participant_id))
         return ParticipantRecord(row[0], row[1], row[2], orjson.loads(row[3])) if row else None
+
+
+class CannedStore:
+    def __init__(self, store: "PostgresStore") -> None:
+        self.store = store
+
+    async def for_account(self, account_id: str) -> list[CannedResponse]:
+        rows = await self.store.read(lambda db: db.fetch(
+            "SELECT id, account_id, title, text, created_ms FROM canned_responses WHERE account_id = $1 ORDER BY id",
+            account_id))
+        return [CannedResponse(*row) for row in rows]
+
+    async def add(self, account_id: str, title: str, text: str, now_ms: int, limit: int) -> int | None:
+        async def job(db):
+            # Two nodes adding at once would both count below the limit: the account's row serializes them.
+            await db.execute("SELECT id FROM accounts WHERE id = $1 FOR UPDATE", account_id)
+            if await db.fetchval("SELECT count(*) FROM canned_responses WHERE account_id = $1", account_id) >= limit:
+                return None
+            return await db.fetchval(
+                "INSERT INTO canned_responses (account_id, title, text, created_ms) VALUES ($1, $2, $3, $4) RETURNING id",
+                account_id, title, text, now_ms)
+
+        return await self.store.write(job)
+
+    async def remove(self, account_id: str, canned_id: int) -> bool:
+        status = await self.store.write(lambda db: db.execute(
+            "DELETE FROM canned_responses WHERE account_id = $1 AND id = $2", account_id, canned_id))
+        return status != "DELETE 0"

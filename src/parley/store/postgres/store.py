@@ -17,7 +17,7 @@ from parley.domain.account import Account, Agent, Skill
 from parley.domain.chat import Chat, Event
 from parley.domain.session import AgentSession, LoginSession
 from parley.store.postgres.database import Database
-from parley.store.postgres.records import Outbox, Participants, SurveyStore
+from parley.store.postgres.records import CannedStore, Outbox, Participants, SurveyStore
 from parley.store.protocol import Directory
 from parley.store.rows import CHAT_COLUMNS, chat_columns, chat_from_row, event_from_row
 
@@ -34,6 +34,7 @@ class PostgresStore:
         self.mail = Outbox(self)
         self.surveys = SurveyStore(self)
         self.participants = Participants(self)
+        self.canned = CannedStore(self)
 
     async def open(self) -> None:
         await self.database.open()
