@@ -142,6 +142,15 @@ class Scrape:
         yield CounterMetricFamily("parley_mail_retries", "Mail attempts that failed and will be retried",
                                   value=counts.mail_retries)
         yield CounterMetricFamily("parley_mail_failures", "Mail given up for good", value=counts.mail_failures)
+        commits = self.engine.store.commits
+        yield CounterMetricFamily("parley_store_commits", "Store transactions committed (group commit)",
+                                  value=commits.transactions)
+        yield CounterMetricFamily("parley_store_writes", "Writes those transactions carried (÷ commits: the mean "
+                                  "batch size)", value=commits.writes)
+        cluster = self.engine.cluster
+        if cluster is not None:
+            yield GaugeMetricFamily("parley_node_leader", "1 while this node leads the cluster, 0 while it follows",
+                                    value=int(cluster.leading))
 
 
 def _loopback(request: Request) -> bool:

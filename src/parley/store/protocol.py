@@ -34,6 +34,19 @@ class StoreUnavailable(Exception):
 
 
 @dataclass
+class Commits:
+    """How the store's group commit went: transactions committed and the writes they carried
+    (writes / transactions is the mean batch; /metrics exports both)."""
+
+    transactions: int = 0
+    writes: int = 0
+
+    def count(self, writes: int) -> None:
+        self.transactions += 1
+        self.writes += writes
+
+
+@dataclass
 class Directory:
     """Everything configured by administrators, as one snapshot."""
 
@@ -129,6 +142,7 @@ class CannedRecords(Protocol):
 
 
 class Store(Protocol):
+    commits: Commits
     # The records of other concepts, in the same database (and, where it matters, transaction).
     @property
     def mail(self) -> MailRecords: ...

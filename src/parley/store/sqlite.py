@@ -18,7 +18,7 @@ from parley.store.canned import CannedStore
 from parley.store.migrations import STEPS, statements
 from parley.store.outbox import Outbox
 from parley.store.participants import Participants
-from parley.store.protocol import Directory, StoreUnavailable
+from parley.store.protocol import Commits, Directory, StoreUnavailable
 from parley.store.rows import CHAT_COLUMNS, chat_columns, chat_from_row, event_from_row
 from parley.store.surveys import SurveyStore
 from parley.store.writer import GroupCommitWriter
@@ -31,7 +31,8 @@ def _now_ms() -> int:
 class SqliteStore:
     def __init__(self, path: str) -> None:
         self.path = path
-        self._writer = GroupCommitWriter(self._connect)
+        self.commits = Commits()
+        self._writer = GroupCommitWriter(self._connect, self.commits)
         self._reads = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parley-sqlite-reader")
         self._reader: sqlite3.Connection | None = None
         # The records of other concepts, kept in the same database and transactions.

@@ -14,6 +14,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from parley.store.protocol import Commits
+
 Job = Callable[[sqlite3.Connection], Any]
 
 # Bounds one transaction so a flood of writes cannot hold the lock (and every waiter) for long.
@@ -21,8 +23,9 @@ MAX_BATCH = 256
 
 
 class GroupCommitWriter:
-    def __init__(self, connect: Callable[[], sqlite3.Connection]) -> None:
+    def __init__(self, connect: Callable[[], sqlite3.Connection], commits: Commits) -> None:
         self._connect = connect
+        self.commits = commits
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="parley-sqlite-writer", daemon=True)
         self._ready = threading.Event()
@@ -71,8 +74,7 @@ class GroupCommitWriter:
         finally:
             connection.close()
 
-    @staticmethod
-    def _commit(connection: sqlite3.Connection, batch: list) -> None:
+    def _commit(self, connection: sqlite3.Connection, batch: list) -> None:
         outcomes: list[tuple[bool, Any]] = []
         try:
             connection.execute("BEGIN IMMEDIATE")
@@ -87,6 +89,7 @@ class GroupCommitWriter:
                     connection.execute("RELEASE job")
                     outcomes.append((False, exc))
             connection.execute("COMMIT")
+            self.commits.count(len(batch))
         except Exception as exc:
             if connection.in_transaction:
                 connection.execute("ROLLBACK")

@@ -100,3 +100,14 @@ async def test_held_gauges_follow_the_capacity(http, engine):
     assert value(text, "parley_held_requests", kind="poll") == 1
     assert value(text, "parley_held_requests", kind="stream") == 1
     assert value(text, "parley_held_requests_limit") == held.limit
+
+
+async def test_store_commits_count_the_writes_of_a_chat(http, agents):
+    await log_in(agents)
+    before = await scrape(http)
+    created = await http.post(f"{ACCOUNT_URL}/chat/request.json?v=1&{APP_KEY}", json={"request": {"skill": "Sales"}})
+    assert created.status_code == 201
+    after = await scrape(http)
+    assert value(after, "parley_store_commits_total") > value(before, "parley_store_commits_total")
+    assert value(after, "parley_store_writes_total") >= value(after, "parley_store_commits_total")
+    assert value(after, "parley_node_leader") is None  # one process: no cluster, no role

@@ -4,6 +4,7 @@ import threading
 
 import pytest
 
+from parley.store.protocol import Commits
 from parley.store.writer import GroupCommitWriter
 
 
@@ -13,7 +14,8 @@ class TracedWriter:
     def __init__(self, path: str) -> None:
         self.path = path
         self.statements: list[str] = []
-        self.writer = GroupCommitWriter(self._connect)
+        self.counted = Commits()
+        self.writer = GroupCommitWriter(self._connect, self.counted)
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
@@ -64,6 +66,14 @@ async def submit_together(traced: TracedWriter, jobs) -> list:
     results = await asyncio.gather(*tasks, return_exceptions=True)
     traced.group_commits = traced.commits() - commits_before
     return results
+
+
+async def test_the_commits_are_counted_with_the_writes_they_carried(traced):
+    await traced.writer.submit(lambda db: db.execute("CREATE TABLE t (name TEXT)"))
+    before = (traced.counted.transactions, traced.counted.writes)
+    await submit_together(traced, [insert(str(n)) for n in range(5)])
+    # The blocker's transaction, then one group commit holding the five inserts.
+    assert (traced.counted.transactions - before[0], traced.counted.writes - before[1]) == (2, 6)
 
 
 async def test_submit_returns_the_job_result(traced):
@@ -120,4 +130,4 @@ def test_startup_error_is_raised_by_start():
         raise sqlite3.OperationalError("cannot open")
 
     with pytest.raises(sqlite3.OperationalError):
-        GroupCommitWriter(broken).start()
+        GroupCommitWriter(broken, Commits()).start()

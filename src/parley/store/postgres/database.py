@@ -21,7 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 
 from parley.store.migrations import STEPS
-from parley.store.protocol import NotLeading, StoreUnavailable
+from parley.store.protocol import Commits, NotLeading, StoreUnavailable
 
 log = logging.getLogger("parley.store")
 
@@ -80,6 +80,7 @@ class Database:
         self._connection: asyncpg.Connection | None = None  # the writer's
         self._queue: asyncio.Queue | None = None
         self._writer: asyncio.Task | None = None
+        self.commits = Commits()
         self._lock_connection: asyncpg.Connection | None = None  # holds the leadership lock
         # The leadership term this process leads, once it does: every write transaction checks it.
         self.epoch: int | None = None
@@ -324,6 +325,7 @@ class Database:
                 await db.execute("RELEASE SAVEPOINT job")
         attempt.committing = txid
         await db.execute("COMMIT")
+        self.commits.count(len(batch))
         return outcomes
 
 

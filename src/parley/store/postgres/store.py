@@ -30,6 +30,7 @@ class PostgresStore:
     def __init__(self, url: str) -> None:
         self.url = url
         self.database = Database(url)
+        self.commits = self.database.commits
         # The records of other concepts, kept in the same database and transactions.
         self.mail = Outbox(self)
         self.surveys = SurveyStore(self)
