@@ -66,6 +66,7 @@ class Result:
     wrong: int  # answers without the row's status and body
     socket_errors: int
     cpu_ms: float  # server CPU time (user + system) per answer
+    busiest: float  # CPU of the server's busiest process over the row's time: 1.0 is one core, all the time
 
     @property
     def good(self) -> int:
@@ -107,13 +108,15 @@ class Load:
                 + f", {a.connections} connections, {a.seconds} s per row, {a.rounds} rounds interleaved")
 
     def run(self, row: Row) -> Result:
-        cpu_before = cpu_seconds(row.server, row.skip)
+        cpu_before, started = cpu_by_process(row.server, row.skip), time.perf_counter()
         if self.tool == "wrk":
             requests, rate, mean_ms, p99_ms, wrong, socket_errors = self._wrk(row)
         else:
             requests, rate, mean_ms, p99_ms, wrong, socket_errors = asyncio.run(self._httpx(row))
-        cpu = cpu_seconds(row.server, row.skip) - cpu_before
-        result = Result(int(requests), rate, mean_ms, p99_ms, wrong, socket_errors, 1000 * cpu / max(requests, 1))
+        cpu_after, elapsed = cpu_by_process(row.server, row.skip), time.perf_counter() - started
+        spent = [cpu_after[pid] - cpu_before.get(pid, 0.0) for pid in cpu_after]
+        result = Result(int(requests), rate, mean_ms, p99_ms, wrong, socket_errors,
+                        1000 * sum(spent) / max(requests, 1), max(spent, default=0.0) / elapsed)
         row.results.append(result)
         return result
 
@@ -169,20 +172,21 @@ def lua(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def cpu_seconds(server: Process, skip: str = "") -> float:
-    """User + system CPU of the server's process and its descendants (the reference's granian
-    worker, ``--workers`` processes), leaving out those whose command line holds ``skip`` (the demo bot)."""
+def cpu_by_process(server: Process, skip: str = "") -> dict[int, float]:
+    """User + system CPU seconds of the server's process and of each descendant (the reference's
+    granian worker, ``--workers`` processes), leaving out those whose command line holds ``skip``
+    (the demo bot)."""
     root = psutil.Process(server.popen.pid)
-    total = 0.0
+    spent = {}
     for process in [root, *root.children(recursive=True)]:
         try:
             if skip and skip in process.cmdline():
                 continue
             times = process.cpu_times()
-            total += times.user + times.system
+            spent[process.pid] = times.user + times.system
         except psutil.NoSuchProcess:
             continue
-    return total
+    return spent
 
 
 def subprocess_run(command: list[str], timeout: float) -> str:

@@ -224,8 +224,10 @@ def main() -> int:
           " median (min-max) over rounds")
     refs = [r.rate for r in ref_row.results]
     one = {kind: getattr(b, kind).results for b in backends if b.name == "pg1" for kind in ("polls", "lines")}
-    table = [[ref_row.name, median_and_range(refs, ",.0f"), median_and_range([r.cpu_ms for r in ref_row.results], ".3f"),
-              "-", str(sum(r.wrong + r.socket_errors for r in ref_row.results)), "1.00", "-"]]
+    table = [[ref_row.name, median_and_range(refs, ",.0f"), f"{statistics.median(r.mean_ms for r in ref_row.results):.1f}",
+              median_and_range([r.cpu_ms for r in ref_row.results], ".3f"), "-",
+              f"{statistics.median(r.busiest for r in ref_row.results):.2f}",
+              str(sum(r.wrong + r.socket_errors for r in ref_row.results)), "1.00", "-"]]
     for backend in backends:
         for kind in ("polls", "lines"):
             row = getattr(backend, kind)
@@ -233,12 +235,14 @@ def main() -> int:
             scaling = "-"
             if backend.workers and kind in one:
                 scaling = median_and_range([r.rate / o.rate for r, o in zip(row.results, one[kind], strict=True)], ".2f")
-            table.append([row.name, median_and_range(rates, ",.0f"), median_and_range([r.cpu_ms for r in row.results], ".3f"),
+            table.append([row.name, median_and_range(rates, ",.0f"), f"{statistics.median(r.mean_ms for r in row.results):.1f}",
+                          median_and_range([r.cpu_ms for r in row.results], ".3f"),
                           median_and_range(backend.db_cpu_ms[kind], ".3f") if backend.workers else "-",
+                          f"{statistics.median(r.busiest for r in row.results):.2f}",
                           str(sum(r.wrong + r.socket_errors for r in row.results)),
                           median_and_range([r / ref for r, ref in zip(rates, refs, strict=True)], ".2f"), scaling])
-    print_table(["row", "requests/s", "server CPU ms/req", "PostgreSQL CPU ms/req", "wrong", "ratio to reference",
-                 "scaling (N / pg1)"], table)
+    print_table(["row", "requests/s", "mean ms", "server CPU ms/req", "PostgreSQL CPU ms/req", "busiest process",
+                 "wrong", "ratio to reference", "scaling (N / pg1)"], table)
     print()
     mismatched = 0
     for backend in backends:
