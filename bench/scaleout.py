@@ -12,7 +12,6 @@ two rows, so a slow minute of the shared machine hits every row alike. See bench
 from __future__ import annotations
 
 import argparse
-import asyncio
 import shlex
 import shutil
 import sqlite3
