@@ -290,3 +290,53 @@ async def test_chat_traffic_does_not_move_the_change_counter(store):
     await store.save_chat(chat, [Event(3, "line", T0, {"text": "x"})])
     await store.insert_login(LoginSession("l1", account_id, agent_id, "digest", "csrf", T0 + 1000))
     assert await store.change_counter() == before
+
+
+async def test_one_chat_loads_with_its_version_typing_and_the_events_from_a_point(store):
+    from parley.domain.chat import TYPING, Typing
+
+    account_id = await given_account(store)
+    chat = a_chat(account_id)
+    chat.events = opening_events()
+    await store.insert_chat(chat, chat.events, new_visitor=True)
+    chat.version, chat.agent_typing = 5, Typing(TYPING, T0 + 1_000)
+    later = [Event(3, "line", T0 + 2_000, {"text": "later"}, request_key="k-1")]
+    await store.save_chat(chat, later)
+
+    loaded = await store.load_chat(chat.id, 2)
+    assert [e.id for e in loaded.events] == [2, 3]
+    assert loaded.events[0].agents_only and loaded.events[1].request_key == "k-1"
+    assert loaded.events[1].fields == {"text": "later"}
+    assert (loaded.version, loaded.agent_typing, loaded.visitor_typing) == (5, Typing(TYPING, T0 + 1_000), Typing())
+    assert (await store.load_chat(chat.id, 9)).events == []
+    assert await store.load_chat("H1-0K1", 0) is None
+    assert await store.chat_versions(ended_after_ms=0) == {chat.id: 5}
+
+
+async def test_leadership_on_one_process_or_many(store, tmp_path):
+    """SQLite: one process owns the file and always leads. PostgreSQL: one store at a time holds
+    the lead; a new term fences the writes of the old one."""
+    from parley.store.protocol import NotLeading
+
+    assert await store.lead()
+    assert await store.leading()
+    if not is_postgres(store_url := getattr(store, "url", "")):
+        assert await store.leader() is None
+        return
+    await store.announce("127.0.0.1:7070", "secret-1")
+    assert await store.leader() == ("127.0.0.1:7070", "secret-1")
+    other = open_store(store_url)
+    await other.open()
+    try:
+        assert not await other.lead()  # the lock is held
+        store.database._lock_connection.terminate()  # the first leader's lock connection dies
+        await asyncio.sleep(0.2)
+        assert await other.lead()  # a new term
+        assert await store.leader() is None  # announced again by the new leader only
+        assert not await store.leading()
+        account_id = await given_account(other)
+        with pytest.raises(NotLeading):
+            await store.insert_chat(a_chat(account_id), opening_events(), new_visitor=True)
+        await other.insert_chat(a_chat(account_id, rt=4294967298), opening_events(), new_visitor=True)
+    finally:
+        await other.close()

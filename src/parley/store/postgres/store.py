@@ -145,7 +145,7 @@ class PostgresStore:
 
     async def load_chat(self, chat_id: str, events_from: int) -> Chat | None:
         """One chat's row, with its events from ``events_from`` on (one consistent view)."""
-        return await self.database.snapshot(lambda db: _load_chat(db, chat_id, events_from))
+        return await self.read(lambda db: _load_chat(db, chat_id, events_from))
 
     async def chat_versions(self, ended_after_ms: int) -> dict[str, int]:
         rows = await self.read(lambda db: db.fetch(
@@ -263,11 +263,14 @@ async def _load_chats(db: asyncpg.Connection, ended_after_ms: int) -> list[Chat]
 
 
 async def _load_chat(db: asyncpg.Connection, chat_id: str, events_from: int) -> Chat | None:
-    row = await db.fetchrow(f"SELECT {CHAT_COLUMNS} FROM chats WHERE id = $1", chat_id)
+    # One statement (one snapshot, one round trip): a follower runs this for every change it
+    # hears of, so its cost is paid once per follower per write.
+    row = await db.fetchrow(
+        f"SELECT {CHAT_COLUMNS}, (SELECT COALESCE(json_agg(json_build_array(id, type, time_ms, agents_only, fields,"
+        " request_key) ORDER BY id), '[]') FROM events WHERE chat_id = $1 AND id >= $2) FROM chats WHERE id = $1",
+        chat_id, events_from)
     if row is None:
         return None
     chat = chat_from_row(row)
-    chat.events = [event_from_row(r) for r in await db.fetch(
-        "SELECT id, type, time_ms, agents_only, fields, request_key FROM events WHERE chat_id = $1 AND id >= $2"
-        " ORDER BY id", chat_id, events_from)]
+    chat.events = [event_from_row(event) for event in orjson.loads(row[-1])]
     return chat
