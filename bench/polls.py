@@ -20,7 +20,6 @@ from pathlib import Path
 
 import httpx
 import psutil
-
 from harness import HOST, Process, free_port, parley, print_table
 
 ACCOUNT = "12345"
@@ -86,7 +85,7 @@ class Row:
     paths: list[str]
     expect: str
     reject: str
-    server: "Process"
+    server: Process
     skip: str = ""  # processes of the server's group not counted as the server (the demo bot)
     results: list[Result] = field(default_factory=list)
 
@@ -121,7 +120,7 @@ class Load:
         command = ["wrk", f"-t{a.threads}", f"-c{a.connections}", f"-d{a.seconds}s", "-s", str(script),
                    row.server.health.rsplit("/", 1)[0]]
         done = subprocess_run(command, timeout=a.seconds + 30)
-        line = next(l for l in done.splitlines() if l.startswith("RESULT "))
+        line = next(each for each in done.splitlines() if each.startswith("RESULT "))
         requests, micros, mean_us, p99_us, wrong, socket_errors = (float(x) for x in line.split()[1:])
         return requests, requests / (micros / 1e6), mean_us / 1000, p99_us / 1000, int(wrong), int(socket_errors)
 
@@ -162,7 +161,7 @@ def lua(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def cpu_seconds(server: "Process", skip: str = "") -> float:
+def cpu_seconds(server: Process, skip: str = "") -> float:
     """User + system CPU of the server's process and its descendants (the reference's granian
     worker), leaving out those whose command line holds ``skip`` (the demo bot)."""
     root = psutil.Process(server.popen.pid)
@@ -203,7 +202,7 @@ def open_chats(base: str, count: int) -> list[tuple[str, int]]:
                 listed = listed if isinstance(listed, list) else [listed]
                 # The greeting is the bot's last write; after it the chat stays quiet.
                 if any(e.get("source") == "agent" for e in listed):
-                    nxt = next(l["@href"] for l in events["link"] if l["@rel"] == "next")
+                    nxt = next(link["@href"] for link in events["link"] if link["@rel"] == "next")
                     ready.append((path, int(nxt.rsplit("from=", 1)[1])))
                     break
                 if time.monotonic() > deadline:

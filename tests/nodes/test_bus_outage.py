@@ -4,16 +4,16 @@ about once a second); Redis back: wake-ups resume through it, with no node resta
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 import socket
 import subprocess
+from pathlib import Path
 
 import httpx
 import pytest
 
+from parley.client import AgentClient, VisitorClient
 from tests.e2e.conftest import ACCOUNT, KEY
 from tests.nodes.conftest import Nodes, role, wait_until
-from parley.client import AgentClient, VisitorClient
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 
