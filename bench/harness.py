@@ -28,7 +28,7 @@ class Process:
         self.command, self.log, self.health = command, log, health
         self.popen: subprocess.Popen | None = None
 
-    def start(self, timeout: float = 30) -> "Process":
+    def start(self, timeout: float = 30) -> Process:
         self.popen = subprocess.Popen(self.command, stdout=self.log.open("ab"), stderr=subprocess.STDOUT,
                                       start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
         deadline = time.monotonic() + timeout
@@ -85,6 +85,6 @@ def print_table(headers: list[str], rows: list[list]) -> None:
     cells = [headers] + [[str(c) for c in row] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     for n, row in enumerate(cells):
-        print("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))))
+        print("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))))
         if n == 0:
             print("  ".join("-" * w for w in widths))

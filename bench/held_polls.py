@@ -17,7 +17,6 @@ from pathlib import Path
 
 import httpx
 import psutil
-
 from harness import HOST, Process, free_port, parley, print_table
 
 ACCOUNT = "12345"

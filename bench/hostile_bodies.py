@@ -20,7 +20,6 @@ from pathlib import Path
 
 import httpx
 import orjson
-
 from harness import HOST, Process, free_port, print_table
 
 ACCOUNT = "12345"

@@ -55,7 +55,7 @@ def open_chats(base: str, count: int) -> list[tuple[str, int]]:
                 listed = listed if isinstance(listed, list) else [listed]
                 # The greeting is the bot's last write; after it the chat stays quiet.
                 if any(e.get("source") == "agent" for e in listed):
-                    nxt = next(l["@href"] for l in events["link"] if l["@rel"] == "next")
+                    nxt = next(link["@href"] for link in events["link"] if link["@rel"] == "next")
                     ready.append((path, int(nxt.rsplit("from=", 1)[1])))
                     break
                 if time.monotonic() > deadline:

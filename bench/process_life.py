@@ -24,7 +24,6 @@ from pathlib import Path
 
 import httpx
 import psutil
-
 from harness import HOST, free_port
 
 MARK = "PARLEY_BENCH_RUN"

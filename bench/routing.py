@@ -19,7 +19,6 @@ import time
 from pathlib import Path
 
 import httpx
-
 from harness import HOST, Process, free_port, parley, print_table
 
 ACCOUNT = "12345"
@@ -118,7 +117,7 @@ class Run:
             try:
                 accepted = await asyncio.wait_for(self._accepted(response.headers["location"].rsplit("/", 1)[1]),
                                                   timeout=max(deadline - time.perf_counter(), 0) + 10)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 self.delays.errors += 1  # never accepted
                 continue
             self.delays.add(accepted - start)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import psutil
@@ -54,10 +55,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     lines = "\n".join(f"  {describe(proc)}" for proc in alive)
     for proc in alive:
-        try:
+        with contextlib.suppress(psutil.NoSuchProcess):
             proc.kill()
-        except psutil.NoSuchProcess:
-            pass
     psutil.wait_procs(alive, timeout=5)
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     message = f"processes started by this test run were still alive at its end (now killed):\n{lines}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from parley.client import AgentClient, ApiCallError
@@ -31,6 +32,12 @@ class Bot:
         self.nickname = login
         self._chats: dict[str, asyncio.Task] = {}
 
+    @property
+    def _signed_in(self) -> AgentClient:
+        if self.client is None:  # run() signs in before anything else uses the client
+            raise RuntimeError("the bot has not signed in")
+        return self.client
+
     async def sign_in(self) -> None:
         if self.client is not None:
             await self.client.close()
@@ -53,9 +60,9 @@ class Bot:
                     signed_in = True
                     last_refresh = loop.time()
                 if loop.time() - last_refresh > REFRESH_SECONDS:
-                    await self.client.refresh()
+                    await self._signed_in.refresh()
                     last_refresh = loop.time()
-                if await self.client.ringing_count(wait=self.hold_seconds) > 0:
+                if await self._signed_in.ringing_count(wait=self.hold_seconds) > 0:
                     chat_uri = await self._accept()
                     if chat_uri and chat_uri not in self._chats:
                         self._chats[chat_uri] = asyncio.create_task(self._converse(chat_uri))
@@ -77,14 +84,14 @@ class Bot:
 
     async def _accept(self) -> str | None:
         try:
-            return await self.client.accept()
+            return await self._signed_in.accept()
         except ApiCallError as exc:
             if exc.status == 404:  # the ring went away between the count and the accept
                 return None
             raise
 
     async def _converse(self, chat_uri: str) -> None:
-        client = self.client
+        client = self._signed_in
         try:
             await client.send_line(chat_uri, f"Hi, I'm {self.nickname}. How can I help you today?")
             href = chat_uri + "/events"
@@ -100,7 +107,5 @@ class Bot:
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
-    try:
+    with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), seconds)
-    except asyncio.TimeoutError:
-        pass

@@ -11,10 +11,10 @@ import difflib
 import ipaddress
 import os
 import tomllib
+from collections.abc import Callable
 from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any, Literal, get_args, get_origin
 
 from limits import RateLimitItem, parse_many

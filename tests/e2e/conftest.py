@@ -69,7 +69,7 @@ class Server:
         self.process: subprocess.Popen | None = None
         self.log = database.with_suffix(".log")
 
-    def start(self) -> "Server":
+    def start(self) -> Server:
         command = [sys.executable, "-m", "parley", "serve", "--host", "127.0.0.1", "--port", str(self.port),
                    "--database", self.store_url or database_url(self.database), *self.args]
         # A new session: a Ctrl-C at the terminal reaches pytest, whose teardown stops the server.
@@ -97,7 +97,7 @@ class Server:
             os.killpg(self.process.pid, signal.SIGKILL)  # a failed stop: still leave nothing behind
             return self.process.wait(timeout=5)
 
-    def restart(self, sig: int = signal.SIGTERM) -> "Server":
+    def restart(self, sig: int = signal.SIGTERM) -> Server:
         self.stop(sig)
         return self.start()
 

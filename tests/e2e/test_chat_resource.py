@@ -48,7 +48,7 @@ def test_json_chat_resource_matches_the_spec_example(server, http):
     assert all(list(link) == ["@href", "@rel"] for link in chat["link"])
     suffixes = ["", "/events", "/info", "?from=", "/transcriptRequest", "/transcriptWithSubjectRequest",
                 "/exitSurvey", "/customVariables"]
-    for link, suffix in zip(chat["link"], suffixes):
+    for link, suffix in zip(chat["link"], suffixes, strict=True):
         assert link["@href"].startswith(chat_uri + suffix)
     events = chat["events"]
     assert [link["@rel"] for link in events["link"]] == ["self", "next"]

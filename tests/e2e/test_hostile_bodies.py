@@ -104,7 +104,7 @@ def test_health_answers_while_hostile_bodies_arrive(served):
 
     targets = urls(served)
     threads = [threading.Thread(target=attack, args=(body, headers, targets[route]))
-               for (body, headers, _), route in zip(bodies, ["login", "chat/request", "login", "chat/request"])]
+               for (body, headers, _), route in zip(bodies, ["login", "chat/request", "login", "chat/request"], strict=True)]
     for thread in threads:
         thread.start()
     try:

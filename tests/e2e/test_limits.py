@@ -75,7 +75,7 @@ def test_chat_requests_are_limited_per_address_and_polls_never(limited, http):
     # XML clients get the error in XML.
     assert_throttled(request_chat(limited, http, suffix="", Accept="application/xml"), json=False)
     chat = chats[0].headers["location"]
-    for n in range(100):
+    for _ in range(100):
         assert http.get(f"{chat}/events.json?{q('from=0')}").status_code == 200
         assert http.get(f"{chat}.json?{q()}").status_code == 200
 

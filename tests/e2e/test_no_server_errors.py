@@ -27,7 +27,7 @@ BODIES = [
     (b"<a:event xmlns:a='urn:x'/>", "application/xml"),
     (b"<event>" * 2000, "application/xml"),
     (b"not xml at all", "text/xml"),
-    ("{\"event\": {\"@type\": \"line\", \"text\": \"\\ud800\"}}".encode(), "application/json"),
+    (b"{\"event\": {\"@type\": \"line\", \"text\": \"\\ud800\"}}", "application/json"),
 ]
 
 

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import time
 from pathlib import Path
@@ -43,7 +42,7 @@ class Nodes:
             node = Server(self.folder / f"node{index}.db", "--redis", redis, *self.args, *args, store_url=self.url)
             self.nodes.append(node.start())
             if index == 0:
-                wait_until(lambda: ready(node), "the first node to lead")
+                wait_until(lambda first=node: ready(first), "the first node to lead")
         return self.nodes
 
     def stop(self) -> None:

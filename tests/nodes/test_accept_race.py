@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests import postgres
-from tests.nodes.test_failover import BASE, Q, Client, agent_session, seed_agent
+from tests.nodes.test_failover import BASE, Client, Q, agent_session, seed_agent
 
 AGENTS = 50
 CHATS = 20

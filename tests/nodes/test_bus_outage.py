@@ -4,13 +4,14 @@ about once a second); Redis back: wake-ups resume through it, with no node resta
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 import socket
 import subprocess
+from pathlib import Path
 
 import httpx
 import pytest
 
+from parley.client import AgentClient, VisitorClient
 from tests.e2e.conftest import ACCOUNT, KEY
 from tests.nodes.conftest import Nodes, role, wait_until
 from parley.client import VisitorClient

@@ -13,7 +13,9 @@ from typing import Protocol
 
 
 class Bus(Protocol):
-    closed: bool
+    @property
+    def closed(self) -> bool:
+        """True once ``close`` ran (read-only here: a Redis bus reports its local one's)."""
 
     async def start(self, name: str) -> None:
         """Begin delivering news; ``name`` is the same on every node of one store and no other."""

@@ -102,7 +102,7 @@ class RedisBus:
             return False
         try:
             return bool(await asyncio.wait_for(self._client.ping(), COMMAND_TIMEOUT_SECONDS))
-        except (RedisError, OSError, asyncio.TimeoutError):
+        except (TimeoutError, RedisError, OSError):
             return False
 
     async def _send(self) -> None:
@@ -122,7 +122,7 @@ class RedisBus:
                     for message in batch:
                         pipe.publish(self._channel, message)
                     await pipe.execute()
-            except (RedisError, OSError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, RedisError, OSError) as exc:
                 # Dropped: the other nodes poll the store while they cannot hear us.
                 log.debug("publish to redis failed: %s", exc)
 

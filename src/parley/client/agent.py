@@ -20,6 +20,12 @@ class AgentClient:
         self.login_name: str | None = None
 
     @property
+    def _session(self) -> str:
+        if self.session_uri is None:
+            raise RuntimeError("no agent session yet: call start_session first")
+        return self.session_uri
+
+    @property
     def _auth(self) -> dict:
         return {**JSON_HEADERS, "Authorization": f"Bearer {self.bearer}"}
 
@@ -47,12 +53,12 @@ class AgentClient:
         return self.session_uri
 
     async def info(self) -> dict:
-        response = checked(await self.http.get(json_href(self.session_uri + "/info") + "?v=1", headers=self._auth))
+        response = checked(await self.http.get(json_href(self._session + "/info") + "?v=1", headers=self._auth))
         return response.json()["info"]
 
     async def set_availability(self, value: str) -> dict:
         response = checked(await self.http.post(
-            json_href(self.session_uri + "/availability") + "?v=1",
+            json_href(self._session + "/availability") + "?v=1",
             json={"availability": {"chat": value}}, headers={**self._auth, **PUT}))
         return response.json()["availability"]
 
@@ -60,14 +66,14 @@ class AgentClient:
         """Rings for this agent; ``wait`` holds the request until something rings (long-poll)."""
         query = f"&wait={wait}" if wait else ""
         response = checked(await self.http.get(
-            json_href(self.session_uri + "/incomingRequests") + f"?v=1&NC=true{query}", headers=self._auth,
+            json_href(self._session + "/incomingRequests") + f"?v=1&NC=true{query}", headers=self._auth,
             timeout=(wait or 0) + 30))
         return int(response.json()["incomingRequests"]["ringingCount"])
 
     async def accept(self) -> str:
         """Accept the oldest ring; returns the chat URI within this agent session."""
         response = checked(await self.http.post(
-            json_href(self.session_uri + "/incomingRequests") + "?v=1&NC=true",
+            json_href(self._session + "/incomingRequests") + "?v=1&NC=true",
             json={"chat": "start"}, headers=self._auth))
         return response.json()["chatLocation"]["link"]["@href"]
 
@@ -88,7 +94,7 @@ class AgentClient:
 
     async def send_line(self, chat_uri: str, text: str, *, text_type: str = "plain",
                         sub_type: str | None = None, content: dict | None = None) -> str:
-        event = {"@type": "line", "text": text, "textType": text_type}
+        event: dict[str, str | dict] = {"@type": "line", "text": text, "textType": text_type}
         if sub_type:
             event["subType"] = sub_type
         if content is not None:

@@ -17,6 +17,12 @@ class VisitorClient:
         self.chat_uri: str | None = None
         self.next_href: str | None = None
 
+    @property
+    def _chat(self) -> str:
+        if self.chat_uri is None:
+            raise RuntimeError("no chat yet: call request_chat first")
+        return self.chat_uri
+
     def _url(self, href: str, query: str = "") -> str:
         url = json_href(href)
         joiner = "&" if "?" in url else "?"
@@ -37,10 +43,12 @@ class VisitorClient:
         return self.chat_uri
 
     async def chat(self) -> dict:
-        return checked(await self.http.get(self._url(self.chat_uri))).json()["chat"]
+        return checked(await self.http.get(self._url(self._chat))).json()["chat"]
 
     async def poll(self, wait: float | None = None) -> list[dict]:
         """New events since the last poll, following the ``next`` link; ``wait`` long-polls."""
+        if self.next_href is None:
+            raise RuntimeError("no chat yet: call request_chat first")
         url = self._url(self.next_href, f"&wait={wait}" if wait else "")
         events = checked(await self.http.get(url, timeout=(wait or 0) + 30)).json()["events"]
         self.next_href = next(link["@href"] for link in as_list(events["link"]) if link["@rel"] == "next")
@@ -48,18 +56,18 @@ class VisitorClient:
 
     async def send_line(self, text: str) -> str:
         response = checked(await self.http.post(
-            self._url(self.chat_uri + "/events"), json={"event": {"@type": "line", "text": text}}))
+            self._url(self._chat + "/events"), json={"event": {"@type": "line", "text": text}}))
         return response.headers["location"]
 
     async def set_name(self, name: str) -> None:
-        checked(await self.http.post(self._url(self.chat_uri + "/info/visitorName"), json={"visitorName": name},
+        checked(await self.http.post(self._url(self._chat + "/info/visitorName"), json={"visitorName": name},
                                      headers=PUT))
 
     async def set_typing(self, typing: bool) -> None:
         value = "typing" if typing else "not-typing"
-        checked(await self.http.post(self._url(self.chat_uri + "/info/visitorTyping"), json={"visitorTyping": value},
+        checked(await self.http.post(self._url(self._chat + "/info/visitorTyping"), json={"visitorTyping": value},
                                      headers=PUT))
 
     async def end(self) -> None:
-        checked(await self.http.post(self._url(self.chat_uri + "/events"),
+        checked(await self.http.post(self._url(self._chat + "/events"),
                                      json={"event": {"@type": "state", "state": "ended"}}))

@@ -72,19 +72,19 @@ class Routing:
     def front(self) -> bool:
         return self.transferred or self.requeued
 
-    def accepted(self) -> "Routing":
+    def accepted(self) -> Routing:
         """An agent took the chat: what only applied while it waited is gone."""
         return replace(self, direct_agent_id=None, transfer_target=None, transferred=False, requeued=False)
 
-    def transferred_to(self, agent_id: int | None) -> "Routing":
+    def transferred_to(self, agent_id: int | None) -> Routing:
         """Transferred to an agent, or (None) to a skill's queue."""
         return replace(self.accepted(), transferred=True, direct_agent_id=agent_id, transfer_target=agent_id)
 
-    def requeued_to_skill(self) -> "Routing":
+    def requeued_to_skill(self) -> Routing:
         """Its agent left: back to the skill's queue, whoever it was meant for."""
         return replace(self, direct_agent_id=None, transfer_target=None, requeued=True)
 
-    def target_unanswered(self) -> "Routing":
+    def target_unanswered(self) -> Routing:
         """The agent a transfer named let the ring time out: any agent of the skill may take it."""
         return replace(self, direct_agent_id=None)
 
@@ -192,7 +192,7 @@ def visitor_line(text: str, visitor_name: str | None) -> Draft:
     )
 
 
-def visitor_rich_line(text: str | None, content: dict, visitor_name: str | None) -> Draft:
+def visitor_rich_line(text: str | None, content: dict[str, Any], visitor_name: str | None) -> Draft:
     return Draft(
         "line",
         {"textType": "rich-content", "text": text, "json": content, "by": visitor_name,
@@ -200,7 +200,7 @@ def visitor_rich_line(text: str | None, content: dict, visitor_name: str | None)
     )
 
 
-def agent_line(text: str | None, text_type: str, nickname: str, sub_type: str, content: dict | None) -> Draft:
+def agent_line(text: str | None, text_type: str, nickname: str, sub_type: str, content: dict[str, Any] | None) -> Draft:
     fields: dict[str, Any] = {"textType": text_type, "text": text}
     if content is not None:
         fields["json"] = content

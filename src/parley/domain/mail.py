@@ -33,7 +33,8 @@ class Message:
 
 def retry_delay_ms(attempts: int) -> int:
     """How long to wait after the ``attempts``-th failed attempt: 1 s, 2 s, 4 s ... at most 5 min."""
-    return min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** min(max(attempts, 1) - 1, 30))
+    # A shift, not ``2 ** n``: typeshed types an int power as Any (a negative n gives a float).
+    return min(MAX_RETRY_MS, FIRST_RETRY_MS << min(max(attempts, 1) - 1, 30))
 
 
 def _attempts_within(window_ms: int) -> int:
@@ -75,19 +76,19 @@ class _TextExtractor(HTMLParser):
         self.parts: list[str] = []
         self._skipping = 0
 
-    def handle_starttag(self, tag, attrs):
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in self.SKIPPED:
             self._skipping += 1
         elif tag == "br":
             self.parts.append("\n")
 
-    def handle_endtag(self, tag):
+    def handle_endtag(self, tag: str) -> None:
         if tag in self.SKIPPED:
             self._skipping = max(0, self._skipping - 1)
         elif tag in self.BREAKS:
             self.parts.append("\n")
 
-    def handle_data(self, data):
+    def handle_data(self, data: str) -> None:
         if not self._skipping:
             self.parts.append(data)
 

@@ -8,6 +8,7 @@ documentation's examples quote them; exit surveys (V22) render numbers and boole
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,7 +95,7 @@ class Definition:
 # -- scalars, read leniently: numbers and numeric strings alike, true and "true" -----------------
 
 
-def _items(value: Any) -> list:
+def _items(value: Any) -> list[Any]:
     """An "object or array" member as a list; absent or empty is no item."""
     if value is None or value == "":
         return []
@@ -130,12 +131,12 @@ def _text(value: Any, name: str, max_length: int = MAX_LABEL) -> str:
     value = _unwrap(value)
     if value is None:
         return ""
-    if isinstance(value, bool) or isinstance(value, (dict, list)):
+    if isinstance(value, (bool, dict, list)):
         raise Invalid(f"{name} must be text")
-    value = str(value)
-    if len(value) > max_length:
+    text = str(value)
+    if len(text) > max_length:
         raise Invalid(f"{name} is longer than {max_length} characters")
-    return value
+    return text
 
 
 def _choice(value: Any, name: str, allowed: tuple[str, ...], default: str | None = None) -> str:
@@ -148,7 +149,7 @@ def _choice(value: Any, name: str, allowed: tuple[str, ...], default: str | None
     raise Invalid(f"{name} must be one of: {', '.join(allowed)}")
 
 
-def _identifier(item: dict, name: str) -> int:
+def _identifier(item: dict[str, Any], name: str) -> int:
     """``id`` as a child element, or as an XML attribute."""
     raw = item.get("id", item.get("@id"))
     if raw is None or raw == "":
@@ -159,7 +160,7 @@ def _identifier(item: dict, name: str) -> int:
 # -- the file form ------------------------------------------------------------------------------
 
 
-def parse_document(document: dict, *, new_id: int | None = None) -> Survey:
+def parse_document(document: dict[str, Any], *, new_id: int | None = None) -> Survey:
     """A survey from ``{"survey": {...}}`` (or the bare inner object); ``new_id`` when it has none."""
     if not isinstance(document, dict):
         raise Malformed("a survey document is an object")
@@ -245,21 +246,21 @@ def _parse_entry(item: Any, where: str) -> Entry:
 # -- the wire form ------------------------------------------------------------------------------
 
 
-def render(survey: Survey, kind: str, last_known: dict[int, str] | None = None) -> dict:
+def render(survey: Survey, kind: str, last_known: dict[int, str] | None = None) -> dict[str, Any]:
     """The ``survey`` element tree; lists follow the collapse rule (one question is an object)."""
     typed = kind == EXIT
     last_known = last_known or {}
 
-    def number(value: int):
+    def number(value: int) -> int | str:
         return value if typed else str(value)
 
-    def flag(value: bool):
+    def flag(value: bool) -> bool | str:
         return value if typed else ("true" if value else "false")
 
     questions = []
     for q in survey.questions:
         if typed:
-            tree: dict = {"type": q.type, "validationType": q.validation_type, "id": q.id, "logicId": q.logic_id,
+            tree: dict[str, Any] = {"type": q.type, "validationType": q.validation_type, "id": q.id, "logicId": q.logic_id,
                           "order": q.order, "mandatory": q.mandatory, "label": q.label}
         else:
             tree = {"id": number(q.id), "logicId": number(q.logic_id), "order": number(q.order),
@@ -274,14 +275,16 @@ def render(survey: Survey, kind: str, last_known: dict[int, str] | None = None) 
                        "questions": {"question": questions}}}
 
 
-def _entry_tree(entry: Entry, typed: bool, number, flag) -> dict:
+def _entry_tree(
+    entry: Entry, typed: bool, number: Callable[[int], int | str], flag: Callable[[bool], bool | str]
+) -> dict[str, Any]:
     logic = {"showLogicId": [number(lid) for lid in entry.show_logic_ids]} if entry.show_logic_ids else None
     if typed:
         return {"checked": entry.checked, "value": entry.value, "displayValue": entry.display_value, "logic": logic}
     return {"value": entry.value, "checked": flag(entry.checked), "logic": logic}
 
 
-def document(survey: Survey) -> dict:
+def document(survey: Survey) -> dict[str, Any]:
     """The form the store keeps: typed and complete, and read back by ``parse_document``."""
     return render(survey, EXIT)
 
@@ -289,7 +292,7 @@ def document(survey: Survey) -> dict:
 # -- answers ------------------------------------------------------------------------------------
 
 
-def parse_answers(content: dict) -> tuple[int, dict[int, list[str]]]:
+def parse_answers(content: dict[str, Any]) -> tuple[int, dict[int, list[str]]]:
     """(survey id, answers by question id) from the content of a submitted ``survey`` element.
 
     Canonical form: ``question`` items with ``answer``. The structure form of V22 (items

@@ -13,6 +13,7 @@ import itertools
 import re
 import secrets
 from bisect import bisect_left
+from collections.abc import Sequence
 
 from starlette.routing import BaseRoute, Route
 
@@ -73,7 +74,7 @@ def record(scope: dict, request_id: bytes, method: str, status: int, seconds: fl
             "duration_ms": duration, "account": params.get("account_id") if params else None})
 
 
-def name_routes(routes: list[BaseRoute]) -> None:
+def name_routes(routes: Sequence[BaseRoute]) -> None:
     """Each route tells the scope its pattern when it runs (read by ``record``). The route tables
     are module-level lists that every app shares: a route is named once."""
     for route in routes:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
 from starlette.routing import Route
 
@@ -9,8 +11,8 @@ from parley.domain.account import STATE_CODES, canonical_availability
 from parley.domain.refusals import Invalid, NotFound
 from parley.http import fields, push
 from parley.http.auth import AgentContext, agent_context, agent_login
-from parley.http.idempotency import request_key
 from parley.http.exchange import base_url, empty, engine_of, read_body, reply, root_of
+from parley.http.idempotency import request_key
 from parley.http.visitor import slots_answer
 from parley.services.agents import Agents
 from parley.wire.links import link
@@ -48,7 +50,7 @@ async def session_resource(request: Request):
         await Agents(engine_of(request)).close_session(context.session)
         return empty()
     uri = context.session_uri
-    tree = {
+    tree: dict[str, Any] = {
         "@id": str(context.session.id),
         "link": Many([
             link(uri, "self"), link(uri + "/info", "info"), link(uri + "/availability", "availability"),
@@ -123,7 +125,7 @@ async def incoming_requests(request: Request):
         await push.hold(request, lambda left: engine.wait_for_rings(context.agent.id, left),
                         lambda: agents.ringing_count(context.agent.id) > 0, seconds)
     count = agents.ringing_count(context.agent.id)
-    tree = {"ringingCount": str(count)}
+    tree: dict[str, Any] = {"ringingCount": str(count)}
     if count:
         tree["link"] = link(context.session_uri + "/incomingRequests", "accept-next-chat")
         offer = agents.next_offer(context.agent.id)

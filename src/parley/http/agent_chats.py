@@ -9,16 +9,16 @@ from parley.domain.chat import NOT_TYPING, ONLY_TO_REP, REGULAR, TYPING, Chat
 from parley.domain.ids import visit_id
 from parley.domain.numbers import parse_integer
 from parley.domain.refusals import Invalid, NotFound
+from parley.domain.survey import PRECHAT
 from parley.http import fields, push
-from parley.http.idempotency import request_key
-from parley.http.paths import AGENT_CHAT, SESSION, SESSIONS
 from parley.http.agent import context_of
 from parley.http.auth import AgentContext
 from parley.http.exchange import base_url, empty, engine_of, read_body, reply, root_of, scalar_body
+from parley.http.idempotency import request_key
+from parley.http.paths import AGENT_CHAT, SESSION, SESSIONS
 from parley.http.resources import View, chat_links, chat_tree, event_tree, events_tree, info_tree
 from parley.http.visitor import from_param, held
 from parley.services.agents import AgentLine, Agents
-from parley.domain.survey import PRECHAT
 from parley.services.participants import Participants
 from parley.services.surveys import Surveys
 from parley.wire.jsoncodec import BodyError, parse

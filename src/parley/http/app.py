@@ -3,31 +3,46 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import logging
+import os
+from collections.abc import Callable
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.routing import Route
 
-from parley.config import Settings
-from parley.domain import refusals
-from parley.http import (agent, agent_chats, bridge, canned, console, discovery, login, metrics, surveys, transcripts,
-                         tunnel, visitor, widget)
-from parley.http.access import ROUTE_KEY, UNMATCHED, name_routes
-from parley.http.exchange import engine_of, reply
-from parley.http.gateway import Gateway
-from parley.http.openapi import openapi_json
-from parley.http.throttles import Throttles
-from parley.services import readiness
-from parley.services.engine import Engine
-from parley.services.mail import Mailer
 from parley.bus.local import LocalBus
 from parley.bus.redis import RedisBus
+from parley.config import Settings
+from parley.domain import refusals
+from parley.http import (
+    agent,
+    agent_chats,
+    bridge,
+    canned,
+    console,
+    discovery,
+    login,
+    metrics,
+    surveys,
+    transcripts,
+    tunnel,
+    visitor,
+    widget,
+)
+from parley.http.access import ROUTE_KEY, UNMATCHED, name_routes
+from parley.http.exchange import engine_of, reply
 from parley.http.follower import FollowerGate
+from parley.http.gateway import Gateway
+from parley.http.openapi import openapi_json
 from parley.http.relay import RelayClient, RelayServer
+from parley.http.throttles import Throttles
+from parley.services import readiness
 from parley.services.cluster import Cluster
+from parley.services.engine import Engine
+from parley.services.mail import Mailer
 from parley.store import StoreUnavailable, is_postgres, open_store
 from parley.wire import errors
 from parley.wire.errors import ApiError, error_tree
@@ -146,17 +161,16 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     routes += widget.routes  # the visitor chat widget and its embed script
     routes += console.routes  # the agent console's pages
     name_routes(routes)  # the access log and /metrics name a request by its route's pattern
-    app = Starlette(
-        routes=routes,
-        lifespan=lifespan,
-        exception_handlers={
-            ApiError: on_api_error,
-            refusals.Refusal: on_refusal,
-            StoreUnavailable: on_store_unavailable,
-            HTTPException: on_http_error,
-            Exception: on_unexpected,
-        },
-    )
+    # Each handler takes the exception class it is registered for; Starlette's annotation wants
+    # every handler to take any Exception, which no handler of a narrower class can satisfy.
+    handlers: dict[Any, Callable[..., Any]] = {
+        ApiError: on_api_error,
+        refusals.Refusal: on_refusal,
+        StoreUnavailable: on_store_unavailable,
+        HTTPException: on_http_error,
+        Exception: on_unexpected,
+    }
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=handlers)
     app.state.engine = engine
     app.state.mailer = mailer
     app.state.throttles = Throttles(settings)

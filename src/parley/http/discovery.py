@@ -6,12 +6,12 @@ from __future__ import annotations
 import secrets
 
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Route
 
 from parley.http.exchange import authority, engine_of
 from parley.wire import jsoncodec
 from parley.wire.tree import Many
-from starlette.responses import Response
 
 SERVICES = ("conversationVep", "agentVep", "smt", "adminArea", "liveEngageUI", "asyncMessagingEnt")
 

@@ -12,7 +12,7 @@ from parley.domain.refusals import Invalid, Malformed
 from parley.http import fields
 from parley.services.engine import Engine
 from parley.wire import jsoncodec, xmlcodec
-from parley.wire.errors import ApiError, TOO_LARGE
+from parley.wire.errors import TOO_LARGE, ApiError
 from parley.wire.negotiation import JSON, XML, body_format, choose
 
 MEDIA_TYPES = {JSON: "application/json", XML: "application/xml"}

@@ -16,7 +16,7 @@ def text(value: Any, name: str, *, max_length: int | None = None) -> str | None:
         return None
     if isinstance(value, dict) and set(value) == {"$"}:
         value = value["$"]
-    if isinstance(value, bool) or isinstance(value, (dict, list)):
+    if isinstance(value, (bool, dict, list)):
         raise Invalid(f"{name} must be a string")
     value = str(value)
     if max_length is not None and len(value) > max_length:
@@ -50,8 +50,9 @@ def text_list(value: Any, name: str) -> list[str]:
             raise Invalid(f"{name} must hold line or lines")
         return text_list(inner, name)
     if isinstance(value, list):
-        out = []
+        out: list[str] = []
         for item in value:
             out.extend(text_list(item, name))
         return out
-    return [text(value, name)]
+    line = text(value, name)  # not None: value is not None here
+    return [line] if line is not None else []

@@ -85,7 +85,7 @@ class FollowerGate:
 
 def unavailable(message: str) -> ApiError:
     error = ApiError(503, errors.NOT_READY, message)
-    error.headers = {"Retry-After": "1"}  # type: ignore[attr-defined]  # sent by the error handler
+    error.headers = {"Retry-After": "1"}  # sent by the error handler
     return error
 
 
@@ -109,7 +109,8 @@ def _caught_up(send, engine, chat_id: str | None):
 
 async def _body(receive, limit: int) -> bytes:
     """The whole request body, at most ``limit`` bytes (the leader refuses what is too large)."""
-    chunks, size = [], 0
+    chunks: list[bytes] = []
+    size = 0
     while True:
         message = await receive()
         if message["type"] != "http.request":

@@ -104,14 +104,14 @@ class Scrape:
             skill = engine.directory.skill(chat.skill_id)
             key = (chat.account_id, skill.name if skill else "")
             waiting.setdefault(key, []).append(now - chat.waiting_since())
-        count = GaugeMetricFamily("parley_waiting_chats", "Chats waiting for an agent, by account and skill",
+        waiting_chats = GaugeMetricFamily("parley_waiting_chats", "Chats waiting for an agent, by account and skill",
                                   labels=["account", "skill"])
         oldest = GaugeMetricFamily("parley_oldest_wait_seconds", "How long the longest-waiting chat has waited, "
                                    "by account and skill", labels=["account", "skill"])
         for key, waits in sorted(waiting.items()):
-            count.add_metric(list(key), len(waits))
+            waiting_chats.add_metric(list(key), len(waits))
             oldest.add_metric(list(key), max(waits) / 1000)
-        yield count
+        yield waiting_chats
         yield oldest
 
     def _agents(self) -> Iterator[Metric]:

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import StreamingResponse
@@ -97,19 +98,21 @@ class Departure:
 
     __slots__ = ("task", "receive", "pending", "gone", "body_read")
 
-    def __init__(self, receive) -> None:
-        self.task = asyncio.current_task()
+    def __init__(self, receive: Callable[[], Awaitable[Any]]) -> None:
+        task = asyncio.current_task()
+        assert task is not None  # a held request runs in its handler's task
+        self.task = task
         self.receive = receive
         self.gone = False
         self.body_read = False
-        self.pending = None
+        self.pending: asyncio.Future[Any] | None = None
         self._listen()
 
     def _listen(self) -> None:
-        self.pending = asyncio.ensure_future(self.receive())
-        self.pending.add_done_callback(self._heard)
+        pending = self.pending = asyncio.ensure_future(self.receive())
+        pending.add_done_callback(self._heard)
 
-    def _heard(self, future) -> None:
+    def _heard(self, future: asyncio.Future[Any]) -> None:
         if self.pending is not future or future.cancelled() or future.exception() is not None:
             return  # stopped watching, or the server has nothing to say
         message = future.result()
@@ -154,7 +157,7 @@ async def hold(request: Request, wait: Wait, ready: Callable[[], bool], seconds:
     except asyncio.CancelledError:
         if not departure.gone:
             raise
-        asyncio.current_task().uncancel()  # the client left: the caller answers no one, cheaply
+        departure.task.uncancel()  # the client left: the caller answers no one, cheaply
     finally:
         departure.stop()
         held.give()

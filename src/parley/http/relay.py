@@ -201,7 +201,7 @@ class RelayClient:
         host, _, port = address.rpartition(":")
         try:
             reader, writer = await asyncio.wait_for(asyncio.open_connection(host.strip("[]"), int(port)), 2)
-        except (OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, OSError) as exc:
             raise LinkError(f"leader at {address} unreachable: {exc}") from exc
         await _write(writer, HELLO, secret.encode())
         return address, reader, writer

@@ -174,9 +174,10 @@ def _payload(request: Request, raw: dict[str, str]) -> dict | None:
     """The decoded payload, or None after storing a part that is not the last."""
     encoded = raw.get("lpB", "")
     if "lpP" in raw or "lpO" in raw:
-        encoded = _part(request, raw, encoded)
-        if encoded is None:
+        joined = _part(request, raw, encoded)
+        if joined is None:
             return None
+        encoded = joined
     if len(encoded) > MAX_PAYLOAD:
         raise Refused(413, errors.TOO_LARGE, f"JSONP payload longer than {MAX_PAYLOAD} characters")
     try:
@@ -208,7 +209,9 @@ def _part(request: Request, raw: dict[str, str], chunk: str) -> str | None:
     if number < total:
         raw["lpS"] = token
         return None
-    return "".join(sequences.drop(token).chunks)
+    finished = sequences.drop(token)
+    assert finished is not None  # add() just found it open
+    return "".join(finished.chunks)
 
 
 def _headers(request: Request, payload: dict, target, body: bytes | None) -> list[tuple[bytes, bytes]]:

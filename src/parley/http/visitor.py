@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from starlette.requests import Request
 from starlette.routing import Route
@@ -109,19 +110,20 @@ async def estimated_wait_time(request: Request):
 
 
 def parse_chat_request(request: Request, content: dict) -> ChatRequest:
-    details = {}
+    details: dict[str, Any] = {}
     for name in KEPT_FIELDS:
         value = fields.text(content.get(name), name, max_length=2000)
         if value is not None:
             details[name] = value
     for name in NUMERIC_FIELDS:
         raw = content.get(name)
+        number: int | str | None
         try:
-            value = fields.integer(raw, name)
+            number = fields.integer(raw, name)
         except Invalid:
-            value = fields.text(raw, name, max_length=200)
-        if value is not None:
-            details[name] = value
+            number = fields.text(raw, name, max_length=200)
+        if number is not None:
+            details[name] = number
     priority = fields.integer(content.get("queuePriority"), "queuePriority", low=-1000, high=1000)
     details.setdefault("visitorIp", request.client.host if request.client else "")
     details.setdefault("userAgent", request.headers.get("user-agent", ""))
@@ -159,10 +161,10 @@ def _visitor_id(value) -> int | None:
 def parse_variables(content: dict) -> list[dict[str, str]]:
     out = []
     for item in one_or_many(content.get("customVariable")):
-        if not isinstance(item, dict) or fields.text(item.get("name"), "name") in (None, ""):
+        name = fields.text(item.get("name"), "name", max_length=200) if isinstance(item, dict) else None
+        if not name:
             raise Invalid("each customVariable needs a name")
-        out.append({"name": fields.text(item["name"], "name", max_length=200),
-                    "value": fields.text(item.get("value", ""), "value", max_length=4000) or ""})
+        out.append({"name": name, "value": fields.text(item.get("value", ""), "value", max_length=4000) or ""})
     return out
 
 
@@ -208,7 +210,8 @@ async def conversation(request: Request):
     """V8: visitor authentication; the pair it returns goes into the chat request."""
     account = visitor_account(request)
     body = await read_body(request)
-    content = body.get("conversation") if isinstance(body.get("conversation"), dict) else body
+    wrapped = body.get("conversation")
+    content = wrapped if isinstance(wrapped, dict) else body
     sso_key = fields.text(content.get("ssoKey"), "ssoKey", max_length=20000)
     record = await Participants(engine_of(request)).authenticate(account.id, sso_key)
     # JSON has no wrapper (JS SDK authenticate page); XML needs a root element.

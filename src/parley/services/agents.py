@@ -12,10 +12,11 @@ from parley.domain.html import sanitize
 from parley.domain.ids import digest, new_agent_key, new_session_number, new_token
 from parley.domain.numbers import is_integer, parse_integer
 from parley.domain.refusals import Invalid, NotFound, Unauthenticated
+from parley.domain.session import AgentSession, LoginSession
 from parley.services import passwords
 from parley.services.engine import Engine
 from parley.services.tally import tally
-from parley.domain.session import AgentSession, LoginSession
+
 
 # Chat details that only steer the routing of a waiting chat; an accepted chat drops them.
 @dataclass

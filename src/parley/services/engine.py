@@ -13,20 +13,31 @@ import dataclasses
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import TYPE_CHECKING, Any
 
+from parley.bus import Bus, agent_topic, chat_topic
 from parley.config import Settings
 from parley.domain import messages
 from parley.domain.account import ONLINE
-from parley.domain.chat import CHAT_ROW_FIELDS, ENDED, WAITING, Chat, Draft, Event, Typing, ending, state_event, system_line
+from parley.domain.chat import (
+    CHAT_ROW_FIELDS,
+    ENDED,
+    WAITING,
+    Chat,
+    Draft,
+    Event,
+    Typing,
+    ending,
+    state_event,
+    system_line,
+)
 from parley.domain.ids import new_agent_key
 from parley.domain.refusals import NotFound
-from parley.services.directory import DirectoryView
 from parley.domain.session import AgentSession
-from parley.services.presence import Presence
-from parley.bus import Bus, agent_topic, chat_topic
 from parley.services import timers
+from parley.services.directory import DirectoryView
+from parley.services.presence import Presence
 from parley.services.queue import Queue
 from parley.store.protocol import Directory, NotLeading, Store
 
@@ -60,7 +71,7 @@ class Engine:
         self._next_rt_session = RT_SESSION_BASE
         self.change_counter: int | None = None
         self._stored_availability: dict[int, str] = {}  # as the store had it at the last directory load
-        self._workers: list[Callable[[], Awaitable[None]]] = []
+        self._workers: list[Callable[[], Coroutine[Any, Any, None]]] = []
         self.bus = bus
         self.queue.notify = lambda agent_id: self.bus.publish(agent_topic(agent_id))
         self.request_keys: dict[str, tuple[str, int, int]] = {}  # key -> (chat id, event id, time)
@@ -178,7 +189,7 @@ class Engine:
         await self.reload_directory()
         return True
 
-    def add_worker(self, worker: Callable[[], Awaitable[None]]) -> None:
+    def add_worker(self, worker: Callable[[], Coroutine[Any, Any, None]]) -> None:
         """A background loop (e.g. the mail sender) that runs from start until stop."""
         self._workers.append(worker)
 

@@ -10,6 +10,7 @@ the pending mail. Delivery is at least once: a crash between the server's accept
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from email.message import EmailMessage
 from email.utils import formatdate
@@ -71,7 +72,7 @@ class SmtpTransport:
             if 500 <= exc.code < 600:
                 raise PermanentFailure(str(exc)) from exc
             raise
-        except (OSError, asyncio.TimeoutError) as exc:  # refused, reset, timed out: the server is not there
+        except (TimeoutError, OSError) as exc:  # refused, reset, timed out: the server is not there
             raise Unreachable(str(exc) or type(exc).__name__) from exc
 
 
@@ -139,10 +140,8 @@ class Mailer:
             waits.append(TRANSCRIPT_CHECK_S)
         if self.transport is not None:
             waits.append(max(0.0, (self._next_check_ms - self.engine.clock()) / 1000))
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout=max(0.05, min(waits)))
-        except asyncio.TimeoutError:
-            pass
         self._wake.clear()
 
     async def compose_transcripts(self) -> int:
@@ -159,6 +158,9 @@ class Mailer:
 
     async def deliver_due(self) -> int:
         """One pass over the messages that are due; returns how many were sent."""
+        transport = self.transport
+        if transport is None:  # run() calls this only when mail is configured
+            raise RuntimeError("no mail transport configured")
         sent = 0
         while True:
             now = self.engine.clock()
@@ -167,7 +169,7 @@ class Mailer:
                 attempts = pending.attempts + 1
                 try:
                     email = email_message(pending)
-                    await self.transport.send(email, pending.message.sender, pending.message.recipient)
+                    await transport.send(email, pending.message.sender, pending.message.recipient)
                 except (PermanentFailure, ValueError) as exc:  # ValueError: headers no mail server would take
                     log.error("mail %s to %s failed for good: %s", pending.id, pending.message.recipient, exc)
                     await self.outbox.mark_failed(pending.id, attempts, now, str(exc))

@@ -27,7 +27,8 @@ def _verifier(setting: str) -> tuple[str | bytes, list[str]]:
     """A PEM public key (inline or a file) verifies RS/ES/PS signatures; anything else is an HMAC secret."""
     text = setting
     if not setting.lstrip().startswith("-----BEGIN") and os.path.isfile(setting):
-        text = open(setting, encoding="utf-8").read()
+        with open(setting, encoding="utf-8") as file:
+            text = file.read()
     if text.lstrip().startswith("-----BEGIN"):
         return text.encode(), ["RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256"]
     return setting, ["HS256", "HS384", "HS512"]
@@ -73,7 +74,8 @@ class Participants:
             return None
         claims = record.claims
         info = {"isUserAuthenticated": True, "participantId": record.id}
-        sde = claims.get("lp_sdes") if isinstance(claims.get("lp_sdes"), list) else []
+        sdes = claims.get("lp_sdes")
+        sde = sdes if isinstance(sdes, list) else []
         for item in [claims] + [i.get("info", {}) for i in sde if isinstance(i, dict)]:
             info.update({k: item[k] for k in CUSTOMER_KEYS if k in item})
         personal = {}

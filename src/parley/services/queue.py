@@ -18,7 +18,6 @@ from parley.domain.chat import WAITING, Chat
 from parley.services.directory import DirectoryView
 from parley.services.presence import Presence
 
-
 # How many recent acceptance delays per skill feed the wait-time estimate.
 WAIT_SAMPLES = 20
 

@@ -38,7 +38,7 @@ async def check(engine: Engine) -> Readiness:
         return Readiness(False, None, expected, "stopping")
     try:
         applied = await asyncio.wait_for(engine.store.schema_version(), STORE_TIMEOUT_SECONDS)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         return Readiness(False, None, expected, f"store did not answer within {STORE_TIMEOUT_SECONDS:g} s")
     except Exception as exc:  # any driver error means the same to a load balancer: not ready
         return Readiness(False, None, expected, f"store unreachable: {type(exc).__name__}")

@@ -11,8 +11,20 @@ from parley.domain.account import Agent
 from parley.domain.chat import Chat
 from parley.domain.ids import new_number
 from parley.domain.refusals import Invalid, NotFound
-from parley.domain.survey import (AGENT, EXIT, KINDS, OFFLINE, PRECHAT, Answer, Definition, Survey, check_answers,
-                                  choose, parse_answers, parse_document)
+from parley.domain.survey import (
+    AGENT,
+    EXIT,
+    KINDS,
+    OFFLINE,
+    PRECHAT,
+    Answer,
+    Definition,
+    Survey,
+    check_answers,
+    choose,
+    parse_answers,
+    parse_document,
+)
 from parley.services.engine import Engine
 from parley.store.protocol import Store, Submission
 

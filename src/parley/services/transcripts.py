@@ -6,8 +6,8 @@ import logging
 
 from parley.config import recipient_cap
 from parley.domain import mail
-from parley.domain.refusals import Invalid
 from parley.domain.chat import Chat
+from parley.domain.refusals import Invalid
 from parley.services.engine import Engine
 
 log = logging.getLogger("parley.mail")

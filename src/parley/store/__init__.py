@@ -49,7 +49,7 @@ def claim_for_server(url: str):
 
     if is_postgres(url):
         return _NoClaim()
-    lock = open(database_path(url) + ".lock", "a+")
+    lock = open(database_path(url) + ".lock", "a+")  # noqa: SIM115  (the open file is the claim: the caller holds it)
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

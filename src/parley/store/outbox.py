@@ -21,16 +21,18 @@ if TYPE_CHECKING:  # the store holds its outbox: imported here only for the anno
 
 def insert_message(db: sqlite3.Connection, message: Message, now_ms: int) -> int:
     """Queue a message inside the caller's transaction, due at once."""
-    return db.execute(
+    row_id = db.execute(
         "INSERT INTO outbox (recipient, sender, reply_to, subject, body, html, created_ms, next_attempt_ms)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (message.recipient, message.sender, message.reply_to, message.subject, message.text, message.html,
          now_ms, now_ms),
     ).lastrowid
+    assert row_id is not None  # an INSERT always sets it
+    return row_id
 
 
 class Outbox:
-    def __init__(self, store: "SqliteStore") -> None:
+    def __init__(self, store: SqliteStore) -> None:
         self.store = store
 
     async def enqueue(self, message: Message, now_ms: int) -> int:

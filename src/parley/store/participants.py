@@ -15,7 +15,7 @@ if TYPE_CHECKING:  # the store holds its participants: imported here only for th
 
 
 class Participants:
-    def __init__(self, store: "SqliteStore") -> None:
+    def __init__(self, store: SqliteStore) -> None:
         self.store = store
 
     async def insert(self, record: ParticipantRecord) -> None:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # the store holds its survey records: imported here only for 
 
 
 class SurveyStore:
-    def __init__(self, store: "SqliteStore") -> None:
+    def __init__(self, store: SqliteStore) -> None:
         self.store = store
 
     async def save_definition(self, account_id: str, definition: Definition, now_ms: int) -> None:
@@ -72,7 +72,7 @@ class SurveyStore:
         await self.store.write(job)
 
     async def submissions(self, account_id: str, kind: str, chat_id: str | None = None) -> list[Submission]:
-        def read(db):
+        def read(db: sqlite3.Connection) -> list[Submission]:
             query = ("SELECT account_id, kind, chat_id, survey_id, answers, details, submitted_ms"
                      " FROM survey_submissions WHERE account_id = ? AND kind = ?")
             params: tuple = (account_id, kind)

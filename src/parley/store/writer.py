@@ -94,7 +94,7 @@ class GroupCommitWriter:
             if connection.in_transaction:
                 connection.execute("ROLLBACK")
             outcomes = [(False, exc)] * len(batch)
-        for (ok, value), (_, loop, future) in zip(outcomes, batch):
+        for (ok, value), (_, loop, future) in zip(outcomes, batch, strict=True):
             loop.call_soon_threadsafe(_settle, future, ok, value)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 # internalCode values: 5, 10 and 12 are attested by the real service; the rest are ours.
 BAD_BODY = 5
 UNAUTHORIZED = 10
@@ -23,9 +25,11 @@ class ApiError(Exception):
         self.internal_code = internal_code
         self.message = message
         self.extra = extra
+        # Response headers the error handler adds (Retry-After, WWW-Authenticate).
+        self.headers: dict[str, str] = {}
 
 
-def error_tree(time: str, error: ApiError) -> dict:
+def error_tree(time: str, error: ApiError) -> dict[str, Any]:
     body = {"time": time, "message": error.message, "internalCode": error.internal_code}
     body.update(error.extra)
     return {"error": body}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 import orjson
@@ -34,6 +35,7 @@ def _check_bounds(value: Any) -> None:
     seen = 1
     while pending:
         item, depth = pending.pop()
+        children: Collection[Any]
         if isinstance(item, dict):
             children = item.values()
             if len(item) > MAX_KEYS:
@@ -79,12 +81,12 @@ def _collapse(value: Any, always_arrays: bool) -> Any:
     return value
 
 
-def render(tree: dict, *, always_arrays: bool = False) -> bytes:
+def render(tree: dict[str, Any], *, always_arrays: bool = False) -> bytes:
     """Encode a tree; ``always_arrays`` renders every repeated element as an array."""
     return orjson.dumps(_collapse(tree, always_arrays))
 
 
-def parse(body: bytes) -> dict:
+def parse(body: bytes) -> dict[str, Any]:
     """Decode a request body; the top level must be an object, within the bounds above."""
     if body.count(b",") > MAX_COMMAS:
         raise BodyError(f"request body has more than {MAX_COMMAS} commas")

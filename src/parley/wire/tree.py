@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 
-class Many(list):
+class Many(list[Any]):
     """A repeated element that JSON always renders as an array."""
 
 
@@ -40,7 +40,7 @@ class Raw:
         self.value = value
 
 
-def one_or_many(value: Any) -> list:
+def one_or_many(value: Any) -> list[Any]:
     """Normalise a parsed "object or array" member into a list (absent → empty)."""
     if value is None or value == "":
         return []

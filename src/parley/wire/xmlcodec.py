@@ -65,7 +65,7 @@ def _fill(element: etree._Element, value: Any) -> None:
         element.text = _text(value)
 
 
-def render(tree: dict, *, root: str | None = None) -> bytes:
+def render(tree: dict[str, Any], *, root: str | None = None) -> bytes:
     """Encode a tree whose single top-level key is the root element (or wrap it in ``root``)."""
     if root is None:
         ((root, content),) = tree.items()
@@ -77,20 +77,20 @@ def render(tree: dict, *, root: str | None = None) -> bytes:
 
 
 def _to_value(element: etree._Element) -> Any:
-    children = [child for child in element if isinstance(child.tag, str)]
+    children = [(child.tag, child) for child in element if isinstance(child.tag, str)]
     if not children and not element.attrib:
         return element.text or ""
     value: dict[str, Any] = {f"@{name}": text for name, text in element.attrib.items()}
-    for child in children:
+    for tag, child in children:
         item = _to_value(child)
-        if child.tag in value:
-            existing = value[child.tag]
+        if tag in value:
+            existing = value[tag]
             if isinstance(existing, list):
                 existing.append(item)
             else:
-                value[child.tag] = [existing, item]
+                value[tag] = [existing, item]
         else:
-            value[child.tag] = item
+            value[tag] = item
     if not children and element.text and element.text.strip():
         value["$"] = element.text
     return value
@@ -113,7 +113,7 @@ def _check_bounds(root: etree._Element) -> None:
             raise BodyError(f"request body has an element with more than {MAX_ATTRIBUTES} attributes")
 
 
-def parse(body: bytes) -> dict:
+def parse(body: bytes) -> dict[str, Any]:
     """Decode a request body to the JSON-shaped dict ``{root: content}``; DTDs are refused,
     and so are documents past the bounds above."""
     try:

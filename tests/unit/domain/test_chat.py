@@ -2,7 +2,16 @@ import pytest
 
 from parley.domain import chat as rules
 from parley.domain.chat import (
-    CHATTING, ENDED, NOT_TYPING, ONLY_TO_REP, REGULAR, TYPING, WAITING, Chat, Event, Typing,
+    CHATTING,
+    ENDED,
+    NOT_TYPING,
+    ONLY_TO_REP,
+    REGULAR,
+    TYPING,
+    WAITING,
+    Chat,
+    Event,
+    Typing,
 )
 from parley.domain.refusals import Forbidden, NotFound
 

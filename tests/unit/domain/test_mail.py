@@ -6,8 +6,16 @@ from zoneinfo import ZoneInfo
 
 from parley.domain import chat as rules
 from parley.domain.chat import Chat, Event
-from parley.domain.mail import (MAX_ATTEMPTS, MAX_RETRY_MS, html_to_text, offline_message, offset_zone,
-                                retry_delay_ms, transcript, transcript_lines)
+from parley.domain.mail import (
+    MAX_ATTEMPTS,
+    MAX_RETRY_MS,
+    html_to_text,
+    offline_message,
+    offset_zone,
+    retry_delay_ms,
+    transcript,
+    transcript_lines,
+)
 from parley.domain.survey import Answer
 
 # 2024-01-15T12:00:00Z

@@ -9,8 +9,21 @@ import pytest
 from lxml import etree
 
 from parley.domain.refusals import Invalid, Malformed
-from parley.domain.survey import (AGENT, EXIT, OFFLINE, PRECHAT, Definition, Survey, check_answers, choose, document,
-                                  parse_answers, parse_document, render, visible_questions)
+from parley.domain.survey import (
+    AGENT,
+    EXIT,
+    OFFLINE,
+    PRECHAT,
+    Definition,
+    Survey,
+    check_answers,
+    choose,
+    document,
+    parse_answers,
+    parse_document,
+    render,
+    visible_questions,
+)
 from parley.wire import jsoncodec, xmlcodec
 
 # server spec V5, JSON example

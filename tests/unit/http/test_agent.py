@@ -25,7 +25,7 @@ class Agent:
         self.csrf = login.get("csrf")
 
     @classmethod
-    async def log_in(cls, http, login: str = "natalie", password: str = "natalie") -> "Agent":
+    async def log_in(cls, http, login: str = "natalie", password: str = "natalie") -> Agent:
         logged = await http.post(f"{ACCOUNT_URL}/login?v=1.3", json={"username": login, "password": password})
         assert logged.status_code == 200, logged.text
         bearer = logged.json()["bearer"]

@@ -120,7 +120,7 @@ class Database:
         if self._pool is not None:
             try:
                 await asyncio.wait_for(self._pool.close(), CONNECT_TIMEOUT_SECONDS)
-            except (asyncio.TimeoutError, *UNREACHABLE):
+            except (TimeoutError, *UNREACHABLE):
                 self._pool.terminate()
             self._pool = None
 
@@ -183,18 +183,20 @@ class Database:
         turns out to be dead (the server restarted since it was opened): a read is safe to repeat."""
         if self._pool is None:
             raise StoreUnavailable("the store is not open")
+        pool = self._pool
 
         async def attempt() -> Any:
             for tries_left in (1, 0):
                 try:
-                    async with self._pool.acquire() as connection:
-                        return await fn(connection)
+                    async with pool.acquire() as connection:
+                        # A pooled connection proxies an asyncpg.Connection; asyncpg-stubs types the two apart.
+                        return await fn(connection)  # type: ignore[arg-type]
                 except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.InternalClientError,
                         asyncpg.exceptions.AdminShutdownError, ConnectionError):
                     if not tries_left:
                         raise
                     # Its idle siblings died with it (the server went away): renew them all.
-                    await self._pool.expire_connections()
+                    await pool.expire_connections()
 
         try:
             return await asyncio.wait_for(attempt(), self.timeout)
@@ -224,8 +226,8 @@ class Database:
         self._queue.put_nowait((job, future))
         try:  # a safety net only: the writer answers within its own bound long before this
             return await asyncio.wait_for(future, self.timeout * 3)
-        except asyncio.TimeoutError:
-            raise self.unavailable(asyncio.TimeoutError()) from None
+        except TimeoutError:
+            raise self.unavailable(TimeoutError()) from None
 
     async def _run(self) -> None:
         assert self._queue is not None
@@ -249,7 +251,7 @@ class Database:
                 raise
             except BaseException as exc:  # never let the writer die with callers waiting
                 outcomes = [(False, exc)] * len(batch)
-            for (ok, value), (_, future) in zip(outcomes, batch):
+            for (ok, value), (_, future) in zip(outcomes, batch, strict=True):
                 if not future.done():
                     future.set_result(value) if ok else future.set_exception(value)
 
@@ -293,7 +295,7 @@ class Database:
                 raise NotLeading(f"term {self.epoch} ended: another node leads (term {epoch})")
         return await db.fetchval("SELECT txid_current()")
 
-    async def _transaction(self, batch: list, attempt: "_Attempt") -> list[tuple[bool, Any]]:
+    async def _transaction(self, batch: list, attempt: _Attempt) -> list[tuple[bool, Any]]:
         if self._connection is None or self._connection.is_closed():
             self._connection = await self._connect()
         db = self._connection

@@ -34,7 +34,7 @@ async def insert_message(db: asyncpg.Connection, message: Message, now_ms: int) 
 
 
 class Outbox:
-    def __init__(self, store: "PostgresStore") -> None:
+    def __init__(self, store: PostgresStore) -> None:
         self.store = store
 
     async def enqueue(self, message: Message, now_ms: int) -> int:
@@ -134,7 +134,7 @@ async def _stored_chat(db: asyncpg.Connection, chat_id: str) -> Chat | None:
 
 
 class SurveyStore:
-    def __init__(self, store: "PostgresStore") -> None:
+    def __init__(self, store: PostgresStore) -> None:
         self.store = store
 
     async def save_definition(self, account_id: str, definition: Definition, now_ms: int) -> None:
@@ -216,7 +216,7 @@ def _submission(row) -> Submission:
 
 
 class Participants:
-    def __init__(self, store: "PostgresStore") -> None:
+    def __init__(self, store: PostgresStore) -> None:
         self.store = store
 
     async def insert(self, record: ParticipantRecord) -> None:
