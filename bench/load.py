@@ -15,7 +15,6 @@ from pathlib import Path
 
 import httpx
 import psutil
-
 from harness import HOST, Process, free_port
 
 # wrk runs this per thread: rotate over the rows' URLs, check every answer (the status the row
@@ -35,7 +34,8 @@ request = function()
   return wrk.format(method, paths[(n %% #paths) + 1], headers, body)
 end
 response = function(status, headers, body)
-  if status ~= want or not string.find(body, expect, 1, true) or (reject ~= "" and string.find(body, reject, 1, true)) then
+  if status ~= want or not string.find(body, expect, 1, true)
+     or (reject ~= "" and string.find(body, reject, 1, true)) then
     bad = bad + 1
   end
 end
@@ -53,8 +53,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rounds", type=int, default=3, help="rounds; each runs every row once (default 3)")
     parser.add_argument("--connections", type=int, default=50, help="concurrent connections (default 50)")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
-    parser.add_argument("--tool", choices=["auto", "wrk", "httpx"], default="auto",
-                        help="load tool; auto = wrk when installed, else httpx (default auto)")
+    parser.add_argument(
+        "--tool",
+        choices=["auto", "wrk", "httpx"],
+        default="auto",
+        help="load tool; auto = wrk when installed, else httpx (default auto)",
+    )
 
 
 @dataclass
@@ -76,6 +80,7 @@ class Result:
 @dataclass
 class Row:
     """One measured thing: what to send, what every answer must hold, which server answers it."""
+
     name: str
     paths: list[str]
     expect: str
@@ -99,13 +104,19 @@ class Load:
         if self.tool == "wrk" and not shutil.which("wrk"):
             sys.exit("wrk is not installed: apt-get install -y wrk (or run with --tool httpx)")
         if self.tool == "httpx" and args.tool == "auto":
-            print("wrk not found (install it with: apt-get install -y wrk); using the slower httpx client,"
-                  " which will itself be the bottleneck", file=sys.stderr)
+            print(
+                "wrk not found (install it with: apt-get install -y wrk); using the slower httpx client,"
+                " which will itself be the bottleneck",
+                file=sys.stderr,
+            )
 
     def describe(self) -> str:
         a = self.args
-        return (f"load tool: {self.tool}" + (f" -t{a.threads}" if self.tool == "wrk" else "")
-                + f", {a.connections} connections, {a.seconds} s per row, {a.rounds} rounds interleaved")
+        return (
+            f"load tool: {self.tool}"
+            + (f" -t{a.threads}" if self.tool == "wrk" else "")
+            + f", {a.connections} connections, {a.seconds} s per row, {a.rounds} rounds interleaved"
+        )
 
     def run(self, row: Row) -> Result:
         cpu_before, started = cpu_by_process(row.server, row.skip), time.perf_counter()
@@ -115,20 +126,44 @@ class Load:
             requests, rate, mean_ms, p99_ms, wrong, socket_errors = asyncio.run(self._httpx(row))
         cpu_after, elapsed = cpu_by_process(row.server, row.skip), time.perf_counter() - started
         spent = [cpu_after[pid] - cpu_before.get(pid, 0.0) for pid in cpu_after]
-        result = Result(int(requests), rate, mean_ms, p99_ms, wrong, socket_errors,
-                        1000 * sum(spent) / max(requests, 1), max(spent, default=0.0) / elapsed)
+        result = Result(
+            int(requests),
+            rate,
+            mean_ms,
+            p99_ms,
+            wrong,
+            socket_errors,
+            1000 * sum(spent) / max(requests, 1),
+            max(spent, default=0.0) / elapsed,
+        )
         row.results.append(result)
         return result
 
     def _wrk(self, row: Row):
         script = self.workdir / "rotate.lua"
-        script.write_text(WRK_SCRIPT % (", ".join(f'"{p}"' for p in row.paths), lua(row.method), lua(row.body),
-                                        row.status, lua(row.expect), lua(row.reject)))
+        script.write_text(
+            WRK_SCRIPT
+            % (
+                ", ".join(f'"{p}"' for p in row.paths),
+                lua(row.method),
+                lua(row.body),
+                row.status,
+                lua(row.expect),
+                lua(row.reject),
+            )
+        )
         a = self.args
-        command = ["wrk", f"-t{a.threads}", f"-c{a.connections}", f"-d{a.seconds}s", "-s", str(script),
-                   row.server.health.rsplit("/", 1)[0]]
+        command = [
+            "wrk",
+            f"-t{a.threads}",
+            f"-c{a.connections}",
+            f"-d{a.seconds}s",
+            "-s",
+            str(script),
+            row.server.health.rsplit("/", 1)[0],
+        ]
         done = subprocess_run(command, timeout=a.seconds + 30)
-        line = next(l for l in done.splitlines() if l.startswith("RESULT "))
+        line = next(text for text in done.splitlines() if text.startswith("RESULT "))
         requests, micros, mean_us, p99_us, wrong, socket_errors = (float(x) for x in line.split()[1:])
         return requests, requests / (micros / 1e6), mean_us / 1000, p99_us / 1000, int(wrong), int(socket_errors)
 
@@ -149,15 +184,19 @@ class Load:
                     n += 1
                     start = time.perf_counter()
                     try:
-                        answer = await http.request(row.method, row.paths[n % len(row.paths)],
-                                                    content=row.body or None, headers=headers)
+                        answer = await http.request(
+                            row.method, row.paths[n % len(row.paths)], content=row.body or None, headers=headers
+                        )
                     except httpx.HTTPError:
                         socket_errors += 1
                         continue
                     latencies.append(time.perf_counter() - start)
                     body = answer.text
-                    wrong += (answer.status_code != row.status or row.expect not in body
-                              or bool(row.reject and row.reject in body))
+                    wrong += (
+                        answer.status_code != row.status
+                        or row.expect not in body
+                        or bool(row.reject and row.reject in body)
+                    )
 
         started = time.perf_counter()
         await asyncio.gather(*(connection(i) for i in range(a.connections)))
@@ -204,6 +243,22 @@ def reference_server(workdir: Path) -> Process:
     """The reference: the same HTTP server parley embeds (granian, one worker, no access log)
     around a do-nothing app (``reference_app.py``)."""
     port = free_port()
-    return Process(["granian", "--interface", "asgi", "--host", HOST, "--port", str(port), "--workers", "1",
-                    "--no-access-log", "--working-dir", str(Path(__file__).parent), "reference_app:app"],
-                   workdir / "reference.log", f"http://{HOST}:{port}/").start()
+    return Process(
+        [
+            "granian",
+            "--interface",
+            "asgi",
+            "--host",
+            HOST,
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "--no-access-log",
+            "--working-dir",
+            str(Path(__file__).parent),
+            "reference_app:app",
+        ],
+        workdir / "reference.log",
+        f"http://{HOST}:{port}/",
+    ).start()

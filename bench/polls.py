@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 
 import httpx
-
 import load as loads
 from harness import HOST, Process, free_port, parley, print_table
 from load import Load, Row, median_and_range
@@ -42,8 +41,10 @@ def open_chats(base: str, count: int) -> list[tuple[str, int]]:
     chats = []
     with httpx.Client(base_url=base, timeout=10) as http:
         for _ in range(count):
-            response = http.post(f"/api/account/{ACCOUNT}/chat/request.json?{QUERY}",
-                                 json={"request": {"skill": "Sales", "interactionTimeout": CHAT_TIMEOUT}})
+            response = http.post(
+                f"/api/account/{ACCOUNT}/chat/request.json?{QUERY}",
+                json={"request": {"skill": "Sales", "interactionTimeout": CHAT_TIMEOUT}},
+            )
             response.raise_for_status()
             chats.append(httpx.URL(response.headers["location"]).path)
         ready = []
@@ -78,35 +79,86 @@ def main() -> int:
     base = f"http://{HOST}:{port}"
     database = f"sqlite:///{workdir / 'parley.db'}"
     # Every chat of the load comes from this one address: the per-address chat-request limit is off.
-    server = Process([sys.executable, "-m", "parley", "serve", "--demo", "--host", HOST, "--port", str(port),
-                      "--database", database, "--chat-request-limit", "off"], workdir / "parley.log",
-                     base + "/health").start()
+    server = Process(
+        [
+            sys.executable,
+            "-m",
+            "parley",
+            "serve",
+            "--demo",
+            "--host",
+            HOST,
+            "--port",
+            str(port),
+            "--database",
+            database,
+            "--chat-request-limit",
+            "off",
+        ],
+        workdir / "parley.log",
+        base + "/health",
+    ).start()
     helper = None
     try:
-        parley("agent", "create", "--database", database, "--account", ACCOUNT, "--login", HELPER_LOGIN,
-               "--password", HELPER_LOGIN, "--skills", "Sales", "--max-chats", "-1")
+        parley(
+            "agent",
+            "create",
+            "--database",
+            database,
+            "--account",
+            ACCOUNT,
+            "--login",
+            HELPER_LOGIN,
+            "--password",
+            HELPER_LOGIN,
+            "--skills",
+            "Sales",
+            "--max-chats",
+            "-1",
+        )
         time.sleep(1.5)  # the server picks CLI changes up within a second (--sweep-interval)
         # A bot listens on nothing: its "health" is the server's, so start() only checks it did not exit.
-        helper = Process([sys.executable, "-m", "parley", "bot", "--url", base, "--login", HELPER_LOGIN,
-                          "--password", HELPER_LOGIN], workdir / "helper-bot.log", base + "/health").start()
+        helper = Process(
+            [sys.executable, "-m", "parley", "bot", "--url", base, "--login", HELPER_LOGIN, "--password", HELPER_LOGIN],
+            workdir / "helper-bot.log",
+            base + "/health",
+        ).start()
         chats = open_chats(base, args.chats)
         before = server.rss_mb(skip="bot")
         rows = [
-            Row("bare ASGI app (reference)",
+            Row(
+                "bare ASGI app (reference)",
                 [f"/api/account/{ACCOUNT}/chat/c{i}/events.json?{QUERY}&from=5" for i in range(args.chats)],
-                '"events"', "", reference),
+                '"events"',
+                "",
+                reference,
+            ),
             # Nothing new: the answer is the events element with its links and no event.
-            Row("events.json?from=next (nothing new)", [f"{path}/events.json?{QUERY}&from={nxt}" for path, nxt in chats],
-                '"events"', '"event":', server, skip="bot"),
-            Row("chat.json (full chat resource)", [f"{path}.json?{QUERY}" for path, _ in chats],
-                '"chatSessionKey"', "", server, skip="bot"),
+            Row(
+                "events.json?from=next (nothing new)",
+                [f"{path}/events.json?{QUERY}&from={nxt}" for path, nxt in chats],
+                '"events"',
+                '"event":',
+                server,
+                skip="bot",
+            ),
+            Row(
+                "chat.json (full chat resource)",
+                [f"{path}.json?{QUERY}" for path, _ in chats],
+                '"chatSessionKey"',
+                "",
+                server,
+                skip="bot",
+            ),
         ]
         for _ in range(args.rounds):  # interleaved: a slow minute of the machine hits every row alike
             for row in rows:
                 load.run(row)
         after = server.rss_mb(skip="bot")
-        memory.append(f"parley RSS (the server process, bots excluded): before load {before:.1f} MB,"
-                      f" after {after:.1f} MB, {args.chats} open chats; reference RSS {reference.rss_mb():.1f} MB")
+        memory.append(
+            f"parley RSS (the server process, bots excluded): before load {before:.1f} MB,"
+            f" after {after:.1f} MB, {args.chats} open chats; reference RSS {reference.rss_mb():.1f} MB"
+        )
     finally:
         if helper is not None:
             helper.stop()
@@ -117,15 +169,17 @@ def main() -> int:
     table = []
     for row in rows:
         ratios = [r.rate / ref.rate for r, ref in zip(row.results, reference_rates, strict=True)]
-        table.append([
-            row.name,
-            median_and_range([r.rate for r in row.results], ",.0f"),
-            f"{statistics.median(r.mean_ms for r in row.results):.2f}",
-            f"{statistics.median(r.p99_ms for r in row.results):.2f}",
-            median_and_range([r.cpu_ms for r in row.results], ".3f"),
-            str(sum(r.wrong + r.socket_errors for r in row.results)),
-            median_and_range(ratios, ".2f"),
-        ])
+        table.append(
+            [
+                row.name,
+                median_and_range([r.rate for r in row.results], ",.0f"),
+                f"{statistics.median(r.mean_ms for r in row.results):.2f}",
+                f"{statistics.median(r.p99_ms for r in row.results):.2f}",
+                median_and_range([r.cpu_ms for r in row.results], ".3f"),
+                str(sum(r.wrong + r.socket_errors for r in row.results)),
+                median_and_range(ratios, ".2f"),
+            ]
+        )
 
     print(f"command: python bench/polls.py {shlex.join(sys.argv[1:])}".rstrip())
     print(f"{load.describe()}, URLs rotated over {args.chats} chats; median (min-max) over rounds")
@@ -135,8 +189,9 @@ def main() -> int:
     shutil.rmtree(workdir, ignore_errors=True)
     wrong = sum(r.wrong + r.socket_errors for row in rows for r in row.results)
     if wrong:
-        print(f"{wrong} answers were not 200 with the expected body: the rates above are not comparable",
-              file=sys.stderr)
+        print(
+            f"{wrong} answers were not 200 with the expected body: the rates above are not comparable", file=sys.stderr
+        )
     return 1 if wrong else 0
 
 

@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import load as loads  # noqa: E402
 from harness import HOST, Process, free_port, parley, print_table  # noqa: E402
 from load import Load, Row, median_and_range  # noqa: E402
+
 from tests import postgres  # noqa: E402
 
 ACCOUNT = "12345"
@@ -43,12 +44,17 @@ BACKENDS = {"sqlite": 0, "pg1": 1, "pg2": 2, "pg4": 4}  # name -> workers (0: th
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     loads.add_arguments(parser)
-    parser.add_argument("--backends", default="sqlite,pg1,pg2,pg4",
-                        help="comma-separated, of sqlite, pg1, pg2, pg4 (default all)")
-    parser.add_argument("--chats", type=int, default=50,
-                        help="open chats polled, and as many others the lines go to (default 50)")
-    parser.add_argument("--postgres", default=postgres.ADMIN_URL,
-                        help="PostgreSQL server a database is made on per backend, dropped after")
+    parser.add_argument(
+        "--backends", default="sqlite,pg1,pg2,pg4", help="comma-separated, of sqlite, pg1, pg2, pg4 (default all)"
+    )
+    parser.add_argument(
+        "--chats", type=int, default=50, help="open chats polled, and as many others the lines go to (default 50)"
+    )
+    parser.add_argument(
+        "--postgres",
+        default=postgres.ADMIN_URL,
+        help="PostgreSQL server a database is made on per backend, dropped after",
+    )
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0", help="Redis the PostgreSQL backends share")
     args = parser.parse_args()
     args.backends = args.backends.split(",")
@@ -62,6 +68,7 @@ def parse_args() -> argparse.Namespace:
 @dataclass
 class Backend:
     """One parley server (one process, or a supervisor and its workers) on its own database."""
+
     name: str
     workers: int
     database: str
@@ -84,8 +91,22 @@ class Backend:
         base = f"http://{HOST}:{port}"
         # No agent: every chat stays open, queued, so nothing but the load writes to it. Every chat
         # comes from this one address: the per-address chat-request limit is off.
-        command = [sys.executable, "-m", "parley", "serve", "--host", HOST, "--port", str(port),
-                   "--database", self.database, "--chat-request-limit", "off", "--no-agent-policy", "queue"]
+        command = [
+            sys.executable,
+            "-m",
+            "parley",
+            "serve",
+            "--host",
+            HOST,
+            "--port",
+            str(port),
+            "--database",
+            self.database,
+            "--chat-request-limit",
+            "off",
+            "--no-agent-policy",
+            "queue",
+        ]
         if self.workers:
             command += ["--redis", args.redis, "--workers", str(self.workers)]
         print("$", shlex.join(command), flush=True)
@@ -94,10 +115,23 @@ class Backend:
             wait_for_workers(base, self.workers)
         poll_chats = open_chats(base, self.query, args.chats)
         line_chats = [path for path, _ in open_chats(base, self.query, args.chats)]
-        self.polls = Row(f"{self.name}: idle poll", [f"{path}/events.json?{self.query}&from={nxt}" for path, nxt in poll_chats],
-                         '"events"', '"event":', self.server)
-        self.lines = Row(f"{self.name}: line (201)", [f"{path}/events.json?{self.query}" for path in line_chats],
-                         "", "", self.server, method="POST", body=LINE, status=201)
+        self.polls = Row(
+            f"{self.name}: idle poll",
+            [f"{path}/events.json?{self.query}&from={nxt}" for path, nxt in poll_chats],
+            '"events"',
+            '"event":',
+            self.server,
+        )
+        self.lines = Row(
+            f"{self.name}: line (201)",
+            [f"{path}/events.json?{self.query}" for path in line_chats],
+            "",
+            "",
+            self.server,
+            method="POST",
+            body=LINE,
+            status=201,
+        )
 
     def run(self, load: Load) -> None:
         for kind, row in (("polls", self.polls), ("lines", self.lines)):
@@ -171,15 +205,17 @@ def open_chats(base: str, query: str, count: int) -> list[tuple[str, int]]:
     with httpx.Client(base_url=base, timeout=10) as http:
         for _ in range(count):
             for _attempt in range(50):  # a new leader may still be starting: 503, try again
-                response = http.post(f"/api/account/{ACCOUNT}/chat/request.json?{query}",
-                                     json={"request": {"interactionTimeout": CHAT_TIMEOUT}})
+                response = http.post(
+                    f"/api/account/{ACCOUNT}/chat/request.json?{query}",
+                    json={"request": {"interactionTimeout": CHAT_TIMEOUT}},
+                )
                 if response.status_code != 503:
                     break
                 time.sleep(0.2)
             response.raise_for_status()
             path = httpx.URL(response.headers["location"]).path
             events = http.get(f"{path}/events.json?{query}").json()["events"]
-            nxt = next(l["@href"] for l in events["link"] if l["@rel"] == "next")
+            nxt = next(link["@href"] for link in events["link"] if link["@rel"] == "next")
             chats.append((path, int(nxt.rsplit("from=", 1)[1])))
         nothing_new = http.get(f"{chats[0][0]}/events.json?{query}&from={chats[0][1]}").json()["events"]
         assert "event" not in nothing_new, nothing_new
@@ -199,9 +235,13 @@ def main() -> int:
     reference = loads.reference_server(workdir)
     backends: list[Backend] = []
     memory: list[str] = []
-    ref_row = Row("bare ASGI app (reference)",
-                  [f"/api/account/{ACCOUNT}/chat/c{i}/events.json?v=1&from=5" for i in range(args.chats)],
-                  '"events"', "", reference)
+    ref_row = Row(
+        "bare ASGI app (reference)",
+        [f"/api/account/{ACCOUNT}/chat/c{i}/events.json?v=1&from=5" for i in range(args.chats)],
+        '"events"',
+        "",
+        reference,
+    )
     try:
         for name in args.backends:
             backends.append(make_backend(name, workdir))
@@ -211,37 +251,71 @@ def main() -> int:
             for backend in backends:
                 backend.run(load)
         for backend in backends:
-            memory.append(f"{backend.name}: RSS {backend.server.rss_mb():.0f} MB"
-                          + (f" over {backend.workers} workers and their supervisor" if backend.workers > 1 else ""))
+            memory.append(
+                f"{backend.name}: RSS {backend.server.rss_mb():.0f} MB"
+                + (f" over {backend.workers} workers and their supervisor" if backend.workers > 1 else "")
+            )
     finally:
         for backend in backends:
             backend.stop()
         reference.stop()
 
     print(f"command: python bench/scaleout.py {shlex.join(sys.argv[1:])}".rstrip())
-    print(f"{load.describe()}; polls rotate over {args.chats} chats, lines over {args.chats} others;"
-          " median (min-max) over rounds")
+    print(
+        f"{load.describe()}; polls rotate over {args.chats} chats, lines over {args.chats} others;"
+        " median (min-max) over rounds"
+    )
     refs = [r.rate for r in ref_row.results]
     one = {kind: getattr(b, kind).results for b in backends if b.name == "pg1" for kind in ("polls", "lines")}
-    table = [[ref_row.name, median_and_range(refs, ",.0f"), f"{statistics.median(r.mean_ms for r in ref_row.results):.1f}",
-              median_and_range([r.cpu_ms for r in ref_row.results], ".3f"), "-",
-              f"{statistics.median(r.busiest for r in ref_row.results):.2f}",
-              str(sum(r.wrong + r.socket_errors for r in ref_row.results)), "1.00", "-"]]
+    table = [
+        [
+            ref_row.name,
+            median_and_range(refs, ",.0f"),
+            f"{statistics.median(r.mean_ms for r in ref_row.results):.1f}",
+            median_and_range([r.cpu_ms for r in ref_row.results], ".3f"),
+            "-",
+            f"{statistics.median(r.busiest for r in ref_row.results):.2f}",
+            str(sum(r.wrong + r.socket_errors for r in ref_row.results)),
+            "1.00",
+            "-",
+        ]
+    ]
     for backend in backends:
         for kind in ("polls", "lines"):
             row = getattr(backend, kind)
             rates = [r.rate for r in row.results]
             scaling = "-"
             if backend.workers and kind in one:
-                scaling = median_and_range([r.rate / o.rate for r, o in zip(row.results, one[kind], strict=True)], ".2f")
-            table.append([row.name, median_and_range(rates, ",.0f"), f"{statistics.median(r.mean_ms for r in row.results):.1f}",
-                          median_and_range([r.cpu_ms for r in row.results], ".3f"),
-                          median_and_range(backend.db_cpu_ms[kind], ".3f") if backend.workers else "-",
-                          f"{statistics.median(r.busiest for r in row.results):.2f}",
-                          str(sum(r.wrong + r.socket_errors for r in row.results)),
-                          median_and_range([r / ref for r, ref in zip(rates, refs, strict=True)], ".2f"), scaling])
-    print_table(["row", "requests/s", "mean ms", "server CPU ms/req", "PostgreSQL CPU ms/req", "busiest process",
-                 "wrong", "ratio to reference", "scaling (N / pg1)"], table)
+                scaling = median_and_range(
+                    [r.rate / o.rate for r, o in zip(row.results, one[kind], strict=True)], ".2f"
+                )
+            table.append(
+                [
+                    row.name,
+                    median_and_range(rates, ",.0f"),
+                    f"{statistics.median(r.mean_ms for r in row.results):.1f}",
+                    median_and_range([r.cpu_ms for r in row.results], ".3f"),
+                    median_and_range(backend.db_cpu_ms[kind], ".3f") if backend.workers else "-",
+                    f"{statistics.median(r.busiest for r in row.results):.2f}",
+                    str(sum(r.wrong + r.socket_errors for r in row.results)),
+                    median_and_range([r / ref for r, ref in zip(rates, refs, strict=True)], ".2f"),
+                    scaling,
+                ]
+            )
+    print_table(
+        [
+            "row",
+            "requests/s",
+            "mean ms",
+            "server CPU ms/req",
+            "PostgreSQL CPU ms/req",
+            "busiest process",
+            "wrong",
+            "ratio to reference",
+            "scaling (N / pg1)",
+        ],
+        table,
+    )
     print()
     mismatched = 0
     for backend in backends:
@@ -250,23 +324,35 @@ def main() -> int:
         # wrk stops with up to one request in flight per connection: the server may commit those
         # after wrk closed its socket, so up to that many more lines than 201s are stored.
         slack = [s - a for a, s, _ in backend.stored]
-        bad = [d for d, (_, _, errors) in zip(slack, backend.stored) if not 0 <= d <= args.connections + errors]
+        bad = [
+            d
+            for d, (_, _, errors) in zip(slack, backend.stored, strict=True)
+            if not 0 <= d <= args.connections + errors
+        ]
         mismatched += len(bad)
-        print(f"{backend.name}: {acked:,} lines answered 201, {stored:,} stored"
-              f" (per round, stored beyond the 201s: {', '.join(map(str, slack))}; in flight when wrk stopped"
-              f" at most {args.connections}){'  MISMATCH' if bad else ''}")
+        print(
+            f"{backend.name}: {acked:,} lines answered 201, {stored:,} stored"
+            f" (per round, stored beyond the 201s: {', '.join(map(str, slack))}; in flight when wrk stopped"
+            f" at most {args.connections}){'  MISMATCH' if bad else ''}"
+        )
     for line in memory:
         print(line)
     for backend in backends:
-        errors = [line for line in (workdir / f"{backend.name}.log").read_text().splitlines()
-                  if "Traceback" in line or "ERROR" in line]
+        errors = [
+            line
+            for line in (workdir / f"{backend.name}.log").read_text().splitlines()
+            if "Traceback" in line or "ERROR" in line
+        ]
         print(f"{backend.name} log: {len(errors)} error lines" + "".join(f"\n  {line}" for line in errors[:3]))
     shutil.rmtree(workdir, ignore_errors=True)
     wrong = sum(r.wrong + r.socket_errors for b in backends for row in (b.polls, b.lines) for r in row.results)
     wrong += sum(r.wrong + r.socket_errors for r in ref_row.results)
     if wrong or mismatched:
-        print(f"{wrong} answers were not as expected, {mismatched} rounds stored other than their 201s:"
-              " the rates above are not comparable", file=sys.stderr)
+        print(
+            f"{wrong} answers were not as expected, {mismatched} rounds stored other than their 201s:"
+            " the rates above are not comparable",
+            file=sys.stderr,
+        )
     return 1 if wrong or mismatched else 0
 
 

@@ -40,8 +40,11 @@ async def _admin(sql: str) -> None:
     try:
         connection = await asyncpg.connect(ADMIN_URL, timeout=10)
     except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
-        pytest.fail(f"PostgreSQL at {ADMIN_URL} (PARLEY_TEST_POSTGRES) does not answer: {exc}. "
-                    "Start it (.ci/run shows how) or point PARLEY_TEST_POSTGRES at one.", pytrace=False)
+        pytest.fail(
+            f"PostgreSQL at {ADMIN_URL} (PARLEY_TEST_POSTGRES) does not answer: {exc}. "
+            "Start it (.ci/run shows how) or point PARLEY_TEST_POSTGRES at one.",
+            pytrace=False,
+        )
     try:
         await connection.execute(sql)
     finally:

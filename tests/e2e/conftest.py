@@ -9,7 +9,6 @@ made when first used and dropped when the test (or, for a module's shared server
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import socket
@@ -70,11 +69,27 @@ class Server:
         self.log = database.with_suffix(".log")
 
     def start(self) -> Server:
-        command = [sys.executable, "-m", "parley", "serve", "--host", "127.0.0.1", "--port", str(self.port),
-                   "--database", self.store_url or database_url(self.database), *self.args]
+        command = [
+            sys.executable,
+            "-m",
+            "parley",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--database",
+            self.store_url or database_url(self.database),
+            *self.args,
+        ]
         # A new session: a Ctrl-C at the terminal reaches pytest, whose teardown stops the server.
-        self.process = subprocess.Popen(command, stdout=self.log.open("ab"), stderr=subprocess.STDOUT,
-                                        start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        self.process = subprocess.Popen(
+            command,
+            stdout=self.log.open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

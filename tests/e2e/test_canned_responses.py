@@ -46,8 +46,10 @@ def items(body: dict) -> list[dict]:
 
 def test_create_read_and_delete_in_json(server, http):
     natalie, bob = Agent(server, http), Agent(server, http, "bob", "bob-secret")
-    created = natalie.post(f"{natalie.session}/cannedResponses", {"cannedResponse": {
-        "title": "Greeting", "text": "Hello! <b>How</b> can I help?"}})
+    created = natalie.post(
+        f"{natalie.session}/cannedResponses",
+        {"cannedResponse": {"title": "Greeting", "text": "Hello! <b>How</b> can I help?"}},
+    )
     assert created.status_code == 201, created.text
     location = created.headers["location"]
     assert location.startswith(f"{natalie.session}/cannedResponses/")
@@ -55,7 +57,9 @@ def test_create_read_and_delete_in_json(server, http):
 
     # Every agent of the account sees it, through its own session.
     mine = [item for item in items(bob.get("/cannedResponses").json()) if item["title"] == "Greeting"]
-    assert len(mine) == 1 and mine[0]["text"] == "Hello! <b>How</b> can I help?"  # stored as given: the console shows text
+    assert (
+        len(mine) == 1 and mine[0]["text"] == "Hello! <b>How</b> can I help?"
+    )  # stored as given: the console shows text
     assert list(mine[0]) == ["@id", "link", "title", "text"]
     assert mine[0]["link"]["@href"] == f"{bob.session}/cannedResponses/{mine[0]['@id']}"
     one = http.get(f"{location}.json", headers=natalie.auth)
@@ -64,14 +68,19 @@ def test_create_read_and_delete_in_json(server, http):
     deleted = http.delete(f"{bob.session}/cannedResponses/{mine[0]['@id']}.json", headers=bob.auth)
     assert deleted.status_code == 200 and deleted.content == b""
     assert all(item["title"] != "Greeting" for item in items(natalie.get("/cannedResponses").json()))
-    for again in (http.get(f"{location}.json", headers=natalie.auth),
-                  http.post(f"{location}.json", headers={**natalie.auth, "X-HTTP-Method-Override": "DELETE"})):
+    for again in (
+        http.get(f"{location}.json", headers=natalie.auth),
+        http.post(f"{location}.json", headers={**natalie.auth, "X-HTTP-Method-Override": "DELETE"}),
+    ):
         assert again.status_code == 404 and again.json()["error"]["internalCode"] == 12
 
 
 def test_xml_both_ways(server, http, natalie):
-    created = http.post(f"{natalie.session}/cannedResponses", headers={**natalie.auth, "Content-Type": "application/xml"},
-                        content=b"<cannedResponse><title>Bye</title><text>Thanks &amp; goodbye</text></cannedResponse>")
+    created = http.post(
+        f"{natalie.session}/cannedResponses",
+        headers={**natalie.auth, "Content-Type": "application/xml"},
+        content=b"<cannedResponse><title>Bye</title><text>Thanks &amp; goodbye</text></cannedResponse>",
+    )
     assert created.status_code == 201, created.text
     assert created.headers["content-type"] == "application/xml"
     link = etree.fromstring(created.content).find("link")
@@ -84,7 +93,9 @@ def test_xml_both_ways(server, http, natalie):
 
 
 def test_a_missing_title_is_the_first_line_of_the_text(server, http, natalie):
-    created = natalie.post(f"{natalie.session}/cannedResponses", {"cannedResponse": {"text": "Order status\nIt ships today."}})
+    created = natalie.post(
+        f"{natalie.session}/cannedResponses", {"cannedResponse": {"text": "Order status\nIt ships today."}}
+    )
     body = http.get(created.headers["location"] + ".json", headers=natalie.auth).json()["cannedResponse"]
     assert (body["title"], body["text"]) == ("Order status", "Order status\nIt ships today.")
 
@@ -101,10 +112,20 @@ def test_refused_to_everyone_but_the_accounts_agents(server, http):
         ("another agent on this session", "GET", f"{natalie.session}/cannedResponses.json", bob.auth, 401),
         ("another agent deleting on this session", "DELETE", f"{location}.json", bob.auth, 401),
         ("another account's bearer", "POST", f"{natalie.session}/cannedResponses.json", oscar.auth, 401),
-        ("another account's agent, own session", "DELETE",
-         f"{oscar.session}/cannedResponses/{canned_id}.json", oscar.auth, 404),
-        ("another account's agent, own session, reading", "GET",
-         f"{oscar.session}/cannedResponses/{canned_id}.json", oscar.auth, 404),
+        (
+            "another account's agent, own session",
+            "DELETE",
+            f"{oscar.session}/cannedResponses/{canned_id}.json",
+            oscar.auth,
+            404,
+        ),
+        (
+            "another account's agent, own session, reading",
+            "GET",
+            f"{oscar.session}/cannedResponses/{canned_id}.json",
+            oscar.auth,
+            404,
+        ),
     ]
     for who, method, url, headers, status in attempts:
         body = {"cannedResponse": {"text": "intruder"}} if method == "POST" else None
@@ -116,15 +137,18 @@ def test_refused_to_everyone_but_the_accounts_agents(server, http):
     assert all(item["text"] != "intruder" for item in items(natalie.get("/cannedResponses").json()))
 
 
-@pytest.mark.parametrize("body, message", [
-    ({"cannedResponse": {"title": "t", "text": "  "}}, "non-blank"),
-    ({"cannedResponse": {"title": "t"}}, "non-blank"),
-    ({"cannedResponse": {"title": "t", "text": "x" * (MAX_TEXT + 1)}}, f"longer than {MAX_TEXT}"),
-    ({"cannedResponse": {"title": "t" * (MAX_TITLE + 1), "text": "x"}}, f"longer than {MAX_TITLE}"),
-    ({"cannedResponse": {"title": "t", "text": {"nested": 1}}}, "must be a string"),
-    ({"cannedResponse": "just text"}, "non-blank"),
-    ({"somethingElse": {}}, "cannedResponse"),
-])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ({"cannedResponse": {"title": "t", "text": "  "}}, "non-blank"),
+        ({"cannedResponse": {"title": "t"}}, "non-blank"),
+        ({"cannedResponse": {"title": "t", "text": "x" * (MAX_TEXT + 1)}}, f"longer than {MAX_TEXT}"),
+        ({"cannedResponse": {"title": "t" * (MAX_TITLE + 1), "text": "x"}}, f"longer than {MAX_TITLE}"),
+        ({"cannedResponse": {"title": "t", "text": {"nested": 1}}}, "must be a string"),
+        ({"cannedResponse": "just text"}, "non-blank"),
+        ({"somethingElse": {}}, "cannedResponse"),
+    ],
+)
 def test_bad_values_get_400_and_store_nothing(server, http, natalie, body, message):
     before = items(natalie.get("/cannedResponses").json())
     answer = natalie.post(f"{natalie.session}/cannedResponses", body)
@@ -133,8 +157,11 @@ def test_bad_values_get_400_and_store_nothing(server, http, natalie, body, messa
 
 
 def test_broken_bodies_and_ids(server, http, natalie):
-    broken = http.post(f"{natalie.session}/cannedResponses.json", headers={**natalie.auth, "Content-Type": "application/json"},
-                       content=b'{"cannedResponse": {"text": ')
+    broken = http.post(
+        f"{natalie.session}/cannedResponses.json",
+        headers={**natalie.auth, "Content-Type": "application/json"},
+        content=b'{"cannedResponse": {"text": ',
+    )
     assert broken.status_code == 400 and broken.json()["error"]["internalCode"] == 5
     for odd in ("abc", "-1", "99999999999999999999999", "1.5"):
         answer = http.get(f"{natalie.session}/cannedResponses/{odd}.json", headers=natalie.auth)

@@ -28,10 +28,24 @@ CHROMIUM = "/usr/bin/chromium"  # Debian's (.ci/run installs it); never a downlo
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 RING_TIMEOUT = 60  # long enough that a slow, shared machine never lets a ring expire mid-test
 WAIT = 15_000  # ms a page may take to show what the server already has (a bound, not a measurement)
-AGENT_SURVEY = {"survey": {"id": 555, "header": "Wrap-up", "questions": {"question": [
-    {"id": 1, "type": "Checkbox", "label": "Topics", "mandatory": True,
-     "entry": [{"value": "Billing"}, {"value": "Delivery"}]},
-    {"id": 2, "type": "Text Field", "label": "Comment", "mandatory": False}]}}}
+AGENT_SURVEY = {
+    "survey": {
+        "id": 555,
+        "header": "Wrap-up",
+        "questions": {
+            "question": [
+                {
+                    "id": 1,
+                    "type": "Checkbox",
+                    "label": "Topics",
+                    "mandatory": True,
+                    "entry": [{"value": "Billing"}, {"value": "Delivery"}],
+                },
+                {"id": 2, "type": "Text Field", "label": "Comment", "mandatory": False},
+            ]
+        },
+    }
+}
 HOSTILE = '<b>x</b><img src=x onerror="window.__pwned=1">'
 
 
@@ -47,8 +61,16 @@ async def _people(admin) -> None:
 def server(tmp_path_factory, backend):  # after the backend is chosen: query() must find its database
     # Every test logs Natalie in (a console each, API sessions beside): more than the default ten
     # logins a minute per name allow; the limits themselves are tested in test_limits.py.
-    yield from shared_server(tmp_path_factory.mktemp("console"), "--ring-timeout", str(RING_TIMEOUT),
-                             "--login-limit", "off", "--login-address-limit", "off", extra=_people)
+    yield from shared_server(
+        tmp_path_factory.mktemp("console"),
+        "--ring-timeout",
+        str(RING_TIMEOUT),
+        "--login-limit",
+        "off",
+        "--login-address-limit",
+        "off",
+        extra=_people,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -75,8 +97,14 @@ def open_console(browser, server, viewport=None):
     page.on("pageerror", lambda error: problems.append(str(error)))
     # Script errors and CSP refusals are console errors; a 4xx the console meets on purpose (a ring
     # taken by someone else, no survey) is a failed resource load and no problem.
-    page.on("console", lambda message: problems.append(message.text)
-            if message.type == "error" and not message.text.startswith("Failed to load resource") else None)
+    page.on(
+        "console",
+        lambda message: (
+            problems.append(message.text)
+            if message.type == "error" and not message.text.startswith("Failed to load resource")
+            else None
+        ),
+    )
     page.problems = problems
     return context, page
 
@@ -116,8 +144,9 @@ class Visitor:
         self.chat = created.headers["location"]
 
     def send(self, text: str, text_type: str = "plain") -> None:
-        answer = self.http.post(f"{self.chat}/events.json?{q()}",
-                                json={"event": {"@type": "line", "text": text, "textType": text_type}})
+        answer = self.http.post(
+            f"{self.chat}/events.json?{q()}", json={"event": {"@type": "line", "text": text, "textType": text_type}}
+        )
         assert answer.status_code == 201, answer.text
 
     def put(self, path: str, body: dict) -> None:
@@ -170,8 +199,12 @@ def test_a_whole_chat_in_the_console(server, browser, http):
         expect(page.locator("#status")).to_contain_text("You are Online", timeout=WAIT)
         assert natalie.get("/availability").json()["availability"]["chat"] == "Online"
 
-        visitor = Visitor(server, http, skill="Sales", survey={"id": 40216, "question": [
-            {"id": 12786273, "answer": "CATS"}, {"id": 16314710, "answer": "Alice"}]})
+        visitor = Visitor(
+            server,
+            http,
+            skill="Sales",
+            survey={"id": 40216, "question": [{"id": 12786273, "answer": "CATS"}, {"id": 16314710, "answer": "Alice"}]},
+        )
         visitor.put("/info/visitorName", {"visitorName": "Alice"})
         # The ring: skill, the visitor's wait so far, and the ring timeout counting down.
         expect(page.locator("#ring")).to_be_visible(timeout=WAIT)
@@ -229,8 +262,17 @@ def test_a_whole_chat_in_the_console(server, browser, http):
         # An html line of an agent (here Natalie's other session, through the API) is shown as the
         # safe markup the server kept: formatting and links, never images or handlers.
         key = panel.get_attribute("data-key")
-        rich = natalie.post(f"{natalie.session}/chat/{key}/events", {"event": {"@type": "line", "textType": "html",
-                            "text": '<b>Bold</b> <a href="https://example.com/help">help</a><img src=x onerror="window.__pwned=3">'}})
+        rich = natalie.post(
+            f"{natalie.session}/chat/{key}/events",
+            {
+                "event": {
+                    "@type": "line",
+                    "textType": "html",
+                    "text": '<b>Bold</b> <a href="https://example.com/help">help</a>'
+                    '<img src=x onerror="window.__pwned=3">',
+                }
+            },
+        )
         assert rich.status_code == 201, rich.text
         agent_html = panel.locator(".log .from-agent").last
         expect(agent_html.locator("b")).to_have_text("Bold", timeout=WAIT)
@@ -325,7 +367,7 @@ def test_two_chats_side_by_side_each_with_its_own_lines(server, browser, http):
         assert "answer to the second" in second.texts() and "answer to the second" not in first.texts()
         for panel, visitor in ((one, first), (two, second)):
             panel.get_by_role("button", name="End chat").click()
-            assert eventually(lambda: visitor.state() == "ended")
+            assert eventually(lambda visitor=visitor: visitor.state() == "ended")
         assert page.problems == []
     finally:
         log_out(page)
@@ -383,7 +425,8 @@ def test_a_reload_keeps_the_login_and_the_chats_but_another_tab_logs_in_anew(ser
         visitor.send("said after the reload")
         expect(panel.locator(".log")).to_contain_text("said after the reload", timeout=WAIT)
         assert page.evaluate("Object.keys(localStorage).length") == 0 and "bearer" not in page.evaluate(
-            "document.cookie")
+            "document.cookie"
+        )
         other = context.new_page()  # the bearer lives in its tab (sessionStorage), not in the browser
         other.goto(f"{server.url}/console/?account={ACCOUNT}")
         expect(other.locator("#login-view")).to_be_visible(timeout=WAIT)
@@ -452,7 +495,9 @@ def test_keyboard_alone_logs_in_accepts_and_answers(server, browser, http):
         unnamed = page.evaluate("""() => [...document.querySelectorAll('article.chat :is(input, select, textarea)')]
             .filter(e => !e.labels || e.labels.length === 0).map(e => e.outerHTML)""")
         assert unnamed == []
-        visitor_end = http.post(f"{visitor.chat}/events.json?{q()}", json={"event": {"@type": "state", "state": "ended"}})
+        visitor_end = http.post(
+            f"{visitor.chat}/events.json?{q()}", json={"event": {"@type": "state", "state": "ended"}}
+        )
         assert visitor_end.status_code == 201
         expect(panel.locator(".notice")).to_contain_text("ended", timeout=WAIT)
         assert page.problems == []

@@ -11,7 +11,6 @@ import httpx
 import pytest
 
 from parley.services.accounts import Admin
-from parley.store import open_store
 from tests import postgres
 from tests.e2e.conftest import Server, seed_url
 

@@ -11,11 +11,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from parley.client import AgentClient, VisitorClient
-from tests.e2e.conftest import ACCOUNT, KEY
-from tests.nodes.conftest import Nodes, role, wait_until
 from parley.client import VisitorClient
+from tests.e2e.conftest import ACCOUNT, KEY
 from tests.e2e.test_conversation import agent_online
+from tests.nodes.conftest import Nodes, role, wait_until
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 
@@ -31,8 +30,10 @@ class OwnRedis:
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
-        self.process = subprocess.Popen([REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1",
-                                         "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+        )
         wait_until(self._answers, "redis-server to answer")
 
     def _answers(self) -> bool:

@@ -61,8 +61,9 @@ def nginx_in_front(nodes, tmp_path):
     folder.mkdir()
     config = folder / "nginx.conf"
     config.write_text(CONFIG.format(folder=folder, first=first.port, second=second.port, port=port))
-    process = subprocess.Popen([NGINX, "-c", str(config), "-p", str(folder)], start_new_session=True,
-                               stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [NGINX, "-c", str(config), "-p", str(folder)], start_new_session=True, stderr=subprocess.PIPE
+    )
     url = f"http://127.0.0.1:{port}"
 
     def answers() -> bool:

@@ -8,13 +8,16 @@ import asyncio
 import time
 
 import httpx
+
 from parley.client import VisitorClient
 from tests import postgres
 from tests.e2e.conftest import ACCOUNT, KEY
 from tests.e2e.test_conversation import agent_online
-from tests.e2e.test_store_outage import cluster  # noqa: F401 (a fixture: our own PostgreSQL server)
-from tests.e2e.test_store_outage import seeded
-from tests.nodes.conftest import Nodes, role, wait_until
+from tests.e2e.test_store_outage import (
+    cluster,  # noqa: F401 (a fixture: our own PostgreSQL server)
+    seeded,
+)
+from tests.nodes.conftest import Nodes, role
 
 
 async def test_postgresql_restarted_under_two_nodes(cluster, tmp_path):  # noqa: F811 (the fixture)
@@ -30,8 +33,11 @@ async def test_postgresql_restarted_under_two_nodes(cluster, tmp_path):  # noqa:
             await visitor.send_line("before the outage")
 
             cluster.stop()
-            refused = httpx.post(visitor.chat_uri + f"/events.json?v=1&NC=true&appKey={KEY}",
-                                 json={"event": {"@type": "line", "text": "during the outage"}}, timeout=30)
+            refused = httpx.post(
+                visitor.chat_uri + f"/events.json?v=1&NC=true&appKey={KEY}",
+                json={"event": {"@type": "line", "text": "during the outage"}},
+                timeout=30,
+            )
             assert refused.status_code == 503, refused.text
             assert refused.json()["error"]["internalCode"] == 15
             # A visitor's read of its open chat goes on from the follower's view.
@@ -40,9 +46,12 @@ async def test_postgresql_restarted_under_two_nodes(cluster, tmp_path):  # noqa:
             cluster.start()
             deadline = time.monotonic() + 30
             while True:  # the first writes after the restart may still meet a dead pooled connection
-                answer = httpx.post(visitor.chat_uri + f"/events.json?v=1&NC=true&appKey={KEY}",
-                                    json={"event": {"@type": "line", "text": "after the outage"}},
-                                    headers={"Idempotency-Key": "after-the-outage-0001"}, timeout=30)
+                answer = httpx.post(
+                    visitor.chat_uri + f"/events.json?v=1&NC=true&appKey={KEY}",
+                    json={"event": {"@type": "line", "text": "after the outage"}},
+                    headers={"Idempotency-Key": "after-the-outage-0001"},
+                    timeout=30,
+                )
                 if answer.status_code == 201 or time.monotonic() > deadline:
                     break
                 time.sleep(0.5)

@@ -50,4 +50,3 @@ class LocalBus:
 
     def waiting(self, topic: str) -> int:
         return len(self._waiters.get(topic, ()))
-

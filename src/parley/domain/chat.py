@@ -153,9 +153,24 @@ class Chat:
 
 
 # What the chats row holds besides the id and the events: a node catching up copies these.
-CHAT_ROW_FIELDS = ("state", "skill_id", "agent_id", "start_ms", "chatting_ms", "ended_ms", "chat_timeout",
-                   "visitor_name", "details", "routing", "custom_variables", "visitor_typing", "agent_typing",
-                   "agent_key", "requester_agent_id", "version")
+CHAT_ROW_FIELDS = (
+    "state",
+    "skill_id",
+    "agent_id",
+    "start_ms",
+    "chatting_ms",
+    "ended_ms",
+    "chat_timeout",
+    "visitor_name",
+    "details",
+    "routing",
+    "custom_variables",
+    "visitor_typing",
+    "agent_typing",
+    "agent_key",
+    "requester_agent_id",
+    "version",
+)
 
 
 def state_event(state: str) -> Draft:
@@ -195,8 +210,14 @@ def visitor_line(text: str, visitor_name: str | None) -> Draft:
 def visitor_rich_line(text: str | None, content: dict[str, Any], visitor_name: str | None) -> Draft:
     return Draft(
         "line",
-        {"textType": "rich-content", "text": text, "json": content, "by": visitor_name,
-         "source": "visitor", "subType": REGULAR},
+        {
+            "textType": "rich-content",
+            "text": text,
+            "json": content,
+            "by": visitor_name,
+            "source": "visitor",
+            "subType": REGULAR,
+        },
     )
 
 

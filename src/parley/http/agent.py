@@ -39,8 +39,13 @@ def _chat_session_items(request: Request, context: AgentContext) -> list:
     items = []
     for chat in Agents(engine).open_chats(context.agent):
         href = f"{context.session_uri}/chat/{chat.agent_key}"
-        items.append({"link": link(href, "chat-session", plain_too=True), "chatSessionKey": chat.agent_key,
-                      "startTime": chat.start_ms})
+        items.append(
+            {
+                "link": link(href, "chat-session", plain_too=True),
+                "chatSessionKey": chat.agent_key,
+                "startTime": chat.start_ms,
+            }
+        )
     return items
 
 
@@ -52,12 +57,18 @@ async def session_resource(request: Request):
     uri = context.session_uri
     tree: dict[str, Any] = {
         "@id": str(context.session.id),
-        "link": Many([
-            link(uri, "self"), link(uri + "/info", "info"), link(uri + "/availability", "availability"),
-            link(uri + "/incomingRequests", "incoming-requests"), link(uri + "/chatSessions", "chat-sessions"),
-            link(uri + "/availableAgents", "available-agents"),
-            link(uri + "/chat/availableSlots", "chat-available-slots"), link(uri + "/chat", "chats"),
-        ]),
+        "link": Many(
+            [
+                link(uri, "self"),
+                link(uri + "/info", "info"),
+                link(uri + "/availability", "availability"),
+                link(uri + "/incomingRequests", "incoming-requests"),
+                link(uri + "/chatSessions", "chat-sessions"),
+                link(uri + "/availableAgents", "available-agents"),
+                link(uri + "/chat/availableSlots", "chat-available-slots"),
+                link(uri + "/chat", "chats"),
+            ]
+        ),
     }
     if request.query_params.get("cs") == "1":
         tree["chatSessions"] = {"chatSession": _chat_session_items(request, context)}
@@ -122,16 +133,24 @@ async def incoming_requests(request: Request):
         return reply(request, {"chatLocation": {"link": link(href, "location")}}, 201, {"Location": href})
     seconds = push.wait_seconds(request)
     if seconds:  # long-poll: hold until something rings
-        await push.hold(request, lambda left: engine.wait_for_rings(context.agent.id, left),
-                        lambda: agents.ringing_count(context.agent.id) > 0, seconds)
+        await push.hold(
+            request,
+            lambda left: engine.wait_for_rings(context.agent.id, left),
+            lambda: agents.ringing_count(context.agent.id) > 0,
+            seconds,
+        )
     count = agents.ringing_count(context.agent.id)
     tree: dict[str, Any] = {"ringingCount": str(count)}
     if count:
         tree["link"] = link(context.session_uri + "/incomingRequests", "accept-next-chat")
         offer = agents.next_offer(context.agent.id)
         if offer is not None:  # an extension after the documented members: clients ignore it
-            tree["nextRing"] = {"skillName": offer.skill_name, "waitTime": offer.wait_seconds,
-                                "ringTimeout": offer.ring_timeout, "timeLeft": offer.seconds_left}
+            tree["nextRing"] = {
+                "skillName": offer.skill_name,
+                "waitTime": offer.wait_seconds,
+                "ringTimeout": offer.ring_timeout,
+                "timeLeft": offer.seconds_left,
+            }
     return reply(request, {"incomingRequests": tree})
 
 
@@ -140,19 +159,27 @@ async def available_agents(request: Request):
     context = context_of(request)
     engine = engine_of(request)
     voice_state = request.query_params.get("voiceState")
-    roster = Agents(engine).roster(context.agent.account_id, request.query_params.get("skill"),
-                                   request.query_params.get("chatState"))
+    roster = Agents(engine).roster(
+        context.agent.account_id, request.query_params.get("skill"), request.query_params.get("chatState")
+    )
     if voice_state and voice_state.lower() != "offline":
         roster = []  # nobody has voice here: every agent's voice state is Offline
     items = []
     for agent, availability, chats in roster:
-        items.append({
-            "@id": str(agent.id), "@chatState": STATE_CODES[availability], "@voiceState": STATE_CODES["Offline"],
-            "@maxChats": str(agent.max_chats), "userName": agent.login, "nickname": agent.nickname,
-            "email": agent.email, "privilegeGroup": agent.privilege_group,
-            "skills": {"skill": [str(skill_id) for skill_id in agent.skill_ids]},
-            "chats": str(chats) if chats else None,  # omitted when 0: the sample bot reads absent as none
-        })
+        items.append(
+            {
+                "@id": str(agent.id),
+                "@chatState": STATE_CODES[availability],
+                "@voiceState": STATE_CODES["Offline"],
+                "@maxChats": str(agent.max_chats),
+                "userName": agent.login,
+                "nickname": agent.nickname,
+                "email": agent.email,
+                "privilegeGroup": agent.privilege_group,
+                "skills": {"skill": [str(skill_id) for skill_id in agent.skill_ids]},
+                "chats": str(chats) if chats else None,  # omitted when 0: the sample bot reads absent as none
+            }
+        )
     next_href = f"{context.session_uri}/availableAgents?timeStamp={engine.clock()}"
     return reply(request, {"availableAgents": {"agents": {"agent": items}, "link": link(next_href, "next")}})
 

@@ -105,8 +105,12 @@ async def on_store_unavailable(request: Request, exc: StoreUnavailable):
 async def on_unexpected(request: Request, exc: Exception):
     # The route pattern, never the path (a chat id is a secret); the request id ties it to the access line.
     request_id = (request.scope.get("state") or {}).get("request_id", b"").decode()
-    log.exception("unexpected error on %s %s", request.method, request.scope.get(ROUTE_KEY, UNMATCHED),
-                  extra={"request_id": request_id})
+    log.exception(
+        "unexpected error on %s %s",
+        request.method,
+        request.scope.get(ROUTE_KEY, UNMATCHED),
+        extra={"request_id": request_id},
+    )
     return error_response(request, ApiError(500, errors.INTERNAL, "Unexpected server error"))
 
 
@@ -199,8 +203,14 @@ def join_cluster(app: Starlette, engine: Engine) -> Cluster:
             await server.stop()
 
     bus = engine.bus
-    cluster = Cluster(engine, lead=lead, stop_leading=stop_leading, touch_leader=relay.touch,
-                      bus_connected=lambda: bool(getattr(bus, "connected", False)), leader_answers=relay.reachable)
+    cluster = Cluster(
+        engine,
+        lead=lead,
+        stop_leading=stop_leading,
+        touch_leader=relay.touch,
+        bus_connected=lambda: bool(getattr(bus, "connected", False)),
+        leader_answers=relay.reachable,
+    )
     if isinstance(bus, RedisBus):
         bus.on_news = cluster.news
         bus.on_reconnect = cluster.reconnected

@@ -25,8 +25,12 @@ ONE = LIST + "/{canned_id}"
 
 
 def _item(uri: str, canned) -> dict:
-    return {"@id": str(canned.id), "link": link(f"{uri}/{canned.id}", "self"), "title": canned.title,
-            "text": canned.text}
+    return {
+        "@id": str(canned.id),
+        "link": link(f"{uri}/{canned.id}", "self"),
+        "title": canned.title,
+        "text": canned.text,
+    }
 
 
 async def canned_list(request: Request):

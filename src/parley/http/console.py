@@ -16,16 +16,22 @@ from starlette.routing import Route
 
 from parley.domain.refusals import NotFound
 
-MEDIA_TYPES = {".html": "text/html; charset=utf-8", ".css": "text/css; charset=utf-8",
-               ".js": "text/javascript; charset=utf-8"}
+MEDIA_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+}
 
 
 @cache
 def assets() -> dict[str, bytes]:
     """Every file of the console, by name, read once."""
     folder = resources.files("parley.web").joinpath("console")
-    return {item.name: item.read_bytes() for item in folder.iterdir()
-            if item.is_file() and any(item.name.endswith(suffix) for suffix in MEDIA_TYPES)}
+    return {
+        item.name: item.read_bytes()
+        for item in folder.iterdir()
+        if item.is_file() and any(item.name.endswith(suffix) for suffix in MEDIA_TYPES)
+    }
 
 
 def _answer(name: str) -> Response:

@@ -55,13 +55,15 @@ async def app_engagement(request: Request):
     }
     if skill is not None:
         details.update({"skillId": skill.id, "skillName": skill.name})
-    return _json({
-        "status": "Available",
-        "sessionId": secrets.token_urlsafe(16),
-        "visitorId": secrets.token_urlsafe(16),
-        "pageId": _digits(10),
-        "engagementDetails": details,
-    })
+    return _json(
+        {
+            "status": "Available",
+            "sessionId": secrets.token_urlsafe(16),
+            "visitorId": secrets.token_urlsafe(16),
+            "pageId": _digits(10),
+            "engagementDetails": details,
+        }
+    )
 
 
 routes = [

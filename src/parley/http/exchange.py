@@ -91,12 +91,19 @@ def root_of(body: dict, name: str, *, required: bool = True) -> dict:
 
 
 async def scalar_body(request: Request, name: str) -> str | None:
-    """The text of a one-value body such as ``{"visitorTyping": "typing"}`` / ``<visitorTyping>typing</visitorTyping>``."""
+    """The text of a one-value body such as ``{"visitorTyping": "typing"}`` or
+    ``<visitorTyping>typing</visitorTyping>``."""
     return fields.text(root_of(await read_body(request), name).get("$"), name)
 
 
-def reply(request: Request, tree: dict, status: int = 200, headers: dict | None = None,
-          default: str = XML, xml_root: str | None = None) -> Response:
+def reply(
+    request: Request,
+    tree: dict,
+    status: int = 200,
+    headers: dict | None = None,
+    default: str = XML,
+    xml_root: str | None = None,
+) -> Response:
     fmt = response_format(request, default)
     if fmt == JSON:
         body = jsoncodec.render(tree, always_arrays=engine_of(request).settings.json_always_arrays)
@@ -123,5 +130,3 @@ def query(request: Request, name: str) -> str | None:
         if key.lower() == wanted:
             return value
     return None
-
-

@@ -34,8 +34,14 @@ class Admin:
         await self.store.create_account(Account(account_id, name or account_id, timezone))
         return await self.create_app_key(account_id)
 
-    async def update_account(self, account_id: str, name: str | None = None, timezone: str | None = None,
-                             default_skill: str | None = None, offline_email: str | None = None) -> Account:
+    async def update_account(
+        self,
+        account_id: str,
+        name: str | None = None,
+        timezone: str | None = None,
+        default_skill: str | None = None,
+        offline_email: str | None = None,
+    ) -> Account:
         directory = await self.store.load_directory()
         account = self._account(directory, account_id)
         if name:
@@ -67,8 +73,15 @@ class Admin:
             raise Invalid(f"skill {name!r} already exists in account {account_id}")
         return await self.store.create_skill(account_id, name.strip())
 
-    async def create_agent(self, account_id: str, login: str, password: str, nickname: str | None = None,
-                           skills: list[str] | None = None, max_chats: int = 4) -> int:
+    async def create_agent(
+        self,
+        account_id: str,
+        login: str,
+        password: str,
+        nickname: str | None = None,
+        skills: list[str] | None = None,
+        max_chats: int = 4,
+    ) -> int:
         directory = await self.store.load_directory()
         self._account(directory, account_id)
         if any(a.account_id == account_id and a.login == login for a in directory.agents.values()):
@@ -76,8 +89,13 @@ class Admin:
         if not login or not password:
             raise Invalid("an agent needs a login and a password")
         agent = Agent(
-            id=0, account_id=account_id, login=login, password_hash=await hash_password(password),
-            nickname=nickname or login, display_name=nickname or login, max_chats=max_chats,
+            id=0,
+            account_id=account_id,
+            login=login,
+            password_hash=await hash_password(password),
+            nickname=nickname or login,
+            display_name=nickname or login,
+            max_chats=max_chats,
             skill_ids=self._skill_ids(directory, account_id, skills or []),
         )
         return await self.store.create_agent(agent)
@@ -112,8 +130,11 @@ class Admin:
     def _skill_ids(directory, account_id: str, names: list[str]) -> list[int]:
         ids = []
         for name in names:
-            match = [s.id for s in directory.skills.values()
-                     if s.account_id == account_id and s.name.lower() == name.strip().lower()]
+            match = [
+                s.id
+                for s in directory.skills.values()
+                if s.account_id == account_id and s.name.lower() == name.strip().lower()
+            ]
             if not match:
                 raise Invalid(f"no skill {name!r} in account {account_id}")
             ids.append(match[0])

@@ -260,8 +260,9 @@ class Engine:
         self._committed(chat, events)
         return events
 
-    async def create(self, chat: Chat, drafts: list[Draft], new_visitor: bool,
-                     request_key: str | None = None) -> list[Event]:
+    async def create(
+        self, chat: Chat, drafts: list[Draft], new_visitor: bool, request_key: str | None = None
+    ) -> list[Event]:
         events = self.stamp(chat, drafts, chat.start_ms, request_key)
         await self._fenced(self.store.insert_chat(chat, events, new_visitor))
         self.chats[chat.id] = chat
@@ -372,8 +373,12 @@ class Engine:
                 if self.queue.able_agents(chat.account_id, chat.skill_id, None):
                     # A direct or transferred-to-agent chat now goes to its skill's queue.
                     await self.append(
-                        chat, [system_line(messages.REQUEUED), state_event(WAITING)],
-                        state=WAITING, agent_id=None, agent_typing=Typing(), routing=chat.routing.requeued_to_skill(),
+                        chat,
+                        [system_line(messages.REQUEUED), state_event(WAITING)],
+                        state=WAITING,
+                        agent_id=None,
+                        agent_typing=Typing(),
+                        routing=chat.routing.requeued_to_skill(),
                         agent_key=new_agent_key(),
                     )
                 else:

@@ -11,15 +11,17 @@ if TYPE_CHECKING:  # the store holds its canned responses: imported here only fo
 
 
 class CannedStore:
-    def __init__(self, store: "SqliteStore") -> None:
+    def __init__(self, store: SqliteStore) -> None:
         self.store = store
 
     async def for_account(self, account_id: str) -> list[CannedResponse]:
         """Oldest first: the order agents created them in."""
 
         def read(db):
-            rows = db.execute("SELECT id, account_id, title, text, created_ms FROM canned_responses"
-                              " WHERE account_id = ? ORDER BY id", (account_id,))
+            rows = db.execute(
+                "SELECT id, account_id, title, text, created_ms FROM canned_responses WHERE account_id = ? ORDER BY id",
+                (account_id,),
+            )
             return [CannedResponse(*row) for row in rows]
 
         return await self.store.read(read)
@@ -28,17 +30,25 @@ class CannedStore:
         """The new id, or None when the account already has ``limit`` (counted in the same transaction)."""
 
         def job(db):
-            count = db.execute("SELECT count(*) FROM canned_responses WHERE account_id = ?", (account_id,)).fetchone()[0]
+            count = db.execute("SELECT count(*) FROM canned_responses WHERE account_id = ?", (account_id,)).fetchone()[
+                0
+            ]
             if count >= limit:
                 return None
-            return db.execute("INSERT INTO canned_responses (account_id, title, text, created_ms) VALUES (?, ?, ?, ?)",
-                              (account_id, title, text, now_ms)).lastrowid
+            return db.execute(
+                "INSERT INTO canned_responses (account_id, title, text, created_ms) VALUES (?, ?, ?, ?)",
+                (account_id, title, text, now_ms),
+            ).lastrowid
 
         return await self.store.write(job)
 
     async def remove(self, account_id: str, canned_id: int) -> bool:
         def job(db):
-            return db.execute("DELETE FROM canned_responses WHERE account_id = ? AND id = ?",
-                              (account_id, canned_id)).rowcount > 0
+            return (
+                db.execute(
+                    "DELETE FROM canned_responses WHERE account_id = ? AND id = ?", (account_id, canned_id)
+                ).rowcount
+                > 0
+            )
 
         return await self.store.write(job)

@@ -22,8 +22,13 @@ class Participants:
         def job(db):
             db.execute(
                 "INSERT INTO participants (id, account_id, conversation_id, claims, created_ms) VALUES (?, ?, ?, ?, ?)",
-                (record.id, record.account_id, record.conversation_id, orjson.dumps(record.claims).decode(),
-                 int(time.time() * 1000)),
+                (
+                    record.id,
+                    record.account_id,
+                    record.conversation_id,
+                    orjson.dumps(record.claims).decode(),
+                    int(time.time() * 1000),
+                ),
             )
 
         await self.store.write(job)

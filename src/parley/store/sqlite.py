@@ -91,8 +91,14 @@ class SqliteStore:
             db.execute(
                 "INSERT INTO accounts (id, name, timezone, default_skill_id, offline_email, created_ms)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
-                (account.id, account.name, account.timezone, account.default_skill_id, account.offline_email,
-                 _now_ms()),
+                (
+                    account.id,
+                    account.name,
+                    account.timezone,
+                    account.default_skill_id,
+                    account.offline_email,
+                    _now_ms(),
+                ),
             )
 
         await self.write(job)
@@ -126,8 +132,17 @@ class SqliteStore:
             agent_id = db.execute(
                 "INSERT INTO agents (account_id, login, password_hash, nickname, display_name, email,"
                 " privilege_group, max_chats, enabled) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (agent.account_id, agent.login, agent.password_hash, agent.nickname, agent.display_name,
-                 agent.email, agent.privilege_group, agent.max_chats, int(agent.enabled)),
+                (
+                    agent.account_id,
+                    agent.login,
+                    agent.password_hash,
+                    agent.nickname,
+                    agent.display_name,
+                    agent.email,
+                    agent.privilege_group,
+                    agent.max_chats,
+                    int(agent.enabled),
+                ),
             ).lastrowid
             db.executemany(
                 "INSERT INTO agent_skills (agent_id, skill_id) VALUES (?, ?)",
@@ -202,8 +217,11 @@ class SqliteStore:
         return await self.read(lambda db: _load_chat(db, chat_id, events_from))
 
     async def chat_versions(self, ended_after_ms: int) -> dict[str, int]:
-        return await self.read(lambda db: dict(db.execute(
-            "SELECT id, version FROM chats WHERE ended_ms IS NULL OR ended_ms > ?", (ended_after_ms,))))
+        return await self.read(
+            lambda db: dict(
+                db.execute("SELECT id, version FROM chats WHERE ended_ms IS NULL OR ended_ms > ?", (ended_after_ms,))
+            )
+        )
 
     async def identity(self) -> str:
         """The same for every process on this database, and for no other database."""
@@ -247,7 +265,8 @@ class SqliteStore:
         def read(db):
             rows = db.execute(
                 "SELECT id, account_id, agent_id, bearer_digest, csrf, expires_ms FROM login_sessions"
-                " WHERE expires_ms > ?", (now_ms,)
+                " WHERE expires_ms > ?",
+                (now_ms,),
             )
             return [LoginSession(*row) for row in rows]
 
@@ -283,7 +302,9 @@ class SqliteStore:
 
 
 def _migrate(db: sqlite3.Connection) -> int:
-    db.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_ms INTEGER NOT NULL)")
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_ms INTEGER NOT NULL)"
+    )
     applied = {row[0] for row in db.execute("SELECT version FROM schema_migrations")}
     for version, step in enumerate(STEPS, start=1):
         if version in applied:
@@ -298,8 +319,10 @@ def _insert_events(db: sqlite3.Connection, chat_id: str, events: list[Event]) ->
     db.executemany(
         "INSERT INTO events (chat_id, id, type, time_ms, agents_only, fields, request_key)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [(chat_id, e.id, e.type, e.time_ms, int(e.agents_only), orjson.dumps(e.fields).decode(), e.request_key)
-         for e in events],
+        [
+            (chat_id, e.id, e.type, e.time_ms, int(e.agents_only), orjson.dumps(e.fields).decode(), e.request_key)
+            for e in events
+        ],
     )
 
 
@@ -309,8 +332,10 @@ def _load_directory(db: sqlite3.Connection) -> Directory:
         for row in db.execute("SELECT id, name, timezone, default_skill_id, offline_email FROM accounts")
     }
     keys = {row[0]: row[1] for row in db.execute("SELECT key_digest, account_id FROM app_keys")}
-    skills = {row[0]: Skill(id=row[0], account_id=row[1], name=row[2]) for row in db.execute(
-        "SELECT id, account_id, name FROM skills ORDER BY id")}
+    skills = {
+        row[0]: Skill(id=row[0], account_id=row[1], name=row[2])
+        for row in db.execute("SELECT id, account_id, name FROM skills ORDER BY id")
+    }
     agents: dict[int, Agent] = {}
     availability: dict[int, str] = {}
     for row in db.execute(
@@ -318,8 +343,16 @@ def _load_directory(db: sqlite3.Connection) -> Directory:
         " max_chats, enabled, availability FROM agents ORDER BY id"
     ):
         agents[row[0]] = Agent(
-            id=row[0], account_id=row[1], login=row[2], password_hash=row[3], nickname=row[4],
-            display_name=row[5], email=row[6], privilege_group=row[7], max_chats=row[8], enabled=bool(row[9]),
+            id=row[0],
+            account_id=row[1],
+            login=row[2],
+            password_hash=row[3],
+            nickname=row[4],
+            display_name=row[5],
+            email=row[6],
+            privilege_group=row[7],
+            max_chats=row[8],
+            enabled=bool(row[9]),
         )
         availability[row[0]] = row[10]
     for agent_id, skill_id in db.execute("SELECT agent_id, skill_id FROM agent_skills ORDER BY skill_id"):
@@ -332,23 +365,30 @@ def _load_chat(db: sqlite3.Connection, chat_id: str, events_from: int) -> Chat |
     if row is None:
         return None
     chat = chat_from_row(row)
-    chat.events = [event_from_row(r) for r in db.execute(
-        "SELECT id, type, time_ms, agents_only, fields, request_key FROM events WHERE chat_id = ? AND id >= ?"
-        " ORDER BY id", (chat_id, events_from))]
+    chat.events = [
+        event_from_row(r)
+        for r in db.execute(
+            "SELECT id, type, time_ms, agents_only, fields, request_key FROM events WHERE chat_id = ? AND id >= ?"
+            " ORDER BY id",
+            (chat_id, events_from),
+        )
+    ]
     return chat
 
 
 def _load_chats(db: sqlite3.Connection, ended_after_ms: int) -> list[Chat]:
     chats: dict[str, Chat] = {}
-    for row in db.execute(f"SELECT {CHAT_COLUMNS} FROM chats WHERE ended_ms IS NULL OR ended_ms > ?",
-                          (ended_after_ms,)):
+    for row in db.execute(
+        f"SELECT {CHAT_COLUMNS} FROM chats WHERE ended_ms IS NULL OR ended_ms > ?", (ended_after_ms,)
+    ):
         chats[row[0]] = chat_from_row(row)
     if chats:
         for row in db.execute(
             # Driven from the chats (index chats_ended), then each one's events by primary key: a
             # join let SQLite walk the whole events table instead.
             "SELECT chat_id, id, type, time_ms, agents_only, fields, request_key FROM events WHERE chat_id IN"
-            " (SELECT id FROM chats WHERE ended_ms IS NULL OR ended_ms > ?) ORDER BY chat_id, id", (ended_after_ms,)
+            " (SELECT id FROM chats WHERE ended_ms IS NULL OR ended_ms > ?) ORDER BY chat_id, id",
+            (ended_after_ms,),
         ):
             chats[row[0]].events.append(event_from_row(row[1:]))
     return list(chats.values())

@@ -9,17 +9,22 @@ def test_title_and_text_are_trimmed():
 
 
 def test_a_missing_title_is_the_texts_first_line_cut_to_the_title_bound():
-    assert checked(None, "Thanks for waiting.\nAn agent is here.") == ("Thanks for waiting.", "Thanks for waiting.\n"
-                                                                        "An agent is here.")
+    assert checked(None, "Thanks for waiting.\nAn agent is here.") == (
+        "Thanks for waiting.",
+        "Thanks for waiting.\nAn agent is here.",
+    )
     assert checked("", "x" * MAX_TEXT)[0] == "x" * MAX_TITLE
 
 
-@pytest.mark.parametrize("title, text, message", [
-    ("t", None, "non-blank"),
-    ("t", " \n ", "non-blank"),
-    ("t", "x" * (MAX_TEXT + 1), f"longer than {MAX_TEXT}"),
-    ("x" * (MAX_TITLE + 1), "text", f"longer than {MAX_TITLE}"),
-])
+@pytest.mark.parametrize(
+    "title, text, message",
+    [
+        ("t", None, "non-blank"),
+        ("t", " \n ", "non-blank"),
+        ("t", "x" * (MAX_TEXT + 1), f"longer than {MAX_TEXT}"),
+        ("x" * (MAX_TITLE + 1), "text", f"longer than {MAX_TITLE}"),
+    ],
+)
 def test_blank_or_oversized_values_are_refused(title, text, message):
     with pytest.raises(Invalid, match=message):
         checked(title, text)

@@ -13,27 +13,44 @@ def scope(method: str, path: str, *headers: tuple[bytes, bytes]) -> dict:
     return {"type": "http", "method": method, "path": path, "headers": list(headers)}
 
 
-@pytest.mark.parametrize("path", [CHAT, CHAT + "/events", CHAT + "/events/7", CHAT + "/info",
-                                  CHAT + "/info/visitorName", CHAT + "/info/visitorTyping", CHAT + "/info/agentTyping",
-                                  "/health", "/ready", "/openapi", "/metrics", "/widget/embed.js",
-                                  "/hcp/html/postmessage.min.html"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        CHAT,
+        CHAT + "/events",
+        CHAT + "/events/7",
+        CHAT + "/info",
+        CHAT + "/info/visitorName",
+        CHAT + "/info/visitorTyping",
+        CHAT + "/info/agentTyping",
+        "/health",
+        "/ready",
+        "/openapi",
+        "/metrics",
+        "/widget/embed.js",
+        "/hcp/html/postmessage.min.html",
+    ],
+)
 def test_reads_of_a_chat_and_stateless_pages_are_answered_here(path):
     assert answered_here(scope("GET", path))
 
 
-@pytest.mark.parametrize("method, path", [
-    ("POST", CHAT + "/events"),  # a line: a change, made by the leader
-    ("PUT", CHAT + "/info/visitorTyping"),
-    ("DELETE", CHAT),
-    ("GET", CHAT + "/exitSurvey"),  # surveys, transcripts: not in the view
-    ("GET", CHAT + "/transcript"),
-    ("GET", "/api/account/12345/chat/availability"),  # availability needs the agents' presence
-    ("GET", "/api/account/12345/chat/estimatedWaitTime"),
-    ("GET", "/api/account/12345/agentSession/77/incomingRequests"),  # the whole agent side
-    ("POST", "/api/account/12345/login"),
-    ("GET", "/api/account/12345/js2rest"),  # a tunnelled call may write
-    ("GET", CHAT + "/events/7/extra"),
-])
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("POST", CHAT + "/events"),  # a line: a change, made by the leader
+        ("PUT", CHAT + "/info/visitorTyping"),
+        ("DELETE", CHAT),
+        ("GET", CHAT + "/exitSurvey"),  # surveys, transcripts: not in the view
+        ("GET", CHAT + "/transcript"),
+        ("GET", "/api/account/12345/chat/availability"),  # availability needs the agents' presence
+        ("GET", "/api/account/12345/chat/estimatedWaitTime"),
+        ("GET", "/api/account/12345/agentSession/77/incomingRequests"),  # the whole agent side
+        ("POST", "/api/account/12345/login"),
+        ("GET", "/api/account/12345/js2rest"),  # a tunnelled call may write
+        ("GET", CHAT + "/events/7/extra"),
+    ],
+)
 def test_everything_else_goes_to_the_leader(method, path):
     assert not answered_here(scope(method, path))
 

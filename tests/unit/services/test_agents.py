@@ -123,8 +123,7 @@ async def test_coming_online_rings_the_waiting_chat(agents, visitors, natalie):
     assert agents.ringing_count(natalie[1].id) == 1
 
 
-async def test_the_next_offer_tells_the_wait_the_skill_and_the_ring_time_left(engine, agents, visitors, natalie,
-                                                                             clock):
+async def test_the_next_offer_tells_the_wait_the_skill_and_the_ring_time_left(engine, agents, visitors, natalie, clock):
     agent_id = natalie[1].id
     assert agents.next_offer(agent_id) is None
     await agents.set_availability(agent_id, AWAY)
@@ -135,7 +134,11 @@ async def test_the_next_offer_tells_the_wait_the_skill_and_the_ring_time_left(en
     offer = agents.next_offer(agent_id)
     timeout = engine.settings.ring_timeout
     assert (offer.skill_name, offer.wait_seconds, offer.ring_timeout, offer.seconds_left) == (
-        "Sales", 12, timeout, timeout - 5)
+        "Sales",
+        12,
+        timeout,
+        timeout - 5,
+    )
     clock.advance(timeout + 3)  # past the timeout, before the sweep: never below 0
     assert agents.next_offer(agent_id).seconds_left == 0
     await agents.accept(natalie[1])
@@ -143,10 +146,11 @@ async def test_the_next_offer_tells_the_wait_the_skill_and_the_ring_time_left(en
 
 
 async def test_in_ring_mode_all_an_offer_never_times_out(db_path, clock):
-    from ..conftest import start_engine
     from parley.services.accounts import Admin
     from parley.services.agents import Agents
     from parley.services.visitors import Visitors
+
+    from ..conftest import start_engine
 
     engine = await start_engine(db_path, clock, ring_mode="all")
     try:
@@ -279,7 +283,9 @@ async def test_visitor_lines_posted_while_waiting_reach_the_agent(agents, visito
     chat = await start_chat(visitors)
     await visitors.post(chat, VisitorEvent(type="line", text="anyone?"))
     await agents.accept(natalie[1])
-    texts = [e.fields.get("text") for e in agents.chat_of(natalie[1], chat.agent_key).visible_events(0, visitor_view=False)]
+    texts = [
+        e.fields.get("text") for e in agents.chat_of(natalie[1], chat.agent_key).visible_events(0, visitor_view=False)
+    ]
     assert "anyone?" in texts
 
 
@@ -306,7 +312,11 @@ async def test_agent_line_is_signed_with_the_nickname(agents, natalie, chatting)
     event_id = await agents.post_line(natalie[1], chatting, AgentLine("Hello!"))
     line = chatting.events[event_id]
     assert (line.fields["text"], line.fields["by"], line.fields["source"], line.fields["subType"]) == (
-        "Hello!", "Natalie", "agent", "REGULAR")
+        "Hello!",
+        "Natalie",
+        "agent",
+        "REGULAR",
+    )
     assert event_id in [e.id for e in chatting.visible_events(0, visitor_view=True)]
 
 

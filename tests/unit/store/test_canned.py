@@ -14,8 +14,10 @@ async def test_added_responses_list_back_oldest_first_per_account(store):
     first = await store.canned.add("1", "Hi", "Hello!", T0, 10)
     second = await store.canned.add("1", "Bye", "Goodbye.", T0 + 1, 10)
     await store.canned.add("2", "Other", "Another account's", T0, 10)
-    assert await store.canned.for_account("1") == [CannedResponse(first, "1", "Hi", "Hello!", T0),
-                                                   CannedResponse(second, "1", "Bye", "Goodbye.", T0 + 1)]
+    assert await store.canned.for_account("1") == [
+        CannedResponse(first, "1", "Hi", "Hello!", T0),
+        CannedResponse(second, "1", "Bye", "Goodbye.", T0 + 1),
+    ]
     assert [c.title for c in await store.canned.for_account("2")] == ["Other"]
     assert await store.canned.for_account("3") == []
 
