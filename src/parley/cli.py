@@ -27,6 +27,7 @@ from parley.domain.refusals import Refusal
 from parley.domain.survey import KINDS as SURVEY_KINDS
 from parley.services import accounts
 from parley.services.accounts import Admin
+from parley.services.admin_tokens import AdminTokens
 from parley.services.surveys import import_survey
 from parley.store import StoreUnavailable, claim_for_server, database_path, describe, is_postgres, open_store
 from parley.wire import jsoncodec, xmlcodec
@@ -264,6 +265,50 @@ def survey_import(config: str | None, database: str | None, account: str, kind: 
     """Import a survey document (server spec §9) from FILE, JSON or XML holding {"survey": {...}}; prints its id."""
     return _run_admin(config, database, lambda a: import_survey(
         a.store, account, kind, _survey_document(file), skill, name, int(time.time() * 1000)))
+
+
+@cli.group("admin-token", context_settings=CONTEXT)
+def admin_token() -> None:
+    """Admin tokens: the bearers of the /admin/v1/ API."""
+
+
+@admin_token.command("create", context_settings=CONTEXT)
+@_option("--name", required=True, help="whose token this is, or what it is for")
+@database_options
+def admin_token_create(config: str | None, database: str | None, name: str) -> int:
+    """Create an admin token; prints it (the only time it is shown: only its digest is stored)."""
+
+    def show(result: tuple[int, str]) -> str:
+        token_id, token = result
+        click.echo(f"parley: admin token {token_id} ({name}) created; it is not shown again", err=True)
+        return token
+
+    return _run_admin(config, database, lambda a: AdminTokens(a.store).create(name), show)
+
+
+@admin_token.command("list", context_settings=CONTEXT)
+@database_options
+def admin_token_list(config: str | None, database: str | None) -> int:
+    """List admin tokens: id, created, revoked (or -), name. Never the tokens themselves."""
+
+    def show(tokens: list) -> str:
+        return "\n".join(f"{t.id}\t{_utc(t.created_ms)}\t{_utc(t.revoked_ms) if t.revoked_ms else '-'}\t{t.name}"
+                         for t in tokens) or "no admin tokens"
+
+    return _run_admin(config, database, lambda a: AdminTokens(a.store).list(), show)
+
+
+@admin_token.command("revoke", context_settings=CONTEXT)
+@_option("--id", "token_id", type=int, required=True, help="the token's id (see `parley admin-token list`)")
+@database_options
+def admin_token_revoke(config: str | None, database: str | None, token_id: int) -> int:
+    """Revoke an admin token: refused from its next request on, by every running server."""
+    return _run_admin(config, database, lambda a: AdminTokens(a.store).revoke(token_id),
+                      lambda t: f"admin token {t.id} ({t.name}) revoked")
+
+
+def _utc(ms: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ms / 1000))
 
 
 def _sqlite_path(url: str) -> Path:

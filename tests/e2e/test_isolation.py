@@ -16,6 +16,7 @@ import pytest
 
 from parley.config import Settings
 from parley.http.app import create_app
+from parley.services.admin_tokens import AdminTokens
 from tests.e2e.conftest import ACCOUNT, KEY, Server, seed
 from tests.e2e.test_agent_api import Agent
 
@@ -78,7 +79,15 @@ BODIES = {
 }
 
 
+# The admin API's bearers: one live (the control), one revoked before the server started.
+ADMIN_TOKENS: dict[str, str] = {}
+
+
 async def _other_account(admin) -> None:
+    tokens = AdminTokens(admin.store)
+    _, ADMIN_TOKENS["live"] = await tokens.create("isolation")
+    revoked_id, ADMIN_TOKENS["revoked"] = await tokens.create("isolation, revoked")
+    await tokens.revoke(revoked_id)
     await admin.create_agent(ACCOUNT, "bob", "bob-secret", "Bob", ["Sales", "Support"], 2)
     await admin.create_account(OTHER_ACCOUNT)
     await admin.create_app_key(OTHER_ACCOUNT, OTHER_KEY)
@@ -158,6 +167,10 @@ def attempts_for(path: str, world: World) -> list[Attempt] | None:
     other_bearer = Attempt("other account's bearer", {}, world.oscar.auth)
     app_key = Attempt("app key on the agent side", {}, query=f"v=1&appKey={KEY}")
     natalie, bob = world.natalie.auth, world.bob.auth
+    if path.startswith("/admin/"):
+        return [nobody, app_key, other_bearer, Attempt("agent bearer of this account", {}, bob),
+                Attempt("app key as a bearer", {}, {"Authorization": f"Bearer {KEY}"}),
+                Attempt("revoked admin token", {}, {"Authorization": f"Bearer {ADMIN_TOKENS['revoked']}"})]
     if path.startswith(AGENT_CHAT):
         return [nobody, app_key, other_bearer,
                 Attempt("other agent's bearer on the holder's session", {}, natalie),
@@ -203,6 +216,8 @@ def rightful(path: str, world: World) -> Attempt:
     """The credential that does open the route: the control that its URL is well formed."""
     if path.startswith(S):
         return Attempt("the holder", {}, world.bob.auth)
+    if path.startswith("/admin/"):
+        return Attempt("an admin", {}, {"Authorization": f"Bearer {ADMIN_TOKENS['live']}"})
     return Attempt("the visitor", {}, query=f"v=1&appKey={KEY}")
 
 

@@ -13,8 +13,8 @@ from starlette.routing import Route
 
 from parley.config import Settings
 from parley.domain import refusals
-from parley.http import (agent, agent_chats, bridge, discovery, login, metrics, surveys, transcripts, tunnel, visitor,
-                         widget)
+from parley.http import (admin, agent, agent_chats, bridge, discovery, login, metrics, surveys, transcripts, tunnel,
+                         visitor, widget)
 from parley.http.access import ROUTE_KEY, UNMATCHED, name_routes
 from parley.http.exchange import engine_of, reply
 from parley.http.gateway import Gateway
@@ -51,6 +51,8 @@ def error_response(request: Request, error: ApiError):
     engine = engine_of(request)
     account_id = (request.path_params or {}).get("account_id", "")
     zone = engine.directory.zone(account_id)
+    if request.url.path.startswith(admin.PREFIX + "/"):  # the admin API speaks JSON only
+        return admin.answer(error_tree(format_time(engine.clock(), zone), error), error.status)
     default = JSON if request.url.path.endswith(JSON_FIRST) or "/app/engagement" in request.url.path else "xml"
     return reply(request, error_tree(format_time(engine.clock(), zone), error), error.status, default=default)
 
@@ -144,6 +146,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     routes.append(Route("/openapi", openapi_json, methods=["GET"]))  # /openapi.json: the gateway strips .json
     routes += bridge.routes + tunnel.routes  # the JS Chat SDK's browser transports
     routes += widget.routes  # the visitor chat widget and its embed script
+    routes += admin.routes  # /admin/v1/: accounts, keys, skills, agents (admin tokens)
     name_routes(routes)  # the access log and /metrics name a request by its route's pattern
     app = Starlette(
         routes=routes,

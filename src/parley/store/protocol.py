@@ -74,6 +74,17 @@ class Submission:
     submitted_ms: int = 0
 
 
+@dataclass(frozen=True)
+class AdminToken:
+    """A bearer of the admin API, as stored: its digest, never the token."""
+
+    id: int
+    name: str
+    token_digest: str
+    created_ms: int
+    revoked_ms: int | None = None
+
+
 @dataclass
 class ParticipantRecord:
     id: str
@@ -141,6 +152,11 @@ class Store(Protocol):
     async def save_availability(self, agent_id: int, availability: str) -> None: ...
     async def load_directory(self) -> Directory: ...
     async def change_counter(self) -> int: ...
+    # -- admin tokens (read per admin request, never cached: a revocation holds at once, on every node)
+    async def create_admin_token(self, name: str, token_digest: str, created_ms: int) -> int: ...
+    async def admin_tokens(self) -> list[AdminToken]: ...
+    async def admin_token(self, token_digest: str) -> AdminToken | None: ...
+    async def revoke_admin_token(self, token_id: int, revoked_ms: int) -> bool: ...
     # -- visitors and chats
     async def known_visitor(self, account_id: str, visitor_id: int) -> bool: ...
     async def insert_chat(self, chat: Chat, events: list[Event], new_visitor: bool) -> None: ...

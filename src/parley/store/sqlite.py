@@ -17,7 +17,7 @@ from parley.domain.session import AgentSession, LoginSession
 from parley.store.migrations import STEPS, statements
 from parley.store.outbox import Outbox
 from parley.store.participants import Participants
-from parley.store.protocol import Directory, StoreUnavailable
+from parley.store.protocol import AdminToken, Directory, StoreUnavailable
 from parley.store.rows import CHAT_COLUMNS, chat_columns, chat_from_row, event_from_row
 from parley.store.surveys import SurveyStore
 from parley.store.writer import GroupCommitWriter
@@ -146,6 +146,31 @@ class SqliteStore:
     async def change_counter(self) -> int:
         """Changes when another connection (the CLI) committed to the database."""
         return await self.write(lambda db: db.execute("PRAGMA data_version").fetchone()[0])
+
+    # -- admin tokens ----------------------------------------------------------------------
+
+    async def create_admin_token(self, name: str, token_digest: str, created_ms: int) -> int:
+        return await self.write(lambda db: db.execute(
+            "INSERT INTO admin_tokens (name, token_digest, created_ms) VALUES (?, ?, ?)",
+            (name, token_digest, created_ms)).lastrowid)
+
+    async def admin_tokens(self) -> list[AdminToken]:
+        return await self.read(lambda db: [AdminToken(*row) for row in db.execute(
+            f"SELECT {_ADMIN_TOKEN_COLUMNS} FROM admin_tokens ORDER BY id")])
+
+    async def admin_token(self, token_digest: str) -> AdminToken | None:
+        def read(db):
+            row = db.execute(f"SELECT {_ADMIN_TOKEN_COLUMNS} FROM admin_tokens WHERE token_digest = ?",
+                             (token_digest,)).fetchone()
+            return AdminToken(*row) if row else None
+
+        return await self.read(read)
+
+    async def revoke_admin_token(self, token_id: int, revoked_ms: int) -> bool:
+        """True when the token existed and was live; revoking twice keeps the first time."""
+        return await self.write(lambda db: db.execute(
+            "UPDATE admin_tokens SET revoked_ms = ? WHERE id = ? AND revoked_ms IS NULL",
+            (revoked_ms, token_id)).rowcount == 1)
 
     # -- visitors and chats --------------------------------------------------------------
 
@@ -277,6 +302,9 @@ class SqliteStore:
             return [AgentSession(*row) for row in rows]
 
         return await self.read(read)
+
+
+_ADMIN_TOKEN_COLUMNS = "id, name, token_digest, created_ms, revoked_ms"
 
 
 def _migrate(db: sqlite3.Connection) -> int:

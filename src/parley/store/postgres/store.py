@@ -18,7 +18,7 @@ from parley.domain.chat import Chat, Event
 from parley.domain.session import AgentSession, LoginSession
 from parley.store.postgres.database import Database
 from parley.store.postgres.records import Outbox, Participants, SurveyStore
-from parley.store.protocol import Directory
+from parley.store.protocol import AdminToken, Directory
 from parley.store.rows import CHAT_COLUMNS, chat_columns, chat_from_row, event_from_row
 
 
@@ -98,6 +98,28 @@ class PostgresStore:
     async def change_counter(self) -> int:
         """Bumped by every configuration write, by this process or another (migration step 7)."""
         return await self.read(lambda db: db.fetchval("SELECT counter FROM config_changes WHERE id = 1"))
+
+    # -- admin tokens ----------------------------------------------------------------------
+
+    async def create_admin_token(self, name: str, token_digest: str, created_ms: int) -> int:
+        return await self.write(lambda db: db.fetchval(
+            "INSERT INTO admin_tokens (name, token_digest, created_ms) VALUES ($1, $2, $3) RETURNING id",
+            name, token_digest, created_ms))
+
+    async def admin_tokens(self) -> list[AdminToken]:
+        rows = await self.read(lambda db: db.fetch(f"SELECT {_ADMIN_TOKEN_COLUMNS} FROM admin_tokens ORDER BY id"))
+        return [AdminToken(*row) for row in rows]
+
+    async def admin_token(self, token_digest: str) -> AdminToken | None:
+        row = await self.read(lambda db: db.fetchrow(
+            f"SELECT {_ADMIN_TOKEN_COLUMNS} FROM admin_tokens WHERE token_digest = $1", token_digest))
+        return AdminToken(*row) if row else None
+
+    async def revoke_admin_token(self, token_id: int, revoked_ms: int) -> bool:
+        """True when the token existed and was live; revoking twice keeps the first time."""
+        status = await self.write(lambda db: db.execute(
+            "UPDATE admin_tokens SET revoked_ms = $1 WHERE id = $2 AND revoked_ms IS NULL", revoked_ms, token_id))
+        return status == "UPDATE 1"
 
     # -- visitors and chats --------------------------------------------------------------
 
@@ -208,6 +230,8 @@ class PostgresStore:
             " WHERE closed_ms IS NULL"))
         return [AgentSession(*row) for row in rows]
 
+
+_ADMIN_TOKEN_COLUMNS = "id, name, token_digest, created_ms, revoked_ms"
 
 _INSERT_EVENT = ("INSERT INTO events (chat_id, id, type, time_ms, agents_only, fields, request_key)"
                  " VALUES ($1, $2, $3, $4, $5, $6, $7)")
