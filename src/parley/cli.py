@@ -200,6 +200,27 @@ def account_update(config: str | None, database: str | None, account_id: str, na
         account_id, name, timezone, default_skill, offline_email), show)
 
 
+def _account_line(account: Any) -> str:
+    return (f"{account.id}\t{account.name}\ttimezone={account.timezone}"
+            f"\tdefault_skill={account.default_skill_id or '-'}\toffline_email={account.offline_email or '-'}")
+
+
+@account.command("list", context_settings=CONTEXT)
+@database_options
+def account_list(config: str | None, database: str | None) -> int:
+    """List accounts: id, name, time zone, default skill id, offline address."""
+    return _run_admin(config, database, lambda a: a.accounts(),
+                      lambda accounts: "\n".join(map(_account_line, accounts)) or "no accounts")
+
+
+@account.command("show", context_settings=CONTEXT)
+@_option("--id", "account_id", required=True, help="the account")
+@database_options
+def account_show(config: str | None, database: str | None, account_id: str) -> int:
+    """Show one account."""
+    return _run_admin(config, database, lambda a: a.account(account_id), _account_line)
+
+
 @cli.group(context_settings=CONTEXT)
 def appkey() -> None:
     """App keys."""
@@ -211,6 +232,26 @@ def appkey() -> None:
 def appkey_create(config: str | None, database: str | None, account: str) -> int:
     """Add an app key to an account; prints it."""
     return _run_admin(config, database, lambda a: a.create_app_key(account))
+
+
+@appkey.command("list", context_settings=CONTEXT)
+@_option("--account", required=True, help="account id")
+@database_options
+def appkey_list(config: str | None, database: str | None, account: str) -> int:
+    """List an account's app keys: id and creation time (the keys themselves are not stored)."""
+    return _run_admin(config, database, lambda a: a.app_keys(account),
+                      lambda keys: "\n".join(f"{accounts.key_id(k)}\t{_utc(k.created_ms)}" for k in keys)
+                      or "no app keys")
+
+
+@appkey.command("revoke", context_settings=CONTEXT)
+@_option("--account", required=True, help="account id")
+@_option("--id", "key_id", required=True, help="the key's id (see `parley appkey list`)")
+@database_options
+def appkey_revoke(config: str | None, database: str | None, account: str, key_id: str) -> int:
+    """Revoke an app key: a running server refuses it within a second."""
+    return _run_admin(config, database, lambda a: a.revoke_app_key(account, key_id),
+                      lambda k: f"app key {accounts.key_id(k)} of account {account} revoked")
 
 
 @cli.group(context_settings=CONTEXT)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -109,3 +110,86 @@ def test_accounts_list_and_show(admin_server, http):
     assert refused(http.get(f"{base}/nope", headers=admin_server.auth), 404)["internalCode"] == 12
     refused(http.delete(f"{base}/{ACCOUNT}", headers=admin_server.auth), 405)
     refused(http.get(f"{admin_server.url}{ADMIN}/nothing", headers=admin_server.auth), 404)
+
+
+def availability(server, http, account: str, key: str) -> int:
+    return http.get(f"{server.url}/api/account/{account}/chat/availability.json?v=1&appKey={key}").status_code
+
+
+def test_account_create_and_update(admin_server, http):
+    base, auth = f"{admin_server.url}{ADMIN}/accounts", admin_server.auth
+    created = http.post(base, headers=auth, json={"account": {"id": "shop", "name": "Shop", "timezone": "Europe/Paris"}})
+    assert created.status_code == 201, created.text
+    assert created.headers["location"] == f"{base}/shop"
+    body = created.json()
+    assert body["account"] == {"id": "shop", "name": "Shop", "timezone": "Europe/Paris", "defaultSkill": None,
+                               "offlineEmail": None}
+    assert availability(admin_server, http, "shop", body["appKey"]) == 200  # the running server knows it now
+    assert [a["id"] for a in http.get(base, headers=auth).json()["accounts"]] == [ACCOUNT, "shop"]
+
+    assert refused(http.post(base, headers=auth, json={"id": "shop"}), 400)["message"] == "account shop already exists"
+    assert refused(http.post(base, headers=auth, json={"id": "a/b"}), 400)["internalCode"] == 11
+    assert refused(http.post(base, headers=auth, json={"id": "x" * 21}), 400)["internalCode"] == 11
+    assert refused(http.post(base, headers=auth, json={"name": "no id"}), 400)["internalCode"] == 5
+    assert "timeZone" in refused(http.post(base, headers=auth, json={"id": "b", "timeZone": "UTC"}), 400)["message"]
+    assert refused(http.post(base, headers=auth, json={"id": "b", "timezone": "Mars/Olympus"}), 400)["internalCode"] == 11
+    assert refused(http.post(base, headers=auth, json={"id": ["b"]}), 400)["internalCode"] == 11
+    not_json = http.post(base, headers={**auth, "Content-Type": "application/json"}, content=b"{not json")
+    assert refused(not_json, 400)["internalCode"] == 5
+
+    shop = f"{base}/shop"
+    assert refused(http.patch(shop, headers=auth, json={"defaultSkill": "Nope"}), 400)["internalCode"] == 11
+    assert refused(http.patch(shop, headers=auth, json={"offlineEmail": "not an address"}), 400)["internalCode"] == 11
+    assert refused(http.patch(f"{base}/nope", headers=auth, json={"name": "x"}), 404)["internalCode"] == 12
+    changed = http.patch(f"{base}/{ACCOUNT}", headers=auth, json={
+        "name": "Demo shop", "timezone": "Asia/Kolkata", "defaultSkill": "support", "offlineEmail": "desk@example.com"})
+    assert changed.status_code == 200, changed.text
+    account = changed.json()["account"]
+    assert (account["name"], account["timezone"], account["defaultSkill"]["name"], account["offlineEmail"]) == (
+        "Demo shop", "Asia/Kolkata", "Support", "desk@example.com")
+    # The running server uses it at once: its answers are in the account's new time zone.
+    error = http.get(f"{admin_server.url}/api/account/{ACCOUNT}/chat/availability.json?v=1&appKey=wrong").json()["error"]
+    assert error["time"].endswith("+05:30")
+    cleared = http.patch(f"{base}/{ACCOUNT}", headers=auth, json={"offlineEmail": ""}).json()["account"]
+    assert cleared["offlineEmail"] is None and cleared["name"] == "Demo shop"
+    # The CLI reads the same store.
+    shown = parley(admin_server.database, "account", "show", "--id", ACCOUNT)
+    assert shown.returncode == 0 and "Demo shop" in shown.stdout and "Asia/Kolkata" in shown.stdout
+    listed = parley(admin_server.database, "account", "list").stdout.splitlines()
+    assert [line.split("\t")[0] for line in listed] == [ACCOUNT, "shop"]
+
+
+def test_app_keys_created_listed_and_revoked_at_once(admin_server, http):
+    keys, auth = f"{admin_server.url}{ADMIN}/accounts/{ACCOUNT}/appKeys", admin_server.auth
+    (demo,) = http.get(keys, headers=auth).json()["appKeys"]
+    assert KEY not in str(demo) and len(demo["id"]) == 16
+    made = http.post(keys, headers=auth)
+    assert made.status_code == 201, made.text
+    new = made.json()["appKey"]
+    assert made.headers["location"] == f"{keys}/{new['id']}"
+    assert len(new["key"]) == 32 and availability(admin_server, http, ACCOUNT, new["key"]) == 200
+    listed = http.get(keys, headers=auth).json()["appKeys"]
+    assert [k["id"] for k in listed] == [demo["id"], new["id"]] and new["key"] not in str(listed)
+
+    assert http.delete(f"{keys}/{new['id']}", headers=auth).status_code == 204
+    assert availability(admin_server, http, ACCOUNT, new["key"]) == 401  # the very next request
+    assert availability(admin_server, http, ACCOUNT, KEY) == 200
+    assert refused(http.delete(f"{keys}/{new['id']}", headers=auth), 404)["internalCode"] == 12
+    assert refused(http.delete(f"{keys}/{'0' * 16}", headers=auth), 404)["internalCode"] == 12
+    assert refused(http.get(f"{admin_server.url}{ADMIN}/accounts/nope/appKeys", headers=auth), 404)
+    assert refused(http.post(f"{admin_server.url}{ADMIN}/accounts/nope/appKeys", headers=auth), 404)
+    # Another account's key id does not revoke through this account.
+    other = http.post(f"{admin_server.url}{ADMIN}/accounts", headers=auth, json={"id": "other"}).json()
+    (other_key,) = http.get(f"{admin_server.url}{ADMIN}/accounts/other/appKeys", headers=auth).json()["appKeys"]
+    refused(http.delete(f"{keys}/{other_key['id']}", headers=auth), 404)
+    assert availability(admin_server, http, "other", other["appKey"]) == 200
+
+    # From the CLI while the server runs: the server drops the key within a second.
+    listed = parley(admin_server.database, "appkey", "list", "--account", ACCOUNT)
+    assert listed.returncode == 0 and listed.stdout.split("\t")[0] == demo["id"] and KEY not in listed.stdout
+    revoked = parley(admin_server.database, "appkey", "revoke", "--account", ACCOUNT, "--id", demo["id"])
+    assert revoked.returncode == 0, revoked.stderr
+    deadline = time.monotonic() + 5
+    while availability(admin_server, http, ACCOUNT, KEY) != 401 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert availability(admin_server, http, ACCOUNT, KEY) == 401

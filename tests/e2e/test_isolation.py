@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from parley.config import Settings
+from parley.domain.ids import digest
 from parley.http.app import create_app
 from parley.services.admin_tokens import AdminTokens
 from tests.e2e.conftest import ACCOUNT, KEY, Server, seed
@@ -154,6 +155,7 @@ def build_world(server, http) -> World:
         "account_id": ACCOUNT, "chat_id": chat_uri.rsplit("/", 1)[1], "session_id": bob.session.rsplit("/", 1)[1],
         "agent_key": bobs.rsplit("/", 1)[1], "event_id": "0", "field": "agentTyping",
         "participant_id": auth["participantId"], "visit_id": bob_visit.rsplit("/", 1)[1],
+        "key_id": digest(KEY)[:16],  # the demo key's id: a revocation that went through would show below
     }
     natalie_values = {"session_id": natalie.session.rsplit("/", 1)[1], "agent_key": mine.rsplit("/", 1)[1],
                       "visit_id": natalie_visit.rsplit("/", 1)[1]}
@@ -270,5 +272,10 @@ def test_every_route_refuses_every_credential_that_should_not_open_it(two_accoun
     assert (chat["info"]["state"], chat["info"]["agentName"]) == ("chatting", "Bob")
     assert "intruder" not in json.dumps(chat)
     assert bob.get("/availability").json()["availability"]["chat"] == "Online"
+    # The admin routes changed nothing either: the demo key still opens its account, no new account.
+    assert http.get(f"{world.url}/api/account/{ACCOUNT}/chat/availability.json?v=1&appKey={KEY}").status_code == 200
+    admin = {"Authorization": f"Bearer {ADMIN_TOKENS['live']}"}
+    listed = http.get(f"{world.url}/admin/v1/accounts", headers=admin).json()["accounts"]
+    assert sorted(a["id"] for a in listed) == sorted([ACCOUNT, OTHER_ACCOUNT])
     assert http.get(f"{world.natalie.session}.json", headers=world.natalie.auth).status_code == 200
     assert http.get(f"{world.oscar.session}.json", headers=world.oscar.auth).status_code == 200

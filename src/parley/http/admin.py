@@ -3,13 +3,17 @@
 Who may call: a bearer made by ``parley admin-token create`` and not revoked (checked against the
 store on every request, so a revocation holds at once). App keys and agent bearers open nothing
 here. Errors are the APIs' own error body, always JSON (``http/app.py`` picks JSON for this prefix).
-What bounds the cost: the token check is one indexed read; bodies are bounded like every body;
-lists are of the configuration (accounts, keys, skills, agents), which administrators make.
+What bounds the cost: the token check is one indexed read; bodies are bounded like every body and
+their fields by length; lists are of the configuration, which administrators make.
+
+The handlers call the same service functions as the CLI (``services/accounts.Admin``); after a
+change, ``Engine.directory_changed`` makes it reach this engine and every node at once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import orjson
 from starlette.requests import Request
@@ -17,18 +21,28 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from parley.domain.account import Account
+from parley.domain.ids import digest
+from parley.domain.refusals import Invalid, Malformed
+from parley.http import fields
 from parley.http.auth import bearer_token
-from parley.http.exchange import engine_of
+from parley.http.exchange import base_url, engine_of, read_body
+from parley.services.accounts import Admin, key_id
 from parley.services.admin_tokens import AdminTokens
-from parley.services.directory import DirectoryView
+from parley.store.protocol import AppKeyRecord, Directory
+from parley.wire.negotiation import JSON
+from parley.wire.times import format_time
 
 PREFIX = "/admin/v1"
+# Longer than any value an administrator types; a bound on what a body can make us store.
+MAX_TEXT = 200
 
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-def answer(tree: dict, status: int = 200) -> Response:
-    return Response(orjson.dumps(tree), status_code=status, media_type="application/json")
+def answer(tree: dict | None, status: int = 200, headers: dict | None = None) -> Response:
+    if tree is None:
+        return Response(b"", status_code=status, headers=headers)
+    return Response(orjson.dumps(tree), status_code=status, headers=headers, media_type="application/json")
 
 
 def guarded(handler: Handler) -> Handler:
@@ -42,8 +56,34 @@ def guarded(handler: Handler) -> Handler:
     return checked
 
 
-def account_tree(directory: DirectoryView, account: Account) -> dict:
-    default = directory.skill(account.default_skill_id)
+async def body_of(request: Request, root: str, allowed: set[str]) -> dict[str, Any]:
+    """The JSON object of the body, bare or under ``root``; a field not in ``allowed`` is refused
+    (a typo must not be silently ignored by an admin change)."""
+    body = await read_body(request, JSON)
+    content = body[root] if isinstance(body.get(root), dict) and len(body) == 1 else body
+    unknown = sorted(set(content) - allowed)
+    if unknown:
+        raise Invalid(f"unknown field {unknown[0]!r}; expected some of {', '.join(sorted(allowed))}")
+    return content
+
+
+def text(content: dict, name: str) -> str | None:
+    return fields.text(content.get(name), name, max_length=MAX_TEXT)
+
+
+def required(content: dict, name: str) -> str:
+    value = text(content, name)
+    if not value or not value.strip():
+        raise Malformed(f"the field {name!r} is required")
+    return value
+
+
+def _admin(request: Request) -> Admin:
+    return Admin(engine_of(request).store)
+
+
+def account_tree(snapshot: Directory, account: Account) -> dict:
+    default = snapshot.skills.get(account.default_skill_id) if account.default_skill_id is not None else None
     return {
         "id": account.id,
         "name": account.name,
@@ -53,20 +93,87 @@ def account_tree(directory: DirectoryView, account: Account) -> dict:
     }
 
 
+def key_tree(request: Request, record: AppKeyRecord) -> dict:
+    zone = engine_of(request).directory.zone(record.account_id)
+    return {"id": key_id(record), "createdAt": format_time(record.created_ms, zone)}
+
+
+async def _account_answer(request: Request, account_id: str, status: int = 200, **extra) -> Response:
+    snapshot = await engine_of(request).store.load_directory()
+    account = Admin._account(snapshot, account_id)
+    headers = {"Location": f"{base_url(request)}{PREFIX}/accounts/{account_id}"} if status == 201 else None
+    return answer({"account": account_tree(snapshot, account), **extra}, status, headers)
+
+
+# -- accounts ----------------------------------------------------------------------------------
+
+
 @guarded
 async def list_accounts(request: Request) -> Response:
-    directory = engine_of(request).directory
-    accounts = sorted(directory.snapshot.accounts.values(), key=lambda a: a.id)
-    return answer({"accounts": [account_tree(directory, account) for account in accounts]})
+    snapshot = await engine_of(request).store.load_directory()
+    return answer({"accounts": [account_tree(snapshot, a) for a in await _admin(request).accounts()]})
+
+
+@guarded
+async def create_account(request: Request) -> Response:
+    content = await body_of(request, "account", {"id", "name", "timezone"})
+    account_id = required(content, "id")
+    key = await _admin(request).create_account(account_id, text(content, "name"), text(content, "timezone") or "UTC")
+    await engine_of(request).directory_changed()
+    return await _account_answer(request, account_id, 201, appKey=key)
 
 
 @guarded
 async def show_account(request: Request) -> Response:
-    directory = engine_of(request).directory
-    return answer({"account": account_tree(directory, directory.account(request.path_params["account_id"]))})
+    account = await _admin(request).account(request.path_params["account_id"])
+    return await _account_answer(request, account.id)
 
 
+@guarded
+async def update_account(request: Request) -> Response:
+    content = await body_of(request, "account", {"name", "timezone", "defaultSkill", "offlineEmail"})
+    account_id = request.path_params["account_id"]
+    await _admin(request).account(account_id)  # 404 before the body's values are judged
+    await _admin(request).update_account(account_id, text(content, "name"), text(content, "timezone"),
+                                         text(content, "defaultSkill"), text(content, "offlineEmail"))
+    await engine_of(request).directory_changed()
+    return await _account_answer(request, account_id)
+
+
+# -- app keys ----------------------------------------------------------------------------------
+
+
+@guarded
+async def list_app_keys(request: Request) -> Response:
+    keys = await _admin(request).app_keys(request.path_params["account_id"])
+    return answer({"appKeys": [key_tree(request, k) for k in keys]})
+
+
+@guarded
+async def create_app_key(request: Request) -> Response:
+    account_id = request.path_params["account_id"]
+    key = await _admin(request).create_app_key(account_id)
+    await engine_of(request).directory_changed()
+    record = next(k for k in await _admin(request).app_keys(account_id) if k.key_digest == digest(key))
+    location = f"{base_url(request)}{PREFIX}/accounts/{account_id}/appKeys/{key_id(record)}"
+    # The key itself is in this answer only: the store keeps its digest.
+    return answer({"appKey": {**key_tree(request, record), "key": key}}, 201, {"Location": location})
+
+
+@guarded
+async def revoke_app_key(request: Request) -> Response:
+    await _admin(request).revoke_app_key(request.path_params["account_id"], request.path_params["key_id"])
+    await engine_of(request).directory_changed()
+    return answer(None, 204)
+
+
+ACCOUNT = PREFIX + "/accounts/{account_id}"
 routes = [
     Route(PREFIX + "/accounts", list_accounts, methods=["GET"]),
-    Route(PREFIX + "/accounts/{account_id}", show_account, methods=["GET"]),
+    Route(PREFIX + "/accounts", create_account, methods=["POST"]),
+    Route(ACCOUNT, show_account, methods=["GET"]),
+    Route(ACCOUNT, update_account, methods=["PATCH"]),
+    Route(ACCOUNT + "/appKeys", list_app_keys, methods=["GET"]),
+    Route(ACCOUNT + "/appKeys", create_app_key, methods=["POST"]),
+    Route(ACCOUNT + "/appKeys/{key_id}", revoke_app_key, methods=["DELETE"]),
 ]

@@ -2,28 +2,48 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from parley.domain.account import Account, Agent
 from parley.domain.email import valid_email
 from parley.domain.ids import digest, new_app_key
-from parley.domain.refusals import Invalid
+from parley.domain.refusals import Invalid, NotFound
 from parley.services.passwords import hash_password
-from parley.store.protocol import Store
+from parley.store.protocol import AppKeyRecord, Store
 
 DEMO_ACCOUNT = "12345"
 # The key LivePerson's documentation publishes; only ever seeded by --demo.
 DEMO_APP_KEY = "721c180b09eb463d9f3191c41762bb68"
 DEMO_SKILLS = ("Sales", "Support")
 DEMO_AGENT = "natalie"
+# Account ids appear in every API path: letters, digits and underscores (LivePerson's are digits).
+ACCOUNT_ID = re.compile(r"^[A-Za-z0-9_]{1,20}$")
+MAX_NAME_LENGTH = 200
+# How many characters of a key's digest name it in lists and revocations (64 bits: no two keys
+# of an account share one in practice, and it says nothing usable about the key).
+KEY_ID_LENGTH = 16
+
+
+def key_id(record: AppKeyRecord) -> str:
+    return record.key_digest[:KEY_ID_LENGTH]
 
 
 @dataclass
 class Admin:
     store: Store
 
+    async def accounts(self) -> list[Account]:
+        return sorted((await self.store.load_directory()).accounts.values(), key=lambda a: a.id)
+
+    async def account(self, account_id: str) -> Account:
+        return self._account(await self.store.load_directory(), account_id)
+
     async def create_account(self, account_id: str, name: str | None = None, timezone: str = "UTC") -> str:
+        if not ACCOUNT_ID.match(account_id or ""):
+            raise Invalid("an account id is 1 to 20 letters, digits or underscores")
+        _check_name(name, "account name")
         _check_zone(timezone)
         directory = await self.store.load_directory()
         if account_id in directory.accounts:
@@ -36,6 +56,7 @@ class Admin:
         directory = await self.store.load_directory()
         account = self._account(directory, account_id)
         if name:
+            _check_name(name, "account name")
             account.name = name
         if timezone:
             _check_zone(timezone)
@@ -54,6 +75,20 @@ class Admin:
         key = key or new_app_key()
         await self.store.add_app_key(account_id, digest(key))
         return key
+
+    async def app_keys(self, account_id: str) -> list[AppKeyRecord]:
+        """The account's keys as stored: an id (a prefix of the digest) and a time, never a key."""
+        self._account(await self.store.load_directory(), account_id)
+        return await self.store.app_keys(account_id)
+
+    async def revoke_app_key(self, account_id: str, wanted: str) -> AppKeyRecord:
+        """Delete the key: a server reloads its directory at once (the admin API) or within a
+        second (a change by another process), and refuses the key from then on."""
+        keys = [k for k in await self.app_keys(account_id) if wanted and key_id(k) == wanted.strip().lower()]
+        if len(keys) != 1:
+            raise NotFound(f"no app key {wanted!r} in account {account_id}")
+        await self.store.delete_app_key(account_id, keys[0].key_digest)
+        return keys[0]
 
     async def create_skill(self, account_id: str, name: str) -> int:
         directory = await self.store.load_directory()
@@ -94,7 +129,7 @@ class Admin:
     @staticmethod
     def _account(directory, account_id: str) -> Account:
         if account_id not in directory.accounts:
-            raise Invalid(f"no account {account_id}")
+            raise NotFound(f"no account {account_id}")
         return directory.accounts[account_id]
 
     @staticmethod
@@ -109,8 +144,15 @@ class Admin:
         return ids
 
 
+def _check_name(name: str | None, what: str) -> None:
+    if name is not None and (len(name) > MAX_NAME_LENGTH or not name.isprintable()):
+        raise Invalid(f"an {what} is at most {MAX_NAME_LENGTH} printable characters")
+
+
 def _check_zone(name: str) -> None:
     try:
+        if len(name) > 64:  # longer than any IANA name; the file system would refuse it (OSError)
+            raise ValueError(name)
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise Invalid(f"unknown time zone {name!r}") from exc

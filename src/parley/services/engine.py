@@ -25,7 +25,7 @@ from parley.domain.refusals import NotFound
 from parley.services.directory import DirectoryView
 from parley.domain.session import AgentSession
 from parley.services.presence import Presence
-from parley.bus import Bus, agent_topic, chat_topic
+from parley.bus import DIRECTORY_TOPIC, Bus, agent_topic, chat_topic
 from parley.services import timers
 from parley.services.queue import Queue
 from parley.store.protocol import Directory, NotLeading, Store
@@ -209,6 +209,15 @@ class Engine:
         self._stored_availability = snapshot.availability
         for agent_id, availability in snapshot.availability.items():
             self.presence.availability.setdefault(agent_id, availability)
+
+    async def directory_changed(self) -> None:
+        """An administrator changed the configuration through this process (the admin API): read it
+        now, route with it, and tell the other nodes (they also notice by the store's change
+        counter, within a second, should the bus be down). SQLite's counter does not move for a
+        process's own writes, so this call is what makes such a change reach this engine."""
+        await self.reload_directory()
+        self.route()
+        self.bus.publish(DIRECTORY_TOPIC)
 
     # -- the writer path -------------------------------------------------------------------
 

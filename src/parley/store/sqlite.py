@@ -17,7 +17,7 @@ from parley.domain.session import AgentSession, LoginSession
 from parley.store.migrations import STEPS, statements
 from parley.store.outbox import Outbox
 from parley.store.participants import Participants
-from parley.store.protocol import AdminToken, Directory, StoreUnavailable
+from parley.store.protocol import AdminToken, AppKeyRecord, Directory, StoreUnavailable
 from parley.store.rows import CHAT_COLUMNS, chat_columns, chat_from_row, event_from_row
 from parley.store.surveys import SurveyStore
 from parley.store.writer import GroupCommitWriter
@@ -111,6 +111,15 @@ class SqliteStore:
             )
 
         await self.write(job)
+
+    async def app_keys(self, account_id: str) -> list[AppKeyRecord]:
+        return await self.read(lambda db: [AppKeyRecord(*row) for row in db.execute(
+            "SELECT key_digest, account_id, created_ms FROM app_keys WHERE account_id = ? ORDER BY created_ms,"
+            " key_digest", (account_id,))])
+
+    async def delete_app_key(self, account_id: str, key_digest: str) -> bool:
+        return await self.write(lambda db: db.execute(
+            "DELETE FROM app_keys WHERE account_id = ? AND key_digest = ?", (account_id, key_digest)).rowcount == 1)
 
     async def create_skill(self, account_id: str, name: str) -> int:
         def job(db):

@@ -18,7 +18,7 @@ from parley.domain.chat import Chat, Event
 from parley.domain.session import AgentSession, LoginSession
 from parley.store.postgres.database import Database
 from parley.store.postgres.records import Outbox, Participants, SurveyStore
-from parley.store.protocol import AdminToken, Directory
+from parley.store.protocol import AdminToken, AppKeyRecord, Directory
 from parley.store.rows import CHAT_COLUMNS, chat_columns, chat_from_row, event_from_row
 
 
@@ -69,6 +69,17 @@ class PostgresStore:
         await self.write(lambda db: db.execute(
             "INSERT INTO app_keys (key_digest, account_id, created_ms) VALUES ($1, $2, $3)"
             " ON CONFLICT DO NOTHING", key_digest, account_id, _now_ms()))
+
+    async def app_keys(self, account_id: str) -> list[AppKeyRecord]:
+        rows = await self.read(lambda db: db.fetch(
+            "SELECT key_digest, account_id, created_ms FROM app_keys WHERE account_id = $1 ORDER BY created_ms,"
+            " key_digest", account_id))
+        return [AppKeyRecord(*row) for row in rows]
+
+    async def delete_app_key(self, account_id: str, key_digest: str) -> bool:
+        status = await self.write(lambda db: db.execute(
+            "DELETE FROM app_keys WHERE account_id = $1 AND key_digest = $2", account_id, key_digest))
+        return status == "DELETE 1"
 
     async def create_skill(self, account_id: str, name: str) -> int:
         return await self.write(lambda db: db.fetchval(
