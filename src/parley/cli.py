@@ -268,6 +268,26 @@ def skill_create(config: str | None, database: str | None, account: str, name: s
     return _run_admin(config, database, lambda a: a.create_skill(account, name))
 
 
+@skill.command("list", context_settings=CONTEXT)
+@_option("--account", required=True, help="account id")
+@database_options
+def skill_list(config: str | None, database: str | None, account: str) -> int:
+    """List an account's skills: id and name."""
+    return _run_admin(config, database, lambda a: a.skills(account),
+                      lambda skills: "\n".join(f"{s.id}\t{s.name}" for s in skills) or "no skills")
+
+
+@skill.command("rename", context_settings=CONTEXT)
+@_option("--account", required=True, help="account id")
+@_option("--id", "skill_id", type=int, required=True, help="the skill's id (see `parley skill list`)")
+@_option("--name", required=True, help="the new name")
+@database_options
+def skill_rename(config: str | None, database: str | None, account: str, skill_id: int, name: str) -> int:
+    """Rename a skill; its chats, agents and surveys follow (they hold its id)."""
+    return _run_admin(config, database, lambda a: a.rename_skill(account, skill_id, name),
+                      lambda s: f"skill {s.id} renamed {s.name}")
+
+
 @cli.group(context_settings=CONTEXT)
 def agent() -> None:
     """Agents."""
@@ -287,6 +307,75 @@ def agent_create(config: str | None, database: str | None, account: str, login: 
     names = [name for name in skills.split(",") if name.strip()]
     return _run_admin(config, database, lambda a: a.create_agent(account, login, password, nickname, names,
                                                                  max_chats))
+
+
+def _agent_line(agent: Any) -> str:
+    return (f"{agent.id}\t{agent.login}\tnickname={agent.nickname}\tmax_chats={agent.max_chats}"
+            f"\tskills={','.join(map(str, agent.skill_ids)) or '-'}\t{'enabled' if agent.enabled else 'disabled'}")
+
+
+@agent.command("list", context_settings=CONTEXT)
+@_option("--account", required=True, help="account id")
+@database_options
+def agent_list(config: str | None, database: str | None, account: str) -> int:
+    """List an account's agents: id, login, nickname, chats at once, skill ids, enabled."""
+    return _run_admin(config, database, lambda a: a.agents(account),
+                      lambda agents: "\n".join(map(_agent_line, agents)) or "no agents")
+
+
+@agent.command("show", context_settings=CONTEXT)
+@_option("--account", required=True, help="account id")
+@_option("--id", "agent_id", type=int, required=True, help="the agent's id (see `parley agent list`)")
+@database_options
+def agent_show(config: str | None, database: str | None, account: str, agent_id: int) -> int:
+    """Show one agent."""
+    return _run_admin(config, database, lambda a: a.agent(account, agent_id), _agent_line)
+
+
+@agent.command("update", context_settings=CONTEXT)
+@_option("--account", required=True, help="account id")
+@_option("--id", "agent_id", type=int, required=True, help="the agent's id")
+@_option("--nickname", help="name visitors see")
+@_option("--skills", help="comma-separated skill names (replaces the agent's skills; '' for none)")
+@_option("--max-chats", type=int, help="chats at once; -1 = unlimited")
+@database_options
+def agent_update(config: str | None, database: str | None, account: str, agent_id: int, nickname: str | None,
+                 skills: str | None, max_chats: int | None) -> int:
+    """Change an agent's nickname, skills or chats at once."""
+    names = None if skills is None else [name for name in skills.split(",") if name.strip()]
+    return _run_admin(config, database, lambda a: a.update_agent(account, agent_id, nickname, names, max_chats),
+                      _agent_line)
+
+
+@agent.command("reset-password", context_settings=CONTEXT)
+@_option("--account", required=True, help="account id")
+@_option("--id", "agent_id", type=int, required=True, help="the agent's id")
+@_option("--password", required=True, help="the new password")
+@database_options
+def agent_reset_password(config: str | None, database: str | None, account: str, agent_id: int,
+                         password: str) -> int:
+    """Set an agent's password (logins already open stay open; disable to end them)."""
+    return _run_admin(config, database, lambda a: a.update_agent(account, agent_id, password=password),
+                      lambda agent: f"agent {agent.id} ({agent.login}): password changed")
+
+
+@agent.command("disable", context_settings=CONTEXT)
+@_option("--account", required=True, help="account id")
+@_option("--id", "agent_id", type=int, required=True, help="the agent's id")
+@database_options
+def agent_disable(config: str | None, database: str | None, account: str, agent_id: int) -> int:
+    """Switch an agent's login off: a running server ends its sessions within a second (its chats
+    are requeued, or ended when nobody could take them) and refuses its logins."""
+    return _run_admin(config, database, lambda a: a.update_agent(account, agent_id, enabled=False), _agent_line)
+
+
+@agent.command("enable", context_settings=CONTEXT)
+@_option("--account", required=True, help="account id")
+@_option("--id", "agent_id", type=int, required=True, help="the agent's id")
+@database_options
+def agent_enable(config: str | None, database: str | None, account: str, agent_id: int) -> int:
+    """Let a disabled agent log in again."""
+    return _run_admin(config, database, lambda a: a.update_agent(account, agent_id, enabled=True), _agent_line)
 
 
 @cli.group(context_settings=CONTEXT)

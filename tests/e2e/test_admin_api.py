@@ -11,7 +11,8 @@ import time
 import pytest
 
 from parley.services.admin_tokens import AdminTokens
-from tests.e2e.conftest import ACCOUNT, KEY, Server, database_url, query, seed
+from tests.e2e.conftest import ACCOUNT, KEY, Server, database_url, q, query, seed
+from tests.e2e.test_agent_api import Agent, start_chat
 
 ADMIN = "/admin/v1"
 
@@ -193,3 +194,106 @@ def test_app_keys_created_listed_and_revoked_at_once(admin_server, http):
     while availability(admin_server, http, ACCOUNT, KEY) != 401 and time.monotonic() < deadline:
         time.sleep(0.1)
     assert availability(admin_server, http, ACCOUNT, KEY) == 401
+
+
+def test_skills_created_listed_and_renamed(admin_server, http):
+    skills, auth = f"{admin_server.url}{ADMIN}/accounts/{ACCOUNT}/skills", admin_server.auth
+    assert http.get(skills, headers=auth).json() == {"skills": [{"id": 1, "name": "Sales"}, {"id": 2, "name": "Support"}]}
+    made = http.post(skills, headers=auth, json={"skill": {"name": "Billing"}})
+    assert made.status_code == 201 and made.headers["location"] == f"{skills}/3"
+    assert made.json() == {"skill": {"id": 3, "name": "Billing"}}
+    assert refused(http.post(skills, headers=auth, json={"name": "billing"}), 400)["internalCode"] == 11
+    assert refused(http.post(skills, headers=auth, json={"name": " "}), 400)["internalCode"] == 5
+    assert refused(http.post(skills, headers=auth, json={"name": "x" * 201}), 400)["internalCode"] == 11
+    renamed = http.patch(f"{skills}/1", headers=auth, json={"name": "Pre-sales"})
+    assert renamed.json() == {"skill": {"id": 1, "name": "Pre-sales"}}
+    assert refused(http.patch(f"{skills}/1", headers=auth, json={"name": "support"}), 400)["internalCode"] == 11
+    assert refused(http.patch(f"{skills}/99", headers=auth, json={"name": "X"}), 404)["internalCode"] == 12
+    assert refused(http.patch(f"{skills}/abc", headers=auth, json={"name": "X"}), 404)["internalCode"] == 12
+    # The running server routes by the new name at once; Natalie (skill 1) follows the rename.
+    assert http.get(f"{admin_server.url}/api/account/{ACCOUNT}/chat/availability.json?v=1&appKey={KEY}"
+                    "&skill=Pre-sales").status_code == 200
+    natalie = http.get(f"{admin_server.url}{ADMIN}/accounts/{ACCOUNT}/agents/1", headers=auth).json()["agent"]
+    assert natalie["skills"] == [{"id": 1, "name": "Pre-sales"}]
+    listed = parley(admin_server.database, "skill", "list", "--account", ACCOUNT).stdout.splitlines()
+    assert listed == ["1\tPre-sales", "2\tSupport", "3\tBilling"]
+    cli = parley(admin_server.database, "skill", "rename", "--account", ACCOUNT, "--id", "3", "--name", "Invoices")
+    assert cli.returncode == 0 and "Invoices" in cli.stdout
+
+
+def test_agents_created_updated_disabled_and_enabled(admin_server, http):
+    agents, auth = f"{admin_server.url}{ADMIN}/accounts/{ACCOUNT}/agents", admin_server.auth
+    made = http.post(agents, headers=auth, json={"agent": {"login": "bob", "password": "bob-secret", "nickname": "Bob",
+                                                           "skills": ["Sales", "sales"], "maxChats": 2}})
+    assert made.status_code == 201, made.text
+    bob_id = made.json()["agent"]["id"]
+    assert made.headers["location"] == f"{agents}/{bob_id}"
+    assert made.json()["agent"] == {"id": bob_id, "login": "bob", "nickname": "Bob", "maxChats": 2, "enabled": True,
+                                    "skills": [{"id": 1, "name": "Sales"}]}
+    assert refused(http.post(agents, headers=auth, json={"login": "bob", "password": "x"}), 400)["internalCode"] == 11
+    assert refused(http.post(agents, headers=auth, json={"login": "c"}), 400)["internalCode"] == 5
+    assert refused(http.post(agents, headers=auth, json={"login": "c", "password": "x", "skills": ["Nope"]}), 400)
+    assert refused(http.post(agents, headers=auth, json={"login": "c", "password": "x", "maxChats": 10**6}), 400)
+    assert refused(http.post(agents, headers=auth, json={"login": "c", "password": "x", "skills": "Sales"}), 400)
+    assert [a["login"] for a in http.get(agents, headers=auth).json()["agents"]] == ["natalie", "bob"]
+
+    changed = http.patch(f"{agents}/{bob_id}", headers=auth, json={"nickname": "Robert", "skills": ["Support", "Sales"],
+                                                                   "maxChats": -1})
+    assert changed.json()["agent"]["nickname"] == "Robert" and changed.json()["agent"]["maxChats"] == -1
+    assert [s["name"] for s in changed.json()["agent"]["skills"]] == ["Sales", "Support"]  # by skill id
+    assert refused(http.patch(f"{agents}/{bob_id}", headers=auth, json={"enabled": "no"}), 400)["internalCode"] == 11
+    assert refused(http.patch(f"{agents}/999", headers=auth, json={"nickname": "x"}), 404)["internalCode"] == 12
+    assert refused(http.get(f"{agents}/x", headers=auth), 404)["internalCode"] == 12
+    # A new password works at the next login; the old one no longer does.
+    assert http.patch(f"{agents}/{bob_id}", headers=auth, json={"password": "new-secret"}).status_code == 200
+    login = f"{admin_server.url}/api/account/{ACCOUNT}/login"
+    assert http.post(login, json={"username": "bob", "password": "bob-secret"}).status_code == 401
+    assert http.post(login, json={"username": "bob", "password": "new-secret"}).status_code == 200
+
+    # Natalie holds a chat; Bob is online too. Disabling Natalie ends her logins and requeues the chat.
+    natalie, bob = Agent(admin_server, http), Agent(admin_server, http, "bob", "new-secret")
+    bob.put("/availability", {"availability": {"chat": "Away"}})
+    chat = start_chat(admin_server, http, skill="Sales")
+    assert natalie.post(f"{natalie.session}/incomingRequests", {}).status_code == 201
+    assert http.get(f"{chat}.json?{q()}").json()["chat"]["info"]["state"] == "chatting"
+    bob.put("/availability", {"availability": {"chat": "Online"}})
+    disabled = http.patch(f"{agents}/1", headers=auth, json={"enabled": False})
+    assert disabled.status_code == 200 and disabled.json()["agent"]["enabled"] is False
+    assert http.get(f"{natalie.session}.json", headers=natalie.auth).status_code == 401  # her bearer: gone now
+    assert http.post(login, json={"username": "natalie", "password": "natalie"}).status_code == 401
+    assert http.get(f"{chat}.json?{q()}").json()["chat"]["info"]["state"] == "waiting"  # requeued, not ended
+    taken = bob.post(f"{bob.session}/incomingRequests", {})
+    assert taken.status_code == 201, taken.text
+    assert http.get(f"{chat}.json?{q()}").json()["chat"]["info"]["agentName"] == "Robert"
+
+    enabled = http.patch(f"{agents}/1", headers=auth, json={"enabled": True})
+    assert enabled.json()["agent"]["enabled"] is True
+    assert http.post(login, json={"username": "natalie", "password": "natalie"}).status_code == 200
+    shown = parley(admin_server.database, "agent", "show", "--account", ACCOUNT, "--id", str(bob_id))
+    assert shown.returncode == 0 and "nickname=Robert" in shown.stdout and "enabled" in shown.stdout
+
+
+def test_agent_disabled_from_the_cli_is_logged_out_by_the_running_server(admin_server, http):
+    natalie = Agent(admin_server, http)
+    assert http.get(f"{natalie.session}.json", headers=natalie.auth).status_code == 200
+    disabled = parley(admin_server.database, "agent", "disable", "--account", ACCOUNT, "--id", "1")
+    assert disabled.returncode == 0 and "disabled" in disabled.stdout
+    deadline = time.monotonic() + 5
+    while http.get(f"{natalie.session}.json", headers=natalie.auth).status_code != 401 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert http.get(f"{natalie.session}.json", headers=natalie.auth).status_code == 401
+    updated = parley(admin_server.database, "agent", "update", "--account", ACCOUNT, "--id", "1", "--max-chats", "7",
+                     "--skills", "Support")
+    assert updated.returncode == 0 and "max_chats=7" in updated.stdout and "skills=2" in updated.stdout
+    assert parley(admin_server.database, "agent", "enable", "--account", ACCOUNT, "--id", "1").returncode == 0
+    reset = parley(admin_server.database, "agent", "reset-password", "--account", ACCOUNT, "--id", "1",
+                   "--password", "fresh")
+    assert reset.returncode == 0 and "password changed" in reset.stdout
+    login = f"{admin_server.url}/api/account/{ACCOUNT}/login"
+    # The server reads a change by another process within a second (its sweep).
+    deadline = time.monotonic() + 5
+    while http.post(login, json={"username": "natalie", "password": "fresh"}).status_code != 200:
+        assert time.monotonic() < deadline, "the new password never worked"
+        time.sleep(0.2)
+    listed = parley(admin_server.database, "agent", "list", "--account", ACCOUNT)
+    assert listed.stdout.startswith("1\tnatalie\t")

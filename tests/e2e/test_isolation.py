@@ -156,6 +156,7 @@ def build_world(server, http) -> World:
         "agent_key": bobs.rsplit("/", 1)[1], "event_id": "0", "field": "agentTyping",
         "participant_id": auth["participantId"], "visit_id": bob_visit.rsplit("/", 1)[1],
         "key_id": digest(KEY)[:16],  # the demo key's id: a revocation that went through would show below
+        "skill_id": "1", "agent_id": "1",  # Sales and Natalie: a change that went through would show below
     }
     natalie_values = {"session_id": natalie.session.rsplit("/", 1)[1], "agent_key": mine.rsplit("/", 1)[1],
                       "visit_id": natalie_visit.rsplit("/", 1)[1]}
@@ -277,5 +278,7 @@ def test_every_route_refuses_every_credential_that_should_not_open_it(two_accoun
     admin = {"Authorization": f"Bearer {ADMIN_TOKENS['live']}"}
     listed = http.get(f"{world.url}/admin/v1/accounts", headers=admin).json()["accounts"]
     assert sorted(a["id"] for a in listed) == sorted([ACCOUNT, OTHER_ACCOUNT])
+    natalie = http.get(f"{world.url}/admin/v1/accounts/{ACCOUNT}/agents/1", headers=admin).json()["agent"]
+    assert (natalie["login"], natalie["enabled"], natalie["skills"]) == ("natalie", True, [{"id": 1, "name": "Sales"}])
     assert http.get(f"{world.natalie.session}.json", headers=world.natalie.auth).status_code == 200
     assert http.get(f"{world.oscar.session}.json", headers=world.oscar.auth).status_code == 200

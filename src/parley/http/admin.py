@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from parley.domain.account import Account
+from parley.domain.account import Account, Agent, Skill
 from parley.domain.ids import digest
 from parley.domain.refusals import Invalid, Malformed
 from parley.http import fields
@@ -167,6 +167,121 @@ async def revoke_app_key(request: Request) -> Response:
     return answer(None, 204)
 
 
+# -- skills ------------------------------------------------------------------------------------
+
+
+def skill_tree(skill: Skill) -> dict:
+    return {"id": skill.id, "name": skill.name}
+
+
+@guarded
+async def list_skills(request: Request) -> Response:
+    skills = await _admin(request).skills(request.path_params["account_id"])
+    return answer({"skills": [skill_tree(s) for s in skills]})
+
+
+@guarded
+async def create_skill(request: Request) -> Response:
+    account_id = request.path_params["account_id"]
+    await _admin(request).account(account_id)
+    name = required(await body_of(request, "skill", {"name"}), "name")
+    skill_id = await _admin(request).create_skill(account_id, name)
+    await engine_of(request).directory_changed()
+    location = f"{base_url(request)}{PREFIX}/accounts/{account_id}/skills/{skill_id}"
+    return answer({"skill": {"id": skill_id, "name": name.strip()}}, 201, {"Location": location})
+
+
+@guarded
+async def rename_skill(request: Request) -> Response:
+    account_id = request.path_params["account_id"]
+    skill_id = fields.path_id(request.path_params["skill_id"], f"no skill in account {account_id}")
+    await _admin(request).account(account_id)
+    name = required(await body_of(request, "skill", {"name"}), "name")
+    skill = await _admin(request).rename_skill(account_id, skill_id, name)
+    await engine_of(request).directory_changed()
+    return answer({"skill": skill_tree(skill)})
+
+
+# -- agents ------------------------------------------------------------------------------------
+
+
+def agent_tree(snapshot: Directory, agent: Agent) -> dict:
+    return {
+        "id": agent.id,
+        "login": agent.login,
+        "nickname": agent.nickname,
+        "maxChats": agent.max_chats,
+        "enabled": agent.enabled,
+        "skills": [skill_tree(snapshot.skills[s]) for s in agent.skill_ids if s in snapshot.skills],
+    }
+
+
+def _agent_id(request: Request) -> int:
+    return fields.path_id(request.path_params["agent_id"], f"no agent in account {request.path_params['account_id']}")
+
+
+def _skill_names(content: dict) -> list[str] | None:
+    value = content.get("skills")
+    if value is None:
+        return None
+    if not isinstance(value, list) or len(value) > 1000:
+        raise Invalid("skills is a list of skill names")
+    return [fields.text(name, "skills", max_length=MAX_TEXT) or "" for name in value]
+
+
+def _max_chats(content: dict) -> int | None:
+    return fields.integer(content.get("maxChats"), "maxChats", low=-1, high=10**9)
+
+
+async def _agent_answer(request: Request, account_id: str, agent_id: int, status: int = 200) -> Response:
+    snapshot = await engine_of(request).store.load_directory()
+    agent = Admin(engine_of(request).store)._agent(snapshot, account_id, agent_id)
+    location = f"{base_url(request)}{PREFIX}/accounts/{account_id}/agents/{agent_id}"
+    return answer({"agent": agent_tree(snapshot, agent)}, status, {"Location": location} if status == 201 else None)
+
+
+@guarded
+async def list_agents(request: Request) -> Response:
+    account_id = request.path_params["account_id"]
+    agents = await _admin(request).agents(account_id)
+    snapshot = await engine_of(request).store.load_directory()
+    return answer({"agents": [agent_tree(snapshot, a) for a in agents]})
+
+
+@guarded
+async def create_agent(request: Request) -> Response:
+    account_id = request.path_params["account_id"]
+    await _admin(request).account(account_id)
+    content = await body_of(request, "agent", {"login", "password", "nickname", "skills", "maxChats"})
+    max_chats = _max_chats(content)
+    agent_id = await _admin(request).create_agent(
+        account_id, required(content, "login").strip(), required(content, "password"), text(content, "nickname"),
+        _skill_names(content) or [], 4 if max_chats is None else max_chats)
+    await engine_of(request).directory_changed()
+    return await _agent_answer(request, account_id, agent_id, 201)
+
+
+@guarded
+async def show_agent(request: Request) -> Response:
+    account_id = request.path_params["account_id"]
+    agent = await _admin(request).agent(account_id, _agent_id(request))
+    return await _agent_answer(request, account_id, agent.id)
+
+
+@guarded
+async def update_agent(request: Request) -> Response:
+    account_id, agent_id = request.path_params["account_id"], _agent_id(request)
+    await _admin(request).agent(account_id, agent_id)  # 404 before the body's values are judged
+    content = await body_of(request, "agent", {"nickname", "skills", "maxChats", "password", "enabled"})
+    enabled = content.get("enabled")
+    if enabled is not None and not isinstance(enabled, bool):
+        raise Invalid("enabled is true or false")
+    await _admin(request).update_agent(account_id, agent_id, text(content, "nickname"), _skill_names(content),
+                                       _max_chats(content), text(content, "password"), enabled)
+    await engine_of(request).directory_changed()  # a disabled agent's logins end here, now
+    return await _agent_answer(request, account_id, agent_id)
+
+
 ACCOUNT = PREFIX + "/accounts/{account_id}"
 routes = [
     Route(PREFIX + "/accounts", list_accounts, methods=["GET"]),
@@ -176,4 +291,11 @@ routes = [
     Route(ACCOUNT + "/appKeys", list_app_keys, methods=["GET"]),
     Route(ACCOUNT + "/appKeys", create_app_key, methods=["POST"]),
     Route(ACCOUNT + "/appKeys/{key_id}", revoke_app_key, methods=["DELETE"]),
+    Route(ACCOUNT + "/skills", list_skills, methods=["GET"]),
+    Route(ACCOUNT + "/skills", create_skill, methods=["POST"]),
+    Route(ACCOUNT + "/skills/{skill_id}", rename_skill, methods=["PATCH"]),
+    Route(ACCOUNT + "/agents", list_agents, methods=["GET"]),
+    Route(ACCOUNT + "/agents", create_agent, methods=["POST"]),
+    Route(ACCOUNT + "/agents/{agent_id}", show_agent, methods=["GET"]),
+    Route(ACCOUNT + "/agents/{agent_id}", update_agent, methods=["PATCH"]),
 ]

@@ -143,6 +143,24 @@ class SqliteStore:
 
         return await self.write(job)
 
+    async def update_agent(self, agent: Agent) -> None:
+        """Its password hash, names, slots, enabled flag and skills (replaced whole)."""
+
+        def job(db):
+            db.execute(
+                "UPDATE agents SET password_hash = ?, nickname = ?, display_name = ?, max_chats = ?, enabled = ?"
+                " WHERE id = ?",
+                (agent.password_hash, agent.nickname, agent.display_name, agent.max_chats, int(agent.enabled),
+                 agent.id))
+            db.execute("DELETE FROM agent_skills WHERE agent_id = ?", (agent.id,))
+            db.executemany("INSERT INTO agent_skills (agent_id, skill_id) VALUES (?, ?)",
+                           [(agent.id, skill_id) for skill_id in agent.skill_ids])
+
+        await self.write(job)
+
+    async def rename_skill(self, skill_id: int, name: str) -> None:
+        await self.write(lambda db: db.execute("UPDATE skills SET name = ? WHERE id = ?", (name, skill_id)))
+
     async def save_availability(self, agent_id: int, availability: str) -> None:
         def job(db):
             db.execute("UPDATE agents SET availability = ? WHERE id = ?", (availability, agent_id))

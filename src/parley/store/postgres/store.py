@@ -99,6 +99,24 @@ class PostgresStore:
 
         return await self.write(job)
 
+    async def update_agent(self, agent: Agent) -> None:
+        """Its password hash, names, slots, enabled flag and skills (replaced whole)."""
+
+        async def job(db):
+            await db.execute(
+                "UPDATE agents SET password_hash = $1, nickname = $2, display_name = $3, max_chats = $4, enabled = $5"
+                " WHERE id = $6",
+                agent.password_hash, agent.nickname, agent.display_name, agent.max_chats, int(agent.enabled), agent.id)
+            await db.execute("DELETE FROM agent_skills WHERE agent_id = $1", agent.id)
+            if agent.skill_ids:
+                await db.executemany("INSERT INTO agent_skills (agent_id, skill_id) VALUES ($1, $2)",
+                                     [(agent.id, skill_id) for skill_id in agent.skill_ids])
+
+        await self.write(job)
+
+    async def rename_skill(self, skill_id: int, name: str) -> None:
+        await self.write(lambda db: db.execute("UPDATE skills SET name = $1 WHERE id = $2", name, skill_id))
+
     async def save_availability(self, agent_id: int, availability: str) -> None:
         await self.write(lambda db: db.execute(
             "UPDATE agents SET availability = $1 WHERE id = $2", availability, agent_id))
