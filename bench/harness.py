@@ -28,9 +28,14 @@ class Process:
         self.command, self.log, self.health = command, log, health
         self.popen: subprocess.Popen | None = None
 
-    def start(self, timeout: float = 30) -> "Process":
-        self.popen = subprocess.Popen(self.command, stdout=self.log.open("ab"), stderr=subprocess.STDOUT,
-                                      start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    def start(self, timeout: float = 30) -> Process:
+        self.popen = subprocess.Popen(
+            self.command,
+            stdout=self.log.open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.popen.poll() is not None:

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import httpx
 import psutil
-
 from harness import HOST, Process, free_port, parley, print_table
 
 ACCOUNT = "12345"
@@ -30,8 +29,9 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chats", type=int, default=10_000, help="open chats, one held poll each (default 10000)")
     parser.add_argument("--wait", type=int, default=50, help="the polls' wait= in seconds (default 50, the most)")
-    parser.add_argument("--max-connections", type=int, default=None,
-                        help="passed to parley serve (default: parley's own default)")
+    parser.add_argument(
+        "--max-connections", type=int, default=None, help="passed to parley serve (default: parley's own default)"
+    )
     return parser.parse_args()
 
 
@@ -50,9 +50,12 @@ async def open_chats(base: str, key: str, count: int) -> list[str]:
     query = f"v=1&NC=true&appKey={key}"
     paths: list[str] = []
     async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=20)) as client:
+
         async def one(_: int) -> None:
-            response = await client.post(f"{base}/api/account/{ACCOUNT}/chat/request.json?{query}",
-                                         json={"request": {"interactionTimeout": CHAT_TIMEOUT}})
+            response = await client.post(
+                f"{base}/api/account/{ACCOUNT}/chat/request.json?{query}",
+                json={"request": {"interactionTimeout": CHAT_TIMEOUT}},
+            )
             if response.status_code != 201:
                 sys.exit(f"chat request answered {response.status_code}: {response.text[:300]}")
             paths.append(response.headers["location"].split(str(HOST), 1)[1].split("/", 1)[1])
@@ -68,16 +71,24 @@ async def open_chats(base: str, key: str, count: int) -> list[str]:
 
 def server_connections(pid: int, port: int) -> int:
     """Connections the server process has accepted (the kernel's backlog holds the others)."""
-    return sum(1 for c in psutil.Process(pid).net_connections(kind="tcp")
-               if c.laddr and c.laddr.port == port and c.raddr and c.status == psutil.CONN_ESTABLISHED)
+    return sum(
+        1
+        for c in psutil.Process(pid).net_connections(kind="tcp")
+        if c.laddr and c.laddr.port == port and c.raddr and c.status == psutil.CONN_ESTABLISHED
+    )
 
 
 async def fresh_requests(base: str, key: str) -> tuple[int, float]:
     """A fresh /health and a fresh chat request, each on a new connection: (how many answered, slowest s)."""
     answered, slowest = 0, 0.0
-    for method, url, body in (("GET", f"{base}/health", None),
-                              ("POST", f"{base}/api/account/{ACCOUNT}/chat/request.json?v=1&NC=true&appKey={key}",
-                               {"request": {"interactionTimeout": CHAT_TIMEOUT}})):
+    for method, url, body in (
+        ("GET", f"{base}/health", None),
+        (
+            "POST",
+            f"{base}/api/account/{ACCOUNT}/chat/request.json?v=1&NC=true&appKey={key}",
+            {"request": {"interactionTimeout": CHAT_TIMEOUT}},
+        ),
+    ):
         started = time.monotonic()
         try:
             async with httpx.AsyncClient(timeout=10) as client:
@@ -98,7 +109,7 @@ async def hold_all(port: int, paths: list[str], wait: int) -> list[tuple[asyncio
 
     sockets = []
     for start in range(0, len(paths), 500):
-        sockets += await asyncio.gather(*(one(path) for path in paths[start:start + 500]))
+        sockets += await asyncio.gather(*(one(path) for path in paths[start : start + 500]))
     return sockets
 
 
@@ -144,22 +155,53 @@ async def run(args: argparse.Namespace, server: Process, base: str, key: str, po
     await asyncio.sleep(SETTLE_SECONDS)
 
     n = len(sockets)
-    print_table(["phase", "server RSS MB", "ratio to idle", "fresh answered (of 2)", "slowest fresh s", "connections"], [
-        [f"idle: {args.chats} open chats, no poll held (reference)", f"{idle:.0f}", "1.00",
-         idle_fresh[0], f"{idle_fresh[1]:.3f}", "-"],
-        [f"{n} polls held (wait={args.wait})", f"{held_rss:.0f}", f"{held_rss / idle:.2f}",
-         held_fresh[0], f"{held_fresh[1]:.3f}", f"{accepted} accepted"],
-        [f"{SETTLE_SECONDS:.0f} s after the clients disconnected", f"{after_rss:.0f}", f"{after_rss / idle:.2f}",
-         after_fresh[0], f"{after_fresh[1]:.3f}", f"{left} left"],
-        [f"{n} polls held again", f"{again_rss:.0f}", f"{again_rss / idle:.2f}", "-", "-",
-         f"{again_accepted} accepted"],
-    ])
+    print_table(
+        ["phase", "server RSS MB", "ratio to idle", "fresh answered (of 2)", "slowest fresh s", "connections"],
+        [
+            [
+                f"idle: {args.chats} open chats, no poll held (reference)",
+                f"{idle:.0f}",
+                "1.00",
+                idle_fresh[0],
+                f"{idle_fresh[1]:.3f}",
+                "-",
+            ],
+            [
+                f"{n} polls held (wait={args.wait})",
+                f"{held_rss:.0f}",
+                f"{held_rss / idle:.2f}",
+                held_fresh[0],
+                f"{held_fresh[1]:.3f}",
+                f"{accepted} accepted",
+            ],
+            [
+                f"{SETTLE_SECONDS:.0f} s after the clients disconnected",
+                f"{after_rss:.0f}",
+                f"{after_rss / idle:.2f}",
+                after_fresh[0],
+                f"{after_fresh[1]:.3f}",
+                f"{left} left",
+            ],
+            [
+                f"{n} polls held again",
+                f"{again_rss:.0f}",
+                f"{again_rss / idle:.2f}",
+                "-",
+                "-",
+                f"{again_accepted} accepted",
+            ],
+        ],
+    )
     print()
-    print(f"held: {accepted - answered_early} of {n} polls accepted and unanswered "
-          f"({answered_early} answered before their wait, {n - accepted} not accepted) "
-          f"{elapsed:.1f} s after the first was sent")
-    print(f"memory per held poll: {(held_rss - idle) * 1024 / n:.1f} KiB; "
-          f"per idle open chat: {idle * 1024 / args.chats:.1f} KiB of the whole process")
+    print(
+        f"held: {accepted - answered_early} of {n} polls accepted and unanswered "
+        f"({answered_early} answered before their wait, {n - accepted} not accepted) "
+        f"{elapsed:.1f} s after the first was sent"
+    )
+    print(
+        f"memory per held poll: {(held_rss - idle) * 1024 / n:.1f} KiB; "
+        f"per idle open chat: {idle * 1024 / args.chats:.1f} KiB of the whole process"
+    )
     print(f"memory kept after the clients left: {after_rss - idle:.0f} MB above idle")
 
 
@@ -173,8 +215,22 @@ def main() -> None:
         key = parley("account", "create", "--database", database, "--id", ACCOUNT)
         port = free_port()
         base = f"http://{HOST}:{port}"
-        command = [sys.executable, "-m", "parley", "serve", "--host", HOST, "--port", str(port),
-                   "--database", database, "--chat-request-limit", "off", "--no-agent-policy", "queue"]
+        command = [
+            sys.executable,
+            "-m",
+            "parley",
+            "serve",
+            "--host",
+            HOST,
+            "--port",
+            str(port),
+            "--database",
+            database,
+            "--chat-request-limit",
+            "off",
+            "--no-agent-policy",
+            "queue",
+        ]
         if args.max_connections is not None:
             command += ["--max-connections", str(args.max_connections)]
         print("$", shlex.join(command))
@@ -183,8 +239,11 @@ def main() -> None:
             asyncio.run(run(args, server, base, key, port))
         finally:
             server.stop()
-            errors = [line for line in (work / "parley.log").read_text().splitlines()
-                      if "Traceback" in line or "ERROR" in line]
+            errors = [
+                line
+                for line in (work / "parley.log").read_text().splitlines()
+                if "Traceback" in line or "ERROR" in line
+            ]
             print(f"server log: {len(errors)} error lines" + "".join(f"\n  {line}" for line in errors[:5]))
 
 

@@ -20,7 +20,6 @@ from pathlib import Path
 
 import httpx
 import orjson
-
 from harness import HOST, Process, free_port, print_table
 
 ACCOUNT = "12345"
@@ -81,8 +80,10 @@ def under_attack(base: str, body: bytes, headers: dict, attackers: int, seconds:
     """Health latencies while ``attackers`` clients post ``body`` to login and chat/request in turn."""
     stop, results = multiprocessing.Event(), multiprocessing.Queue()
     urls = [f"{base}/api/account/{ACCOUNT}/login", f"{base}/api/account/{ACCOUNT}/chat/request.json?{QUERY}"]
-    processes = [multiprocessing.Process(target=attack, args=(urls[i % 2], body, headers, stop, results))
-                 for i in range(attackers)]
+    processes = [
+        multiprocessing.Process(target=attack, args=(urls[i % 2], body, headers, stop, results))
+        for i in range(attackers)
+    ]
     for process in processes:
         process.start()
     time.sleep(0.5)  # let every attacker have a body on the way
@@ -103,9 +104,23 @@ def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="parley-bench-hostile-"))
     port = free_port()
     base = f"http://{HOST}:{port}"
-    server = Process([sys.executable, "-m", "parley", "serve", "--demo", "--host", HOST, "--port", str(port),
-                      "--database", f"sqlite:///{workdir / 'parley.db'}"], workdir / "parley.log",
-                     base + "/health").start()
+    server = Process(
+        [
+            sys.executable,
+            "-m",
+            "parley",
+            "serve",
+            "--demo",
+            "--host",
+            HOST,
+            "--port",
+            str(port),
+            "--database",
+            f"sqlite:///{workdir / 'parley.db'}",
+        ],
+        workdir / "parley.log",
+        base + "/health",
+    ).start()
     rows = []
     try:
         time_health(base, 1)  # warm up
@@ -116,13 +131,24 @@ def main() -> int:
             samples, statuses = under_attack(base, body, headers, args.attackers, args.seconds)
             p50, p99 = statistics.median(samples), percentile(samples, 0.99)
             answered = ", ".join(f"{n}x{status}" for status, n in sorted(statuses.items(), key=str))
-            rows.append([f"/health during {name}", len(samples), f"{p50:.2f}", f"{p99:.2f}", answered,
-                         f"{p50 / ref50:.2f}", f"{p99 / ref99:.2f}"])
+            rows.append(
+                [
+                    f"/health during {name}",
+                    len(samples),
+                    f"{p50:.2f}",
+                    f"{p99:.2f}",
+                    answered,
+                    f"{p50 / ref50:.2f}",
+                    f"{p99 / ref99:.2f}",
+                ]
+            )
     finally:
         server.stop()
     print(f"command: python bench/hostile_bodies.py {shlex.join(sys.argv[1:])}".rstrip())
-    print(f"{args.attackers} attackers alternating POST login / chat/request.json, {args.seconds:g} s per row;"
-          " /health timed back to back by one client")
+    print(
+        f"{args.attackers} attackers alternating POST login / chat/request.json, {args.seconds:g} s per row;"
+        " /health timed back to back by one client"
+    )
     print_table(["row", "health requests", "p50 ms", "p99 ms", "hostile answers", "p50 ratio", "p99 ratio"], rows)
     shutil.rmtree(workdir, ignore_errors=True)
     return 0

@@ -20,7 +20,6 @@ from pathlib import Path
 
 import httpx
 import psutil
-
 from harness import HOST, Process, free_port, parley, print_table
 
 ACCOUNT = "12345"
@@ -64,8 +63,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--connections", type=int, default=50, help="concurrent connections (default 50)")
     parser.add_argument("--chats", type=int, default=50, help="open chats to poll (default 50)")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
-    parser.add_argument("--tool", choices=["auto", "wrk", "httpx"], default="auto",
-                        help="load tool; auto = wrk when installed, else httpx (default auto)")
+    parser.add_argument(
+        "--tool",
+        choices=["auto", "wrk", "httpx"],
+        default="auto",
+        help="load tool; auto = wrk when installed, else httpx (default auto)",
+    )
     return parser.parse_args()
 
 
@@ -82,11 +85,12 @@ class Result:
 @dataclass
 class Row:
     """One measured thing: what to load, what every answer must hold, which server answers it."""
+
     name: str
     paths: list[str]
     expect: str
     reject: str
-    server: "Process"
+    server: Process
     skip: str = ""  # processes of the server's group not counted as the server (the demo bot)
     results: list[Result] = field(default_factory=list)
 
@@ -102,8 +106,11 @@ class Load:
         if self.tool == "wrk" and not shutil.which("wrk"):
             sys.exit("wrk is not installed: apt-get install -y wrk (or run with --tool httpx)")
         if self.tool == "httpx" and args.tool == "auto":
-            print("wrk not found (install it with: apt-get install -y wrk); using the slower httpx client,"
-                  " which will itself be the bottleneck", file=sys.stderr)
+            print(
+                "wrk not found (install it with: apt-get install -y wrk); using the slower httpx client,"
+                " which will itself be the bottleneck",
+                file=sys.stderr,
+            )
 
     def run(self, row: Row) -> Result:
         cpu_before = cpu_seconds(row.server, row.skip)
@@ -118,8 +125,15 @@ class Load:
         script = self.workdir / "rotate.lua"
         script.write_text(WRK_SCRIPT % (", ".join(f'"{p}"' for p in row.paths), lua(row.expect), lua(row.reject)))
         a = self.args
-        command = ["wrk", f"-t{a.threads}", f"-c{a.connections}", f"-d{a.seconds}s", "-s", str(script),
-                   row.server.health.rsplit("/", 1)[0]]
+        command = [
+            "wrk",
+            f"-t{a.threads}",
+            f"-c{a.connections}",
+            f"-d{a.seconds}s",
+            "-s",
+            str(script),
+            row.server.health.rsplit("/", 1)[0],
+        ]
         done = subprocess_run(command, timeout=a.seconds + 30)
         line = next(l for l in done.splitlines() if l.startswith("RESULT "))
         requests, micros, mean_us, p99_us, wrong, socket_errors = (float(x) for x in line.split()[1:])
@@ -147,7 +161,9 @@ class Load:
                         continue
                     latencies.append(time.perf_counter() - start)
                     body = answer.text
-                    wrong += answer.status_code != 200 or row.expect not in body or bool(row.reject and row.reject in body)
+                    wrong += (
+                        answer.status_code != 200 or row.expect not in body or bool(row.reject and row.reject in body)
+                    )
 
         started = time.perf_counter()
         await asyncio.gather(*(connection(i) for i in range(a.connections)))
@@ -162,7 +178,7 @@ def lua(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def cpu_seconds(server: "Process", skip: str = "") -> float:
+def cpu_seconds(server: Process, skip: str = "") -> float:
     """User + system CPU of the server's process and its descendants (the reference's granian
     worker), leaving out those whose command line holds ``skip`` (the demo bot)."""
     root = psutil.Process(server.popen.pid)
@@ -190,8 +206,10 @@ def open_chats(base: str, count: int) -> list[tuple[str, int]]:
     chats = []
     with httpx.Client(base_url=base, timeout=10) as http:
         for _ in range(count):
-            response = http.post(f"/api/account/{ACCOUNT}/chat/request.json?{QUERY}",
-                                 json={"request": {"skill": "Sales", "interactionTimeout": CHAT_TIMEOUT}})
+            response = http.post(
+                f"/api/account/{ACCOUNT}/chat/request.json?{QUERY}",
+                json={"request": {"skill": "Sales", "interactionTimeout": CHAT_TIMEOUT}},
+            )
             response.raise_for_status()
             chats.append(httpx.URL(response.headers["location"]).path)
         ready = []
@@ -227,42 +245,109 @@ def main() -> int:
     # The reference: the same HTTP server (granian, one worker, no access log) around a do-nothing
     # app. It runs beside parley for the whole run, so every round measures both.
     port = free_port()
-    reference = Process(["granian", "--interface", "asgi", "--host", HOST, "--port", str(port), "--workers", "1",
-                         "--no-access-log", "--working-dir", str(Path(__file__).parent), "reference_app:app"],
-                        workdir / "reference.log", f"http://{HOST}:{port}/").start()
+    reference = Process(
+        [
+            "granian",
+            "--interface",
+            "asgi",
+            "--host",
+            HOST,
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "--no-access-log",
+            "--working-dir",
+            str(Path(__file__).parent),
+            "reference_app:app",
+        ],
+        workdir / "reference.log",
+        f"http://{HOST}:{port}/",
+    ).start()
     port = free_port()
     base = f"http://{HOST}:{port}"
     database = f"sqlite:///{workdir / 'parley.db'}"
     # Every chat of the load comes from this one address: the per-address chat-request limit is off.
-    server = Process([sys.executable, "-m", "parley", "serve", "--demo", "--host", HOST, "--port", str(port),
-                      "--database", database, "--chat-request-limit", "off"], workdir / "parley.log",
-                     base + "/health").start()
+    server = Process(
+        [
+            sys.executable,
+            "-m",
+            "parley",
+            "serve",
+            "--demo",
+            "--host",
+            HOST,
+            "--port",
+            str(port),
+            "--database",
+            database,
+            "--chat-request-limit",
+            "off",
+        ],
+        workdir / "parley.log",
+        base + "/health",
+    ).start()
     helper = None
     try:
-        parley("agent", "create", "--database", database, "--account", ACCOUNT, "--login", HELPER_LOGIN,
-               "--password", HELPER_LOGIN, "--skills", "Sales", "--max-chats", "-1")
+        parley(
+            "agent",
+            "create",
+            "--database",
+            database,
+            "--account",
+            ACCOUNT,
+            "--login",
+            HELPER_LOGIN,
+            "--password",
+            HELPER_LOGIN,
+            "--skills",
+            "Sales",
+            "--max-chats",
+            "-1",
+        )
         time.sleep(1.5)  # the server picks CLI changes up within a second (--sweep-interval)
         # A bot listens on nothing: its "health" is the server's, so start() only checks it did not exit.
-        helper = Process([sys.executable, "-m", "parley", "bot", "--url", base, "--login", HELPER_LOGIN,
-                          "--password", HELPER_LOGIN], workdir / "helper-bot.log", base + "/health").start()
+        helper = Process(
+            [sys.executable, "-m", "parley", "bot", "--url", base, "--login", HELPER_LOGIN, "--password", HELPER_LOGIN],
+            workdir / "helper-bot.log",
+            base + "/health",
+        ).start()
         chats = open_chats(base, args.chats)
         before = server.rss_mb(skip="bot")
         rows = [
-            Row("bare ASGI app (reference)",
+            Row(
+                "bare ASGI app (reference)",
                 [f"/api/account/{ACCOUNT}/chat/c{i}/events.json?{QUERY}&from=5" for i in range(args.chats)],
-                '"events"', "", reference),
+                '"events"',
+                "",
+                reference,
+            ),
             # Nothing new: the answer is the events element with its links and no event.
-            Row("events.json?from=next (nothing new)", [f"{path}/events.json?{QUERY}&from={nxt}" for path, nxt in chats],
-                '"events"', '"event":', server, skip="bot"),
-            Row("chat.json (full chat resource)", [f"{path}.json?{QUERY}" for path, _ in chats],
-                '"chatSessionKey"', "", server, skip="bot"),
+            Row(
+                "events.json?from=next (nothing new)",
+                [f"{path}/events.json?{QUERY}&from={nxt}" for path, nxt in chats],
+                '"events"',
+                '"event":',
+                server,
+                skip="bot",
+            ),
+            Row(
+                "chat.json (full chat resource)",
+                [f"{path}.json?{QUERY}" for path, _ in chats],
+                '"chatSessionKey"',
+                "",
+                server,
+                skip="bot",
+            ),
         ]
         for _ in range(args.rounds):  # interleaved: a slow minute of the machine hits every row alike
             for row in rows:
                 row.results.append(load.run(row))
         after = server.rss_mb(skip="bot")
-        memory.append(f"parley RSS (the server process, bots excluded): before load {before:.1f} MB,"
-                      f" after {after:.1f} MB, {args.chats} open chats; reference RSS {reference.rss_mb():.1f} MB")
+        memory.append(
+            f"parley RSS (the server process, bots excluded): before load {before:.1f} MB,"
+            f" after {after:.1f} MB, {args.chats} open chats; reference RSS {reference.rss_mb():.1f} MB"
+        )
     finally:
         if helper is not None:
             helper.stop()
@@ -273,28 +358,34 @@ def main() -> int:
     table = []
     for row in rows:
         ratios = [r.rate / ref.rate for r, ref in zip(row.results, reference_rates, strict=True)]
-        table.append([
-            row.name,
-            median_and_range([r.rate for r in row.results], ",.0f"),
-            f"{statistics.median(r.mean_ms for r in row.results):.2f}",
-            f"{statistics.median(r.p99_ms for r in row.results):.2f}",
-            median_and_range([r.cpu_ms for r in row.results], ".3f"),
-            str(sum(r.wrong + r.socket_errors for r in row.results)),
-            median_and_range(ratios, ".2f"),
-        ])
+        table.append(
+            [
+                row.name,
+                median_and_range([r.rate for r in row.results], ",.0f"),
+                f"{statistics.median(r.mean_ms for r in row.results):.2f}",
+                f"{statistics.median(r.p99_ms for r in row.results):.2f}",
+                median_and_range([r.cpu_ms for r in row.results], ".3f"),
+                str(sum(r.wrong + r.socket_errors for r in row.results)),
+                median_and_range(ratios, ".2f"),
+            ]
+        )
 
     print(f"command: python bench/polls.py {shlex.join(sys.argv[1:])}".rstrip())
-    print(f"load tool: {load.tool}" + (f" -t{args.threads}" if load.tool == "wrk" else "")
-          + f", {args.connections} connections, {args.seconds} s per row, {args.rounds} rounds interleaved,"
-          f" URLs rotated over {args.chats} chats; median (min-max) over rounds")
+    print(
+        f"load tool: {load.tool}"
+        + (f" -t{args.threads}" if load.tool == "wrk" else "")
+        + f", {args.connections} connections, {args.seconds} s per row, {args.rounds} rounds interleaved,"
+        f" URLs rotated over {args.chats} chats; median (min-max) over rounds"
+    )
     print_table(["row", "requests/s", "mean ms", "p99 ms", "server CPU ms/request", "wrong", "ratio"], table)
     for line in memory:
         print(line)
     shutil.rmtree(workdir, ignore_errors=True)
     wrong = sum(r.wrong + r.socket_errors for row in rows for r in row.results)
     if wrong:
-        print(f"{wrong} answers were not 200 with the expected body: the rates above are not comparable",
-              file=sys.stderr)
+        print(
+            f"{wrong} answers were not 200 with the expected body: the rates above are not comparable", file=sys.stderr
+        )
     return 1 if wrong else 0
 
 

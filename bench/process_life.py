@@ -24,7 +24,6 @@ from pathlib import Path
 
 import httpx
 import psutil
-
 from harness import HOST, free_port
 
 MARK = "PARLEY_BENCH_RUN"
@@ -43,11 +42,26 @@ def ours() -> list[psutil.Process]:
 
 
 def start(database: Path, port: int, log: Path) -> subprocess.Popen:
-    command = [sys.executable, "-m", "parley", "serve", "--demo", "--host", HOST, "--port", str(port),
-               "--database", f"sqlite:///{database}"]
+    command = [
+        sys.executable,
+        "-m",
+        "parley",
+        "serve",
+        "--demo",
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--database",
+        f"sqlite:///{database}",
+    ]
     print("$", " ".join(command))
-    popen = subprocess.Popen(command, stdout=log.open("ab"), stderr=subprocess.STDOUT,
-                             env={**os.environ, MARK: str(os.getpid()), "PYTHONUNBUFFERED": "1"})
+    popen = subprocess.Popen(
+        command,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+        env={**os.environ, MARK: str(os.getpid()), "PYTHONUNBUFFERED": "1"},
+    )
     url = f"http://{HOST}:{port}/api/account/{ACCOUNT}/chat/availability.json?v=1&appKey={KEY}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:  # the bot is online: every process is up
@@ -86,7 +100,9 @@ def rss_table(server: subprocess.Popen) -> None:
 
 
 def held_poll(base: str, hold: int, result: dict) -> None:
-    chat = httpx.post(f"{base}/chat/request.json?v=1&appKey={KEY}", json={"request": {"skill": "Sales"}}).headers["location"]
+    chat = httpx.post(f"{base}/chat/request.json?v=1&appKey={KEY}", json={"request": {"skill": "Sales"}}).headers[
+        "location"
+    ]
     time.sleep(1.5)  # the bot accepts and greets
     events = httpx.get(f"{chat}/events.json?v=1&appKey={KEY}").json()["events"]["event"]
     after = int((events[-1] if isinstance(events, list) else events)["@id"]) + 1
@@ -111,7 +127,9 @@ def main() -> None:
             print("processes and memory of `parley serve --demo` (idle):")
             rss_table(server)
             result: dict = {}
-            poller = threading.Thread(target=held_poll, args=(f"http://{HOST}:{port}/api/account/{ACCOUNT}", args.hold, result))
+            poller = threading.Thread(
+                target=held_poll, args=(f"http://{HOST}:{port}/api/account/{ACCOUNT}", args.hold, result)
+            )
             poller.start()
             while "held" not in result and poller.is_alive():
                 time.sleep(0.05)
@@ -121,8 +139,10 @@ def main() -> None:
             code = server.wait(timeout=args.hold + 30)
             exited = time.monotonic()
             poller.join()
-            print(f"SIGTERM with a wait={args.hold} poll held: exit code {code} after {exited - sent:.2f} s;"
-                  f" the poll answered after {result['answered'] - sent:.2f} s: {result['answer']}")
+            print(
+                f"SIGTERM with a wait={args.hold} poll held: exit code {code} after {exited - sent:.2f} s;"
+                f" the poll answered after {result['answered'] - sent:.2f} s: {result['answer']}"
+            )
             time.sleep(0.5)
             print(f"  left after SIGTERM: {describe(ours()) or 'nothing'}")
 

@@ -19,7 +19,6 @@ import time
 from pathlib import Path
 
 import httpx
-
 from harness import HOST, Process, free_port, parley, print_table
 
 ACCOUNT = "12345"
@@ -35,8 +34,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--visitors", type=int, default=20, help="visitors requesting at once (default 20)")
     parser.add_argument("--seconds", type=float, default=30, help="stop requesting after this (default 30)")
     parser.add_argument("--wait", type=int, default=5, help="agents' long-poll hold, wait=S (default 5)")
-    parser.add_argument("--reference", type=int, default=1000,
-                        help="availability requests in the reference row (default 1000)")
+    parser.add_argument(
+        "--reference", type=int, default=1000, help="availability requests in the reference row (default 1000)"
+    )
     args = parser.parse_args()
     if args.visitors > args.agents * MAX_CHATS:
         parser.error(f"--visitors must be at most agents x {MAX_CHATS} = {args.agents * MAX_CHATS}")
@@ -60,8 +60,15 @@ class Stats:
         ordered = sorted(self.latencies) or [0.0]
         p95 = ordered[min(int(len(ordered) * 0.95), len(ordered) - 1)]
         ratio = f"{rate / reference_rate:.2f}" if reference_rate else "1.00"
-        return [name, str(count), f"{rate:,.1f}", f"{1000 * statistics.fmean(ordered):.1f}", f"{1000 * p95:.1f}",
-                str(self.errors), ratio]
+        return [
+            name,
+            str(count),
+            f"{rate:,.1f}",
+            f"{1000 * statistics.fmean(ordered):.1f}",
+            f"{1000 * p95:.1f}",
+            str(self.errors),
+            ratio,
+        ]
 
 
 class Run:
@@ -110,15 +117,18 @@ class Run:
         while self.issued < self.args.chats and time.perf_counter() < deadline:
             self.issued += 1
             start = time.perf_counter()
-            response = await http.post(f"{self.account}/chat/request.json?{self.query}",
-                                       json={"request": {"skill": SKILL}})
+            response = await http.post(
+                f"{self.account}/chat/request.json?{self.query}", json={"request": {"skill": SKILL}}
+            )
             self.requests.add(time.perf_counter() - start, response.status_code == 201)
             if response.status_code != 201:
                 continue
             try:
-                accepted = await asyncio.wait_for(self._accepted(response.headers["location"].rsplit("/", 1)[1]),
-                                                  timeout=max(deadline - time.perf_counter(), 0) + 10)
-            except asyncio.TimeoutError:
+                accepted = await asyncio.wait_for(
+                    self._accepted(response.headers["location"].rsplit("/", 1)[1]),
+                    timeout=max(deadline - time.perf_counter(), 0) + 10,
+                )
+            except TimeoutError:
                 self.delays.errors += 1  # never accepted
                 continue
             self.delays.add(accepted - start)
@@ -169,8 +179,10 @@ class Run:
             self.requests.row("visitor POST chat/request.json", elapsed, reference_rate),
             self.accepts.row("agent accept POST incomingRequests", elapsed, reference_rate),
             # A delay, not a request of its own: its rate and ratio would repeat the accept row's.
-            self.delays.row("  request -> accept delay", elapsed, reference_rate)[:2] + ["-"]
-            + self.delays.row("", elapsed, reference_rate)[3:6] + ["-"],
+            self.delays.row("  request -> accept delay", elapsed, reference_rate)[:2]
+            + ["-"]
+            + self.delays.row("", elapsed, reference_rate)[3:6]
+            + ["-"],
             self.ends.row("agent POST state=ended", elapsed, reference_rate),
             self.rings.row("agent GET incomingRequests?wait", elapsed, reference_rate),
         ]
@@ -185,25 +197,62 @@ def main() -> int:
     key = parley("account", "create", "--database", database, "--id", ACCOUNT)
     parley("skill", "create", "--database", database, "--account", ACCOUNT, "--name", SKILL)
     for n in range(1, args.agents + 1):
-        parley("agent", "create", "--database", database, "--account", ACCOUNT, "--login", f"a{n}",
-               "--password", f"a{n}", "--skills", SKILL, "--max-chats", str(MAX_CHATS))
+        parley(
+            "agent",
+            "create",
+            "--database",
+            database,
+            "--account",
+            ACCOUNT,
+            "--login",
+            f"a{n}",
+            "--password",
+            f"a{n}",
+            "--skills",
+            SKILL,
+            "--max-chats",
+            str(MAX_CHATS),
+        )
     port = free_port()
     base = f"http://{HOST}:{port}"
     # Every visitor and agent of the load comes from this one address: its limits are off.
-    server = Process([sys.executable, "-m", "parley", "serve", "--host", HOST, "--port", str(port),
-                      "--database", database, "--chat-request-limit", "off", "--login-address-limit", "off",
-                      "--submission-limit", "off"], workdir / "parley.log", base + "/health").start()
+    server = Process(
+        [
+            sys.executable,
+            "-m",
+            "parley",
+            "serve",
+            "--host",
+            HOST,
+            "--port",
+            str(port),
+            "--database",
+            database,
+            "--chat-request-limit",
+            "off",
+            "--login-address-limit",
+            "off",
+            "--submission-limit",
+            "off",
+        ],
+        workdir / "parley.log",
+        base + "/health",
+    ).start()
     try:
         rows = asyncio.run(Run(args, base, key).main())
         rss = server.rss_mb()
     finally:
         server.stop()
     print(f"command: python bench/routing.py {shlex.join(sys.argv[1:])}".rstrip())
-    print(f"client: asyncio + httpx; {args.agents} agents x {MAX_CHATS} slots, {args.visitors} visitors at once,"
-          f" up to {args.chats} chats or {args.seconds:g} s, long-poll wait={args.wait}")
+    print(
+        f"client: asyncio + httpx; {args.agents} agents x {MAX_CHATS} slots, {args.visitors} visitors at once,"
+        f" up to {args.chats} chats or {args.seconds:g} s, long-poll wait={args.wait}"
+    )
     print_table(["row", "count", "per s", "mean ms", "p95 ms", "errors", "ratio"], rows)
-    print("the rows below the reference share one run; ratio = their rate / the reference rate."
-          " the rings row counts long-polls (each held until a ring or wait=S)")
+    print(
+        "the rows below the reference share one run; ratio = their rate / the reference rate."
+        " the rings row counts long-polls (each held until a ring or wait=S)"
+    )
     print(f"parley RSS (the server process) after the run: {rss:.1f} MB")
     shutil.rmtree(workdir, ignore_errors=True)
     return 0

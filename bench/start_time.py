@@ -69,15 +69,38 @@ def add_history(path: Path, chats: int, events: int) -> None:
         for n in range(start, min(start + BATCH, chats)):
             chat_id = f"H{1_000_000_000_000_000_000 + n}-{n:032x}K{1_000_000 + n % 9_000_000}"
             at = ended - 600_000 + n % 1000
-            rows.append((chat_id, DEMO_ACCOUNT, base + n, n + 1, "ended", None, None, at, at + 5000, ended,
-                         40, None, "{}", "{}", events, f"A{n:032x}"))
+            rows.append(
+                (
+                    chat_id,
+                    DEMO_ACCOUNT,
+                    base + n,
+                    n + 1,
+                    "ended",
+                    None,
+                    None,
+                    at,
+                    at + 5000,
+                    ended,
+                    40,
+                    None,
+                    "{}",
+                    "{}",
+                    events,
+                    f"A{n:032x}",
+                )
+            )
             event_rows.extend((chat_id, e, "line", at + e, 0, line, None) for e in range(events))
         db.executemany(
             "INSERT INTO chats (id, account_id, rt_session_id, visitor_id, state, skill_id, agent_id, start_ms,"
             " chatting_ms, ended_ms, chat_timeout, visitor_name, details, custom_variables, next_event_id, agent_key)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-        db.executemany("INSERT INTO events (chat_id, id, type, time_ms, agents_only, fields, request_key)"
-                       " VALUES (?, ?, ?, ?, ?, ?, ?)", event_rows)
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+        db.executemany(
+            "INSERT INTO events (chat_id, id, type, time_ms, agents_only, fields, request_key)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            event_rows,
+        )
     db.execute("COMMIT")
     db.close()
 
@@ -85,11 +108,30 @@ def add_history(path: Path, chats: int, events: int) -> None:
 def start_seconds(database: Path, log: Path) -> float:
     """From the process start to its first ``/health`` answer (polled every 10 ms)."""
     port = free_port()
-    server = Process([sys.executable, "-m", "parley", "serve", "--host", HOST, "--port", str(port),
-                      "--database", f"sqlite:///{database}"], log, f"http://{HOST}:{port}/health")
+    server = Process(
+        [
+            sys.executable,
+            "-m",
+            "parley",
+            "serve",
+            "--host",
+            HOST,
+            "--port",
+            str(port),
+            "--database",
+            f"sqlite:///{database}",
+        ],
+        log,
+        f"http://{HOST}:{port}/health",
+    )
     began = time.monotonic()
-    server.popen = subprocess.Popen(server.command, stdout=log.open("ab"), stderr=subprocess.STDOUT,
-                                    start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    server.popen = subprocess.Popen(
+        server.command,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     try:
         while time.monotonic() - began < 600:
             if server.popen.poll() is not None:
@@ -111,8 +153,11 @@ def main() -> int:
         empty, full = seeded(folder / "empty.db"), seeded(folder / "history.db")
         began = time.monotonic()
         add_history(full, args.chats, args.events)
-        print(f"wrote {args.chats:,} ended chats with {args.chats * args.events:,} events"
-              f" in {time.monotonic() - began:.0f} s ({full.stat().st_size / 2**20:,.0f} MiB)", flush=True)
+        print(
+            f"wrote {args.chats:,} ended chats with {args.chats * args.events:,} events"
+            f" in {time.monotonic() - began:.0f} s ({full.stat().st_size / 2**20:,.0f} MiB)",
+            flush=True,
+        )
         times = {"empty": [], "history": []}
         for _ in range(args.rounds):
             times["empty"].append(start_seconds(empty, folder / "empty.log"))

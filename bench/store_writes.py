@@ -38,8 +38,9 @@ async def measure(url: str, writers: int, writes: int) -> tuple[float, int]:
         await store.create_account(Account("1", "Bench"))
         chats = []
         for n in range(writers):
-            chat = Chat(id=new_chat_id(), account_id="1", rt_session_id=n + 1, visitor_id=n + 1, start_ms=0,
-                        chat_timeout=40)
+            chat = Chat(
+                id=new_chat_id(), account_id="1", rt_session_id=n + 1, visitor_id=n + 1, start_ms=0, chat_timeout=40
+            )
             await store.insert_chat(chat, [], new_visitor=True)
             chats.append(chat)
         per_writer = writes // writers

@@ -47,8 +47,9 @@ class Agent:
         self.http = http
         login = http.post(f"{base}/login?v=1.3", json={"username": AGENT[0], "password": AGENT[1]}).json()
         self.auth = {"Authorization": f"Bearer {login['bearer']}"}
-        self.session = http.post(f"{base}/agentSession.json", json={"loginData": ""},
-                                 headers=self.auth).json()["agentSessionLocation"]["link"]["@href"]
+        self.session = http.post(f"{base}/agentSession.json", json={"loginData": ""}, headers=self.auth).json()[
+            "agentSessionLocation"
+        ]["link"]["@href"]
 
     def accept(self) -> str:
         deadline = time.monotonic() + 30
@@ -60,8 +61,12 @@ class Agent:
         sys.exit("no ring reached the bench agent")
 
     def say(self, chat: str, text: str) -> None:
-        if self.http.post(f"{chat}/events.json", json={"event": {"@type": "line", "text": text}},
-                          headers=self.auth).status_code != 201:
+        if (
+            self.http.post(
+                f"{chat}/events.json", json={"event": {"@type": "line", "text": text}}, headers=self.auth
+            ).status_code
+            != 201
+        ):
             sys.exit("the agent's line was refused")
 
 
@@ -110,12 +115,44 @@ def main() -> None:
     port = free_port()
     url = f"http://{HOST}:{port}"
     # Every chat comes from this one address: the per-address chat-request limit is off.
-    server = Process([sys.executable, "-m", "parley", "serve", "--demo", "--host", HOST, "--port", str(port),
-                      "--database", database, "--chat-request-limit", "off"], folder / "serve.log",
-                     f"{url}/health").start()
+    server = Process(
+        [
+            sys.executable,
+            "-m",
+            "parley",
+            "serve",
+            "--demo",
+            "--host",
+            HOST,
+            "--port",
+            str(port),
+            "--database",
+            database,
+            "--chat-request-limit",
+            "off",
+        ],
+        folder / "serve.log",
+        f"{url}/health",
+    ).start()
     try:
-        parley("agent", "create", "--account", DEMO_ACCOUNT, "--login", AGENT[0], "--password", AGENT[1],
-               "--nickname", "Bench", "--skills", "Support", "--max-chats", "50", "--database", database)
+        parley(
+            "agent",
+            "create",
+            "--account",
+            DEMO_ACCOUNT,
+            "--login",
+            AGENT[0],
+            "--password",
+            AGENT[1],
+            "--nickname",
+            "Bench",
+            "--skills",
+            "Support",
+            "--max-chats",
+            "50",
+            "--database",
+            database,
+        )
         time.sleep(1.5)  # the server picks CLI changes up within a second (--sweep-interval)
         results = {"poll": ([], []), "stream": ([], [])}
         with httpx.Client(timeout=20) as http, sync_playwright() as playwright:
@@ -134,10 +171,16 @@ def main() -> None:
         for mode, label in (("poll", "2 s polling (reference)"), ("stream", "event stream")):
             delays, idle = results[mode]
             median = statistics.median(delays)
-            rows.append([label, f"{median * 1000:.0f}", f"{max(delays) * 1000:.0f}",
-                         f"{statistics.median(idle):.0f}", f"{median / reference:.3f}"])
-        print_table(["widget transport", "line delay median ms", "worst ms", "requests/idle min", "delay ratio"],
-                    rows)
+            rows.append(
+                [
+                    label,
+                    f"{median * 1000:.0f}",
+                    f"{max(delays) * 1000:.0f}",
+                    f"{statistics.median(idle):.0f}",
+                    f"{median / reference:.3f}",
+                ]
+            )
+        print_table(["widget transport", "line delay median ms", "worst ms", "requests/idle min", "delay ratio"], rows)
         print(f"server memory: {server.rss_mb():.0f} MB")
     finally:
         server.stop()

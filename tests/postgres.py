@@ -39,9 +39,12 @@ def url_of(name: str, admin_url: str = ADMIN_URL) -> str:
 async def _admin(sql: str) -> None:
     try:
         connection = await asyncpg.connect(ADMIN_URL, timeout=10)
-    except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
-        pytest.fail(f"PostgreSQL at {ADMIN_URL} (PARLEY_TEST_POSTGRES) does not answer: {exc}. "
-                    "Start it (.ci/run shows how) or point PARLEY_TEST_POSTGRES at one.", pytrace=False)
+    except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
+        pytest.fail(
+            f"PostgreSQL at {ADMIN_URL} (PARLEY_TEST_POSTGRES) does not answer: {exc}. "
+            "Start it (.ci/run shows how) or point PARLEY_TEST_POSTGRES at one.",
+            pytrace=False,
+        )
     try:
         await connection.execute(sql)
     finally:
@@ -98,7 +101,7 @@ class Cluster:
             log = self.log.read_text() if self.log.exists() else ""
             raise RuntimeError(f"{tool} failed: {result.stdout}{result.stderr}\n{log[-2000:]}")
 
-    def init(self) -> "Cluster":
+    def init(self) -> Cluster:
         self._pg("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8")
         return self
 

@@ -18,16 +18,22 @@ from parley.services.admin_tokens import AdminTokens
 
 
 def _account_line(account: Any) -> str:
-    return (f"{account.id}\t{account.name}\ttimezone={account.timezone}"
-            f"\tdefault_skill={account.default_skill_id or '-'}\toffline_email={account.offline_email or '-'}")
+    return (
+        f"{account.id}\t{account.name}\ttimezone={account.timezone}"
+        f"\tdefault_skill={account.default_skill_id or '-'}\toffline_email={account.offline_email or '-'}"
+    )
 
 
 @account.command("list", context_settings=CONTEXT)
 @database_options
 def account_list(config: str | None, database: str | None) -> int:
     """List accounts: id, name, time zone, default skill id, offline address."""
-    return _run_admin(config, database, lambda a: a.accounts(),
-                      lambda accounts: "\n".join(map(_account_line, accounts)) or "no accounts")
+    return _run_admin(
+        config,
+        database,
+        lambda a: a.accounts(),
+        lambda accounts: "\n".join(map(_account_line, accounts)) or "no accounts",
+    )
 
 
 @account.command("show", context_settings=CONTEXT)
@@ -43,9 +49,12 @@ def account_show(config: str | None, database: str | None, account_id: str) -> i
 @database_options
 def appkey_list(config: str | None, database: str | None, account: str) -> int:
     """List an account's app keys: id and creation time (the keys themselves are not stored)."""
-    return _run_admin(config, database, lambda a: a.app_keys(account),
-                      lambda keys: "\n".join(f"{accounts.key_id(k)}\t{_utc(k.created_ms)}" for k in keys)
-                      or "no app keys")
+    return _run_admin(
+        config,
+        database,
+        lambda a: a.app_keys(account),
+        lambda keys: "\n".join(f"{accounts.key_id(k)}\t{_utc(k.created_ms)}" for k in keys) or "no app keys",
+    )
 
 
 @appkey.command("revoke", context_settings=CONTEXT)
@@ -54,8 +63,12 @@ def appkey_list(config: str | None, database: str | None, account: str) -> int:
 @database_options
 def appkey_revoke(config: str | None, database: str | None, account: str, key_id: str) -> int:
     """Revoke an app key: a running server refuses it within a second."""
-    return _run_admin(config, database, lambda a: a.revoke_app_key(account, key_id),
-                      lambda k: f"app key {accounts.key_id(k)} of account {account} revoked")
+    return _run_admin(
+        config,
+        database,
+        lambda a: a.revoke_app_key(account, key_id),
+        lambda k: f"app key {accounts.key_id(k)} of account {account} revoked",
+    )
 
 
 @skill.command("list", context_settings=CONTEXT)
@@ -63,8 +76,12 @@ def appkey_revoke(config: str | None, database: str | None, account: str, key_id
 @database_options
 def skill_list(config: str | None, database: str | None, account: str) -> int:
     """List an account's skills: id and name."""
-    return _run_admin(config, database, lambda a: a.skills(account),
-                      lambda skills: "\n".join(f"{s.id}\t{s.name}" for s in skills) or "no skills")
+    return _run_admin(
+        config,
+        database,
+        lambda a: a.skills(account),
+        lambda skills: "\n".join(f"{s.id}\t{s.name}" for s in skills) or "no skills",
+    )
 
 
 @skill.command("rename", context_settings=CONTEXT)
@@ -74,13 +91,16 @@ def skill_list(config: str | None, database: str | None, account: str) -> int:
 @database_options
 def skill_rename(config: str | None, database: str | None, account: str, skill_id: int, name: str) -> int:
     """Rename a skill; its chats, agents and surveys follow (they hold its id)."""
-    return _run_admin(config, database, lambda a: a.rename_skill(account, skill_id, name),
-                      lambda s: f"skill {s.id} renamed {s.name}")
+    return _run_admin(
+        config, database, lambda a: a.rename_skill(account, skill_id, name), lambda s: f"skill {s.id} renamed {s.name}"
+    )
 
 
 def _agent_line(agent: Any) -> str:
-    return (f"{agent.id}\t{agent.login}\tnickname={agent.nickname}\tmax_chats={agent.max_chats}"
-            f"\tskills={','.join(map(str, agent.skill_ids)) or '-'}\t{'enabled' if agent.enabled else 'disabled'}")
+    return (
+        f"{agent.id}\t{agent.login}\tnickname={agent.nickname}\tmax_chats={agent.max_chats}"
+        f"\tskills={','.join(map(str, agent.skill_ids)) or '-'}\t{'enabled' if agent.enabled else 'disabled'}"
+    )
 
 
 @agent.command("list", context_settings=CONTEXT)
@@ -88,8 +108,9 @@ def _agent_line(agent: Any) -> str:
 @database_options
 def agent_list(config: str | None, database: str | None, account: str) -> int:
     """List an account's agents: id, login, nickname, chats at once, skill ids, enabled."""
-    return _run_admin(config, database, lambda a: a.agents(account),
-                      lambda agents: "\n".join(map(_agent_line, agents)) or "no agents")
+    return _run_admin(
+        config, database, lambda a: a.agents(account), lambda agents: "\n".join(map(_agent_line, agents)) or "no agents"
+    )
 
 
 @agent.command("show", context_settings=CONTEXT)
@@ -108,12 +129,20 @@ def agent_show(config: str | None, database: str | None, account: str, agent_id:
 @_option("--skills", help="comma-separated skill names (replaces the agent's skills; '' for none)")
 @_option("--max-chats", type=int, help="chats at once; -1 = unlimited")
 @database_options
-def agent_update(config: str | None, database: str | None, account: str, agent_id: int, nickname: str | None,
-                 skills: str | None, max_chats: int | None) -> int:
+def agent_update(
+    config: str | None,
+    database: str | None,
+    account: str,
+    agent_id: int,
+    nickname: str | None,
+    skills: str | None,
+    max_chats: int | None,
+) -> int:
     """Change an agent's nickname, skills or chats at once."""
     names = None if skills is None else [name for name in skills.split(",") if name.strip()]
-    return _run_admin(config, database, lambda a: a.update_agent(account, agent_id, nickname, names, max_chats),
-                      _agent_line)
+    return _run_admin(
+        config, database, lambda a: a.update_agent(account, agent_id, nickname, names, max_chats), _agent_line
+    )
 
 
 @agent.command("reset-password", context_settings=CONTEXT)
@@ -121,11 +150,14 @@ def agent_update(config: str | None, database: str | None, account: str, agent_i
 @_option("--id", "agent_id", type=int, required=True, help="the agent's id")
 @_option("--password", required=True, help="the new password")
 @database_options
-def agent_reset_password(config: str | None, database: str | None, account: str, agent_id: int,
-                         password: str) -> int:
+def agent_reset_password(config: str | None, database: str | None, account: str, agent_id: int, password: str) -> int:
     """Set an agent's password (logins already open stay open; disable to end them)."""
-    return _run_admin(config, database, lambda a: a.update_agent(account, agent_id, password=password),
-                      lambda agent: f"agent {agent.id} ({agent.login}): password changed")
+    return _run_admin(
+        config,
+        database,
+        lambda a: a.update_agent(account, agent_id, password=password),
+        lambda agent: f"agent {agent.id} ({agent.login}): password changed",
+    )
 
 
 @agent.command("disable", context_settings=CONTEXT)
@@ -172,8 +204,12 @@ def admin_token_list(config: str | None, database: str | None) -> int:
     """List admin tokens: id, created, revoked (or -), name. Never the tokens themselves."""
 
     def show(tokens: list) -> str:
-        return "\n".join(f"{t.id}\t{_utc(t.created_ms)}\t{_utc(t.revoked_ms) if t.revoked_ms else '-'}\t{t.name}"
-                         for t in tokens) or "no admin tokens"
+        return (
+            "\n".join(
+                f"{t.id}\t{_utc(t.created_ms)}\t{_utc(t.revoked_ms) if t.revoked_ms else '-'}\t{t.name}" for t in tokens
+            )
+            or "no admin tokens"
+        )
 
     return _run_admin(config, database, lambda a: AdminTokens(a.store).list(), show)
 
@@ -183,8 +219,12 @@ def admin_token_list(config: str | None, database: str | None) -> int:
 @database_options
 def admin_token_revoke(config: str | None, database: str | None, token_id: int) -> int:
     """Revoke an admin token: refused from its next request on, by every running server."""
-    return _run_admin(config, database, lambda a: AdminTokens(a.store).revoke(token_id),
-                      lambda t: f"admin token {t.id} ({t.name}) revoked")
+    return _run_admin(
+        config,
+        database,
+        lambda a: AdminTokens(a.store).revoke(token_id),
+        lambda t: f"admin token {t.id} ({t.name}) revoked",
+    )
 
 
 def _utc(ms: int) -> str:

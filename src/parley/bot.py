@@ -22,8 +22,9 @@ def echo(text: str) -> str:
 
 
 class Bot:
-    def __init__(self, url: str, account: str, login: str, password: str, *, answer=echo,
-                 hold_seconds: float = HOLD_SECONDS) -> None:
+    def __init__(
+        self, url: str, account: str, login: str, password: str, *, answer=echo, hold_seconds: float = HOLD_SECONDS
+    ) -> None:
         self.url, self.account, self.login_name, self.password = url, account, login, password
         self.answer = answer
         self.hold_seconds = hold_seconds
@@ -102,5 +103,5 @@ class Bot:
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
     try:
         await asyncio.wait_for(stop.wait(), seconds)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         pass

@@ -65,10 +65,14 @@ def setting_options(names: Iterable[str] | None = None) -> Callable:
     def decorate(command: Callable) -> Callable:
         for name in reversed(list(Settings.model_fields if names is None else names)):
             command = _setting_option(name)(command)
-        return click.option("--config", "config", type=click.Path(dir_okay=False), envvar="PARLEY_CONFIG",
-                            show_envvar=True,
-                            help="TOML file of settings (keys are setting names); flags and PARLEY_* "
-                                 "variables override it")(command)
+        return click.option(
+            "--config",
+            "config",
+            type=click.Path(dir_okay=False),
+            envvar="PARLEY_CONFIG",
+            show_envvar=True,
+            help="TOML file of settings (keys are setting names); flags and PARLEY_* variables override it",
+        )(command)
 
     return decorate
 
@@ -80,8 +84,9 @@ def _load(config: str | None, flags: dict[str, Any]) -> Settings:
 def _option(*flags: str, **kwargs: Any) -> Callable:
     """An admin command option that also reads ``PARLEY_<OPTION>``."""
     name = flags[0].lstrip("-").replace("-", "_")
-    return click.option(*flags, envvar=env_name(name), show_envvar=True,
-                        show_default=kwargs.get("default") not in (None, ""), **kwargs)
+    return click.option(
+        *flags, envvar=env_name(name), show_envvar=True, show_default=kwargs.get("default") not in (None, ""), **kwargs
+    )
 
 
 @click.group(context_settings=CONTEXT)
@@ -98,8 +103,13 @@ def cli() -> None:
 
 @cli.command(context_settings=CONTEXT)
 @setting_options()
-@click.option("--demo", is_flag=True, envvar="PARLEY_DEMO", show_envvar=True,
-              help="seed the demo account and run a demo bot agent")
+@click.option(
+    "--demo",
+    is_flag=True,
+    envvar="PARLEY_DEMO",
+    show_envvar=True,
+    help="seed the demo account and run a demo bot agent",
+)
 def serve(config: str | None, demo: bool, **flags: Any) -> int:
     """Serve every API on one port.
 
@@ -109,8 +119,10 @@ def serve(config: str | None, demo: bool, **flags: Any) -> int:
     logs.configure(settings.log_format, settings.log_level)
     worker = workers.is_worker()
     if settings.workers > 1 and not worker and not is_postgres(settings.database):
-        raise click.ClickException("--workers needs a store that many processes share (--database "
-                                   "postgresql://...): the embedded SQLite mode is one process")
+        raise click.ClickException(
+            "--workers needs a store that many processes share (--database "
+            "postgresql://...): the embedded SQLite mode is one process"
+        )
     try:
         claim = claim_for_server(settings.database)
     except (RuntimeError, ValueError, OSError) as exc:
@@ -127,15 +139,25 @@ def serve(config: str | None, demo: bool, **flags: Any) -> int:
     base = f"http://{settings.host}:{settings.port}"
     bot = None
     if demo:
-        print(DEMO_HELP.format(account=accounts.DEMO_ACCOUNT, key=accounts.DEMO_APP_KEY,
-                               base=settings.public_url or base), flush=True)
+        print(
+            DEMO_HELP.format(
+                account=accounts.DEMO_ACCOUNT, key=accounts.DEMO_APP_KEY, base=settings.public_url or base
+            ),
+            flush=True,
+        )
         # The bot reads its stdin until it closes: the kernel closes our end however this
         # process ends, SIGKILL included, so the bot never outlives its server.
         # The bot writes to the same stderr: the server's log settings keep its lines in one format.
-        bot_env = {**os.environ, "PARLEY_LOG_FORMAT": logs.chosen_format(settings.log_format, sys.stderr),
-                   "PARLEY_LOG_LEVEL": settings.log_level}
-        bot = subprocess.Popen([sys.executable, "-m", "parley", "bot", "--url", base, "--until-stdin-closes"],
-                               stdin=subprocess.PIPE, env=bot_env)
+        bot_env = {
+            **os.environ,
+            "PARLEY_LOG_FORMAT": logs.chosen_format(settings.log_format, sys.stderr),
+            "PARLEY_LOG_LEVEL": settings.log_level,
+        }
+        bot = subprocess.Popen(
+            [sys.executable, "-m", "parley", "bot", "--url", base, "--until-stdin-closes"],
+            stdin=subprocess.PIPE,
+            env=bot_env,
+        )
     try:
         if settings.workers > 1 and not worker:
             return workers.supervise(settings.workers, sys.argv[1:])
@@ -174,8 +196,7 @@ def account() -> None:
 @_option("--name", help="display name")
 @_option("--timezone", default="UTC", help="IANA time zone of the account")
 @database_options
-def account_create(config: str | None, database: str | None, account_id: str, name: str | None,
-                   timezone: str) -> int:
+def account_create(config: str | None, database: str | None, account_id: str, name: str | None, timezone: str) -> int:
     """Create an account; prints its first app key."""
     return _run_admin(config, database, lambda a: a.create_account(account_id, name, timezone))
 
@@ -187,16 +208,26 @@ def account_create(config: str | None, database: str | None, account_id: str, na
 @_option("--default-skill", help="skill name for chats requested without a skill")
 @_option("--offline-email", help="where offline-survey messages are mailed ('' to clear)")
 @database_options
-def account_update(config: str | None, database: str | None, account_id: str, name: str | None,
-                   timezone: str | None, default_skill: str | None, offline_email: str | None) -> int:
+def account_update(
+    config: str | None,
+    database: str | None,
+    account_id: str,
+    name: str | None,
+    timezone: str | None,
+    default_skill: str | None,
+    offline_email: str | None,
+) -> int:
     """Change an account."""
 
     def show(result: Any) -> str:
-        return (f"account {result.id}: name={result.name} timezone={result.timezone}"
-                f" offline_email={result.offline_email or ''}")
+        return (
+            f"account {result.id}: name={result.name} timezone={result.timezone}"
+            f" offline_email={result.offline_email or ''}"
+        )
 
-    return _run_admin(config, database, lambda a: a.update_account(
-        account_id, name, timezone, default_skill, offline_email), show)
+    return _run_admin(
+        config, database, lambda a: a.update_account(account_id, name, timezone, default_skill, offline_email), show
+    )
 
 
 @cli.group(context_settings=CONTEXT)
@@ -239,12 +270,19 @@ def agent() -> None:
 @_option("--skills", default="", help="comma-separated skill names")
 @_option("--max-chats", type=int, default=4, help="chats at once; -1 = unlimited")
 @database_options
-def agent_create(config: str | None, database: str | None, account: str, login: str, password: str,
-                 nickname: str | None, skills: str, max_chats: int) -> int:
+def agent_create(
+    config: str | None,
+    database: str | None,
+    account: str,
+    login: str,
+    password: str,
+    nickname: str | None,
+    skills: str,
+    max_chats: int,
+) -> int:
     """Create an agent user; prints its id."""
     names = [name for name in skills.split(",") if name.strip()]
-    return _run_admin(config, database, lambda a: a.create_agent(account, login, password, nickname, names,
-                                                                 max_chats))
+    return _run_admin(config, database, lambda a: a.create_agent(account, login, password, nickname, names, max_chats))
 
 
 @cli.group(context_settings=CONTEXT)
@@ -259,11 +297,15 @@ def survey() -> None:
 @_option("--name", help="what surveyName selects (default: the survey's title)")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @database_options
-def survey_import(config: str | None, database: str | None, account: str, kind: str, skill: str | None,
-                  name: str | None, file: str) -> int:
+def survey_import(
+    config: str | None, database: str | None, account: str, kind: str, skill: str | None, name: str | None, file: str
+) -> int:
     """Import a survey document (server spec §9) from FILE, JSON or XML holding {"survey": {...}}; prints its id."""
-    return _run_admin(config, database, lambda a: import_survey(
-        a.store, account, kind, _survey_document(file), skill, name, int(time.time() * 1000)))
+    return _run_admin(
+        config,
+        database,
+        lambda a: import_survey(a.store, account, kind, _survey_document(file), skill, name, int(time.time() * 1000)),
+    )
 
 
 def _sqlite_path(url: str) -> Path:
@@ -282,8 +324,9 @@ def _existing_database(url: str) -> str:
     path = _sqlite_path(url)
     if not path.is_file():
         shown = database_path(url)
-        raise click.ClickException(f"no database at {shown}; create it with `parley migrate --database {url}`"
-                                   " or `parley serve`")
+        raise click.ClickException(
+            f"no database at {shown}; create it with `parley migrate --database {url}` or `parley serve`"
+        )
     click.echo(f"parley: database {path}", err=True)
     return url
 
@@ -302,8 +345,7 @@ async def _admin(database: str, action: Callable) -> Any:
         await store.close()
 
 
-def _run_admin(config: str | None, database: str | None, action: Callable,
-               show: Callable[[Any], str] = str) -> int:
+def _run_admin(config: str | None, database: str | None, action: Callable, show: Callable[[Any], str] = str) -> int:
     url = _existing_database(_load(config, {"database": database}).database)
     try:
         result = asyncio.run(_admin(url, action))
@@ -329,8 +371,9 @@ def _survey_document(path: str) -> dict:
 @_option("--account", default=accounts.DEMO_ACCOUNT, help="account id")
 @_option("--login", default=accounts.DEMO_AGENT, help="agent login name")
 @_option("--password", default=accounts.DEMO_AGENT, help="agent password")
-@click.option("--until-stdin-closes", is_flag=True,
-              help="exit when stdin reaches its end (a parent process holds it open)")
+@click.option(
+    "--until-stdin-closes", is_flag=True, help="exit when stdin reaches its end (a parent process holds it open)"
+)
 def bot(url: str, account: str, login: str, password: str, until_stdin_closes: bool) -> int:
     """Run an agent bot that accepts rings, greets and echoes."""
     from parley.bot import Bot

@@ -11,10 +11,10 @@ import difflib
 import ipaddress
 import os
 import tomllib
+from collections.abc import Callable
 from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any, Literal, get_args, get_origin
 
 from limits import RateLimitItem, parse_many
@@ -37,15 +37,22 @@ class SettingsError(ValueError):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_ignore_empty=True, extra="forbid",
-                                      coerce_numbers_to_str=True)  # TOML `transcript_recipients = 3`
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_ignore_empty=True, extra="forbid", coerce_numbers_to_str=True
+    )  # TOML `transcript_recipients = 3`
 
-    database: str = Field(DEFAULT_DATABASE, description="the store: sqlite:////absolute/path.db (embedded), or postgresql://user@host:5432/db")
+    database: str = Field(
+        DEFAULT_DATABASE,
+        description="the store: sqlite:////absolute/path.db (embedded), or postgresql://user@host:5432/db",
+    )
     host: str = Field("127.0.0.1", description="address to listen on")
     port: int = Field(8080, ge=1, le=65535, description="TCP port to listen on")
     # Links, Location and baseURI come from here; without it, from the request's Host.
-    public_url: str | None = Field(None, description="base of every href, Location and baseURI "
-                                   "(https://chat.example.com); unset: the request's scheme and Host")
+    public_url: str | None = Field(
+        None,
+        description="base of every href, Location and baseURI "
+        "(https://chat.example.com); unset: the request's scheme and Host",
+    )
     # info.chatTimeout when the request names no interactionTimeout (server spec §7.3).
     chat_timeout: int = Field(40, description="seconds of info.chatTimeout when a chat request names none")
     ended_retention: int = Field(3600, description="seconds an ended chat stays readable")
@@ -53,10 +60,12 @@ class Settings(BaseSettings):
     # Login bearer lifetime after the last login or refresh (the Login Service's sessionTTl).
     session_ttl: int = Field(28800, description="seconds a login bearer lives after the last login or refresh")
     agent_default_availability: Literal["Online", "Away", "Occupied"] = Field(
-        "Online", description="availability of an agent's first session")
+        "Online", description="availability of an agent's first session"
+    )
     # "end": a chat nobody could take gets system line 2 and ends at once; "queue": it waits.
     no_agent_policy: Literal["end", "queue"] = Field(
-        "end", description="a chat nobody could take: end it at once, or queue it")
+        "end", description="a chat nobody could take: end it at once, or queue it"
+    )
     json_always_arrays: bool = Field(False, description="render every repeated element as a JSON array")
     system_message_id_as_string: bool = Field(False, description='systemMessageId as "4" instead of 4')
     max_body_bytes: int = Field(1_048_576, description="larger request bodies get 413")
@@ -66,7 +75,8 @@ class Settings(BaseSettings):
     ring_timeout: int = Field(20, description="seconds a ring may go unanswered before the next agent is rung")
     # "single": offer a chat to one agent at a time; "all": to every eligible agent, first accept wins.
     ring_mode: Literal["single", "all"] = Field(
-        "single", description="ring one agent at a time, or every eligible agent at once")
+        "single", description="ring one agent at a time, or every eligible agent at once"
+    )
     # An agent session with no request for this long ends (its chats are requeued or ended).
     agent_session_idle_timeout: int = Field(120, description="seconds without a request that end an agent session")
     # Mail: smtp://host:port (plain or STARTTLS) or smtps://host:port (TLS from the start).
@@ -76,53 +86,76 @@ class Settings(BaseSettings):
     smtp_username: str | None = Field(None, description="SMTP login name")
     smtp_password: SecretStr | None = Field(None, description="SMTP password (secret)")
     # Verifies visitor ssoKey JWTs (V8): an HMAC secret, or a PEM public key or its file path.
-    sso_jwt_key: SecretStr | None = Field(None, description="verifies visitor ssoKey JWTs: an HMAC secret, "
-                                          "or a PEM public key or its file path (secret)")
+    sso_jwt_key: SecretStr | None = Field(
+        None, description="verifies visitor ssoKey JWTs: an HMAC secret, or a PEM public key or its file path (secret)"
+    )
     # Proxies (comma-separated CIDRs) whose X-Forwarded-For names the client; none by default.
-    trusted_proxies: str | None = Field(None, description="comma-separated CIDRs of proxies whose "
-                                        "X-Forwarded-For names the client")
+    trusted_proxies: str | None = Field(
+        None, description="comma-separated CIDRs of proxies whose X-Forwarded-For names the client"
+    )
     # Abuse limits (README "Security"): "N/period" in the limits library's notation ("10/minute",
     # several joined by ";"), or "off". Counted in a moving window per process, or in a shared store.
-    limits_storage: str = Field("memory://", description="where limits count: memory:// or a shared "
-                                "store such as redis://host:6379")
+    limits_storage: str = Field(
+        "memory://", description="where limits count: memory:// or a shared store such as redis://host:6379"
+    )
     login_limit: str = Field("10/minute", description="login attempts per login name, or off")
     login_address_limit: str = Field("20/minute", description="login attempts per client address, or off")
     chat_request_limit: str = Field("60/minute", description="chat requests per client address, or off")
-    submission_limit: str = Field("30/minute", description="survey submissions and transcript requests "
-                                  "per client address, or off")
+    submission_limit: str = Field(
+        "30/minute", description="survey submissions and transcript requests per client address, or off"
+    )
     transcript_recipients: str = Field("3", description="distinct transcript addresses per chat, or off")
     # Origins (comma-separated) that get credentialed CORS; every other origin gets CORS without credentials.
-    cors_credentialed_origins: str | None = Field(None, description="comma-separated origins that get "
-                                                  "credentialed CORS")
+    cors_credentialed_origins: str | None = Field(
+        None, description="comma-separated origins that get credentialed CORS"
+    )
     # Connections served at once (granian's backpressure); held long-polls and event streams take
     # all but a reserve (1/16, at least 8), so plain requests always get in. Capped by the open-file limit.
-    max_connections: int = Field(16384, ge=16, description="connections served at once; held polls and "
-                                 "streams take all but a reserve of 1/16 (at least 8)")
+    max_connections: int = Field(
+        16384,
+        ge=16,
+        description="connections served at once; held polls and streams take all but a reserve of 1/16 (at least 8)",
+    )
 
     # Many nodes (a PostgreSQL database): news between nodes, and the link a follower hands requests
     # to the leader over. One machine needs none of the node settings; several set --node-host to
     # an interface the others reach (and --node-address when that is not how they reach it).
-    redis: str | None = Field(None, description="many nodes: Redis for wake-ups between nodes "
-                              "(redis://host:6379/0); without it other nodes read the store every second")
-    workers: int = Field(1, ge=1, le=256, description="many nodes: server processes on this machine, one port "
-                         "(needs --database postgresql://...)")
+    redis: str | None = Field(
+        None,
+        description="many nodes: Redis for wake-ups between nodes "
+        "(redis://host:6379/0); without it other nodes read the store every second",
+    )
+    workers: int = Field(
+        1,
+        ge=1,
+        le=256,
+        description="many nodes: server processes on this machine, one port (needs --database postgresql://...)",
+    )
     node_host: str = Field("127.0.0.1", description="many nodes: address the node link listens on")
     node_port: int = Field(0, ge=0, le=65535, description="many nodes: port of the node link (0: any free port)")
-    node_address: str | None = Field(None, description="many nodes: host:port other nodes reach this "
-                                     "node's link at (default: node-host and its port)")
+    node_address: str | None = Field(
+        None,
+        description="many nodes: host:port other nodes reach this node's link at (default: node-host and its port)",
+    )
 
     # Logs (docs/operations.md): JSON lines unless stderr is a terminal; "auto" guesses which.
     log_format: Literal["auto", "json", "text"] = Field(
-        "auto", description="log lines as JSON, as text, or auto: text on a terminal, JSON otherwise")
-    log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="least severe log "
-                                                                    "lines written")
+        "auto", description="log lines as JSON, as text, or auto: text on a terminal, JSON otherwise"
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", description="least severe log lines written"
+    )
     # /metrics answers only loopback clients that no proxy forwarded, unless this bearer is set.
-    metrics_token: SecretStr | None = Field(None, description="bearer that /metrics requires (from any "
-                                            "address); unset: only unproxied loopback clients may read it "
-                                            "(secret)")
+    metrics_token: SecretStr | None = Field(
+        None,
+        description="bearer that /metrics requires (from any "
+        "address); unset: only unproxied loopback clients may read it "
+        "(secret)",
+    )
 
-    @field_validator("trusted_proxies", "limits_storage", "transcript_recipients", "cors_credentialed_origins",
-                     *RATE_SETTINGS)
+    @field_validator(
+        "trusted_proxies", "limits_storage", "transcript_recipients", "cors_credentialed_origins", *RATE_SETTINGS
+    )
     @classmethod
     def _parses(cls, value: str | None, info: ValidationInfo) -> str | None:
         """Parsed once at start, so a value that does not parse stops the server there."""
@@ -130,11 +163,14 @@ class Settings(BaseSettings):
         return value
 
     @classmethod
-    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
-                                   env_settings: PydanticBaseSettingsSource,
-                                   dotenv_settings: PydanticBaseSettingsSource,
-                                   file_secret_settings: PydanticBaseSettingsSource,
-                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
         # Flags arrive as init values; no .env or secrets-dir lookups that nobody asked for.
         return init_settings, env_settings, InitSettingsSource(settings_cls, dict(_file_values.get() or {}))
 
@@ -161,8 +197,11 @@ class Settings(BaseSettings):
         return value.get_secret_value() if isinstance(value, SecretStr) else value
 
 
-CHOICES = {name: get_args(spec.annotation) for name, spec in Settings.model_fields.items()
-           if get_origin(spec.annotation) is Literal}
+CHOICES = {
+    name: get_args(spec.annotation)
+    for name, spec in Settings.model_fields.items()
+    if get_origin(spec.annotation) is Literal
+}
 
 
 def is_secret(name: str) -> bool:
@@ -197,8 +236,9 @@ def read_config(path: str | Path) -> dict[str, Any]:
     return values
 
 
-def describe(exc: ValidationError, flags: dict[str, Any], file_values: dict[str, Any],
-             config: str | Path | None) -> str:
+def describe(
+    exc: ValidationError, flags: dict[str, Any], file_values: dict[str, Any], config: str | Path | None
+) -> str:
     """One line for the first bad setting: its name, what is wrong, the value and where it came from."""
     error = exc.errors()[0]
     name = str(error["loc"][0]) if error["loc"] else "settings"

@@ -69,5 +69,6 @@ def supervise(count: int, argv: list[str]) -> int:
 
 
 def _start(argv: list[str]) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "parley", *argv], stdin=subprocess.PIPE,
-                            env={**os.environ, WORKER_ENV: str(os.getpid())})
+    return subprocess.Popen(
+        [sys.executable, "-m", "parley", *argv], stdin=subprocess.PIPE, env={**os.environ, WORKER_ENV: str(os.getpid())}
+    )

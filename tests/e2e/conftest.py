@@ -69,12 +69,28 @@ class Server:
         self.process: subprocess.Popen | None = None
         self.log = database.with_suffix(".log")
 
-    def start(self) -> "Server":
-        command = [sys.executable, "-m", "parley", "serve", "--host", "127.0.0.1", "--port", str(self.port),
-                   "--database", self.store_url or database_url(self.database), *self.args]
+    def start(self) -> Server:
+        command = [
+            sys.executable,
+            "-m",
+            "parley",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--database",
+            self.store_url or database_url(self.database),
+            *self.args,
+        ]
         # A new session: a Ctrl-C at the terminal reaches pytest, whose teardown stops the server.
-        self.process = subprocess.Popen(command, stdout=self.log.open("ab"), stderr=subprocess.STDOUT,
-                                        start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        self.process = subprocess.Popen(
+            command,
+            stdout=self.log.open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -97,7 +113,7 @@ class Server:
             os.killpg(self.process.pid, signal.SIGKILL)  # a failed stop: still leave nothing behind
             return self.process.wait(timeout=5)
 
-    def restart(self, sig: int = signal.SIGTERM) -> "Server":
+    def restart(self, sig: int = signal.SIGTERM) -> Server:
         self.stop(sig)
         return self.start()
 

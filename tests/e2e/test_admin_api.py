@@ -18,8 +18,12 @@ ADMIN = "/admin/v1"
 
 
 def parley(database, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "parley", *args, "--database", database_url(database)],
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "parley", *args, "--database", database_url(database)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 @pytest.fixture
@@ -58,8 +62,9 @@ def test_the_guard_refuses_every_credential_but_a_live_admin_token(admin_server,
     refused(http.get(url, headers={"Authorization": f"Basic {admin_server.token}"}))
     refused(http.get(f"{url}?appKey={KEY}"))
     refused(http.get(url, headers={"Authorization": f"LivePerson appKey={KEY}"}))
-    login = http.post(f"{admin_server.url}/api/account/{ACCOUNT}/login",
-                      json={"username": "natalie", "password": "natalie"}).json()
+    login = http.post(
+        f"{admin_server.url}/api/account/{ACCOUNT}/login", json={"username": "natalie", "password": "natalie"}
+    ).json()
     refused(http.get(url, headers={"Authorization": f"Bearer {login['bearer']}"}))
     # XML asked for: the admin API still answers its errors in JSON.
     assert refused(http.get(url + ".xml", headers={"Accept": "application/xml"}))["internalCode"] == 10
@@ -106,8 +111,9 @@ def test_accounts_list_and_show(admin_server, http):
     assert [a["id"] for a in accounts] == [ACCOUNT]
     shown = http.get(f"{base}/{ACCOUNT}", headers=admin_server.auth)
     assert shown.headers["content-type"] == "application/json"
-    assert shown.json() == {"account": {"id": ACCOUNT, "name": "Demo", "timezone": "UTC", "defaultSkill": None,
-                                        "offlineEmail": None}}
+    assert shown.json() == {
+        "account": {"id": ACCOUNT, "name": "Demo", "timezone": "UTC", "defaultSkill": None, "offlineEmail": None}
+    }
     assert refused(http.get(f"{base}/nope", headers=admin_server.auth), 404)["internalCode"] == 12
     refused(http.delete(f"{base}/{ACCOUNT}", headers=admin_server.auth), 405)
     refused(http.get(f"{admin_server.url}{ADMIN}/nothing", headers=admin_server.auth), 404)
@@ -119,12 +125,19 @@ def availability(server, http, account: str, key: str) -> int:
 
 def test_account_create_and_update(admin_server, http):
     base, auth = f"{admin_server.url}{ADMIN}/accounts", admin_server.auth
-    created = http.post(base, headers=auth, json={"account": {"id": "shop", "name": "Shop", "timezone": "Europe/Paris"}})
+    created = http.post(
+        base, headers=auth, json={"account": {"id": "shop", "name": "Shop", "timezone": "Europe/Paris"}}
+    )
     assert created.status_code == 201, created.text
     assert created.headers["location"] == f"{base}/shop"
     body = created.json()
-    assert body["account"] == {"id": "shop", "name": "Shop", "timezone": "Europe/Paris", "defaultSkill": None,
-                               "offlineEmail": None}
+    assert body["account"] == {
+        "id": "shop",
+        "name": "Shop",
+        "timezone": "Europe/Paris",
+        "defaultSkill": None,
+        "offlineEmail": None,
+    }
     assert availability(admin_server, http, "shop", body["appKey"]) == 200  # the running server knows it now
     assert [a["id"] for a in http.get(base, headers=auth).json()["accounts"]] == [ACCOUNT, "shop"]
 
@@ -133,7 +146,9 @@ def test_account_create_and_update(admin_server, http):
     assert refused(http.post(base, headers=auth, json={"id": "x" * 21}), 400)["internalCode"] == 11
     assert refused(http.post(base, headers=auth, json={"name": "no id"}), 400)["internalCode"] == 5
     assert "timeZone" in refused(http.post(base, headers=auth, json={"id": "b", "timeZone": "UTC"}), 400)["message"]
-    assert refused(http.post(base, headers=auth, json={"id": "b", "timezone": "Mars/Olympus"}), 400)["internalCode"] == 11
+    assert (
+        refused(http.post(base, headers=auth, json={"id": "b", "timezone": "Mars/Olympus"}), 400)["internalCode"] == 11
+    )
     assert refused(http.post(base, headers=auth, json={"id": ["b"]}), 400)["internalCode"] == 11
     not_json = http.post(base, headers={**auth, "Content-Type": "application/json"}, content=b"{not json")
     assert refused(not_json, 400)["internalCode"] == 5
@@ -142,14 +157,28 @@ def test_account_create_and_update(admin_server, http):
     assert refused(http.patch(shop, headers=auth, json={"defaultSkill": "Nope"}), 400)["internalCode"] == 11
     assert refused(http.patch(shop, headers=auth, json={"offlineEmail": "not an address"}), 400)["internalCode"] == 11
     assert refused(http.patch(f"{base}/nope", headers=auth, json={"name": "x"}), 404)["internalCode"] == 12
-    changed = http.patch(f"{base}/{ACCOUNT}", headers=auth, json={
-        "name": "Demo shop", "timezone": "Asia/Kolkata", "defaultSkill": "support", "offlineEmail": "desk@example.com"})
+    changed = http.patch(
+        f"{base}/{ACCOUNT}",
+        headers=auth,
+        json={
+            "name": "Demo shop",
+            "timezone": "Asia/Kolkata",
+            "defaultSkill": "support",
+            "offlineEmail": "desk@example.com",
+        },
+    )
     assert changed.status_code == 200, changed.text
     account = changed.json()["account"]
     assert (account["name"], account["timezone"], account["defaultSkill"]["name"], account["offlineEmail"]) == (
-        "Demo shop", "Asia/Kolkata", "Support", "desk@example.com")
+        "Demo shop",
+        "Asia/Kolkata",
+        "Support",
+        "desk@example.com",
+    )
     # The running server uses it at once: its answers are in the account's new time zone.
-    error = http.get(f"{admin_server.url}/api/account/{ACCOUNT}/chat/availability.json?v=1&appKey=wrong").json()["error"]
+    error = http.get(f"{admin_server.url}/api/account/{ACCOUNT}/chat/availability.json?v=1&appKey=wrong").json()[
+        "error"
+    ]
     assert error["time"].endswith("+05:30")
     cleared = http.patch(f"{base}/{ACCOUNT}", headers=auth, json={"offlineEmail": ""}).json()["account"]
     assert cleared["offlineEmail"] is None and cleared["name"] == "Demo shop"
@@ -198,7 +227,9 @@ def test_app_keys_created_listed_and_revoked_at_once(admin_server, http):
 
 def test_skills_created_listed_and_renamed(admin_server, http):
     skills, auth = f"{admin_server.url}{ADMIN}/accounts/{ACCOUNT}/skills", admin_server.auth
-    assert http.get(skills, headers=auth).json() == {"skills": [{"id": 1, "name": "Sales"}, {"id": 2, "name": "Support"}]}
+    assert http.get(skills, headers=auth).json() == {
+        "skills": [{"id": 1, "name": "Sales"}, {"id": 2, "name": "Support"}]
+    }
     made = http.post(skills, headers=auth, json={"skill": {"name": "Billing"}})
     assert made.status_code == 201 and made.headers["location"] == f"{skills}/3"
     assert made.json() == {"skill": {"id": 3, "name": "Billing"}}
@@ -211,8 +242,12 @@ def test_skills_created_listed_and_renamed(admin_server, http):
     assert refused(http.patch(f"{skills}/99", headers=auth, json={"name": "X"}), 404)["internalCode"] == 12
     assert refused(http.patch(f"{skills}/abc", headers=auth, json={"name": "X"}), 404)["internalCode"] == 12
     # The running server routes by the new name at once; Natalie (skill 1) follows the rename.
-    assert http.get(f"{admin_server.url}/api/account/{ACCOUNT}/chat/availability.json?v=1&appKey={KEY}"
-                    "&skill=Pre-sales").status_code == 200
+    assert (
+        http.get(
+            f"{admin_server.url}/api/account/{ACCOUNT}/chat/availability.json?v=1&appKey={KEY}&skill=Pre-sales"
+        ).status_code
+        == 200
+    )
     natalie = http.get(f"{admin_server.url}{ADMIN}/accounts/{ACCOUNT}/agents/1", headers=auth).json()["agent"]
     assert natalie["skills"] == [{"id": 1, "name": "Pre-sales"}]
     listed = parley(admin_server.database, "skill", "list", "--account", ACCOUNT).stdout.splitlines()
@@ -223,13 +258,30 @@ def test_skills_created_listed_and_renamed(admin_server, http):
 
 def test_agents_created_updated_disabled_and_enabled(admin_server, http):
     agents, auth = f"{admin_server.url}{ADMIN}/accounts/{ACCOUNT}/agents", admin_server.auth
-    made = http.post(agents, headers=auth, json={"agent": {"login": "bob", "password": "bob-secret", "nickname": "Bob",
-                                                           "skills": ["Sales", "sales"], "maxChats": 2}})
+    made = http.post(
+        agents,
+        headers=auth,
+        json={
+            "agent": {
+                "login": "bob",
+                "password": "bob-secret",
+                "nickname": "Bob",
+                "skills": ["Sales", "sales"],
+                "maxChats": 2,
+            }
+        },
+    )
     assert made.status_code == 201, made.text
     bob_id = made.json()["agent"]["id"]
     assert made.headers["location"] == f"{agents}/{bob_id}"
-    assert made.json()["agent"] == {"id": bob_id, "login": "bob", "nickname": "Bob", "maxChats": 2, "enabled": True,
-                                    "skills": [{"id": 1, "name": "Sales"}]}
+    assert made.json()["agent"] == {
+        "id": bob_id,
+        "login": "bob",
+        "nickname": "Bob",
+        "maxChats": 2,
+        "enabled": True,
+        "skills": [{"id": 1, "name": "Sales"}],
+    }
     assert refused(http.post(agents, headers=auth, json={"login": "bob", "password": "x"}), 400)["internalCode"] == 11
     assert refused(http.post(agents, headers=auth, json={"login": "c"}), 400)["internalCode"] == 5
     assert refused(http.post(agents, headers=auth, json={"login": "c", "password": "x", "skills": ["Nope"]}), 400)
@@ -237,8 +289,9 @@ def test_agents_created_updated_disabled_and_enabled(admin_server, http):
     assert refused(http.post(agents, headers=auth, json={"login": "c", "password": "x", "skills": "Sales"}), 400)
     assert [a["login"] for a in http.get(agents, headers=auth).json()["agents"]] == ["natalie", "bob"]
 
-    changed = http.patch(f"{agents}/{bob_id}", headers=auth, json={"nickname": "Robert", "skills": ["Support", "Sales"],
-                                                                   "maxChats": -1})
+    changed = http.patch(
+        f"{agents}/{bob_id}", headers=auth, json={"nickname": "Robert", "skills": ["Support", "Sales"], "maxChats": -1}
+    )
     assert changed.json()["agent"]["nickname"] == "Robert" and changed.json()["agent"]["maxChats"] == -1
     assert [s["name"] for s in changed.json()["agent"]["skills"]] == ["Sales", "Support"]  # by skill id
     assert refused(http.patch(f"{agents}/{bob_id}", headers=auth, json={"enabled": "no"}), 400)["internalCode"] == 11
@@ -282,12 +335,24 @@ def test_agent_disabled_from_the_cli_is_logged_out_by_the_running_server(admin_s
     while http.get(f"{natalie.session}.json", headers=natalie.auth).status_code != 401 and time.monotonic() < deadline:
         time.sleep(0.1)
     assert http.get(f"{natalie.session}.json", headers=natalie.auth).status_code == 401
-    updated = parley(admin_server.database, "agent", "update", "--account", ACCOUNT, "--id", "1", "--max-chats", "7",
-                     "--skills", "Support")
+    updated = parley(
+        admin_server.database,
+        "agent",
+        "update",
+        "--account",
+        ACCOUNT,
+        "--id",
+        "1",
+        "--max-chats",
+        "7",
+        "--skills",
+        "Support",
+    )
     assert updated.returncode == 0 and "max_chats=7" in updated.stdout and "skills=2" in updated.stdout
     assert parley(admin_server.database, "agent", "enable", "--account", ACCOUNT, "--id", "1").returncode == 0
-    reset = parley(admin_server.database, "agent", "reset-password", "--account", ACCOUNT, "--id", "1",
-                   "--password", "fresh")
+    reset = parley(
+        admin_server.database, "agent", "reset-password", "--account", ACCOUNT, "--id", "1", "--password", "fresh"
+    )
     assert reset.returncode == 0 and "password changed" in reset.stdout
     login = f"{admin_server.url}/api/account/{ACCOUNT}/login"
     # The server reads a change by another process within a second (its sweep).

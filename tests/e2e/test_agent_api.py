@@ -23,8 +23,9 @@ class Agent:
         return self.http.get(f"{self.session}{path}.json", params=params, headers=self.auth)
 
     def put(self, path: str, body: dict) -> httpx.Response:
-        return self.http.post(f"{self.session}{path}.json", json=body,
-                              headers={**self.auth, "X-HTTP-Method-Override": "PUT"})
+        return self.http.post(
+            f"{self.session}{path}.json", json=body, headers={**self.auth, "X-HTTP-Method-Override": "PUT"}
+        )
 
     def post(self, url: str, body) -> httpx.Response:
         return self.http.post(f"{url}.json", json=body, headers=self.auth)
@@ -126,7 +127,10 @@ def test_visitor_extras_and_agent_reads(server, http):
     agent = Agent(server, http)
     chat_uri = start_chat(server, http, skill="Sales")
     # Lines, name and typing are accepted while waiting (compatibility rule 12).
-    assert http.post(f"{chat_uri}/events.json?{q()}", json={"event": {"@type": "line", "text": "early"}}).status_code == 201
+    assert (
+        http.post(f"{chat_uri}/events.json?{q()}", json={"event": {"@type": "line", "text": "early"}}).status_code
+        == 201
+    )
     assert http.put(f"{chat_uri}/info/visitorTyping.json?{q()}", json={"visitorTyping": "typing"}).status_code == 200
     status = {"event": {"@type": "line-status", "lineStatus": "ACCEPT", "refSequenceId": "3", "source": "visitor"}}
     assert http.post(f"{chat_uri}/events.json?{q()}", json=status).status_code == 201
@@ -139,7 +143,10 @@ def test_visitor_extras_and_agent_reads(server, http):
     visitor_view = http.get(f"{chat_uri}/events.json?{q()}").json()["events"]["event"]
     assert "line-status" not in [e["@type"] for e in visitor_view]
     assert http.get(f"{agent_chat}/info/visitorName.json", headers=agent.auth).json() == {"visitorName": "visitor"}
-    assert http.put(f"{agent_chat}/info/visitorName.json", json={"visitorName": "x"}, headers=agent.auth).status_code == 400
+    assert (
+        http.put(f"{agent_chat}/info/visitorName.json", json={"visitorName": "x"}, headers=agent.auth).status_code
+        == 400
+    )
     variables = {"customVariables": {"customVariable": {"name": "plan", "value": "gold"}}}
     assert http.put(f"{chat_uri}/customVariables.json?{q()}", json=variables).status_code == 200
 
@@ -154,7 +161,9 @@ def test_logout_requeues_to_another_agent(server, http):
     assert out.status_code == 200
     events = http.get(f"{chat_uri}/events.json?{q('from=4')}").json()["events"]["event"]
     assert [(e["@type"], e.get("systemMessageId"), e.get("state")) for e in events] == [
-        ("line", 23, None), ("state", None, "waiting")]
+        ("line", 23, None),
+        ("state", None, "waiting"),
+    ]
     assert http.get(f"{natalie.session}.json", headers=natalie.auth).status_code == 401
     bob.put("/availability", {"availability": {"chat": "Online"}})
     assert bob.get("/incomingRequests").json()["incomingRequests"]["ringingCount"] == "1"
@@ -171,11 +180,20 @@ def test_availability_and_slots_follow_capacity(server, http):
     bob = Agent(server, http, "bob", "bob-secret")  # Sales + Support, 2 slots
     base = f"{server.url}/api/account/{ACCOUNT}/chat"
     several = http.get(f"{base}/availability.json?{q('skill=Sales&skill=Billing')}").json()
-    assert several == {"availability": {"AvailabilityForSkills": {"skillAvailability": [
-        {"skill": "Sales", "isAvailable": True}, {"skill": "Billing", "isAvailable": False}]}}}
+    assert several == {
+        "availability": {
+            "AvailabilityForSkills": {
+                "skillAvailability": [
+                    {"skill": "Sales", "isAvailable": True},
+                    {"skill": "Billing", "isAvailable": False},
+                ]
+            }
+        }
+    }
     assert http.get(f"{base}/availableSlots.json?{q('skill=Support')}").json() == {"availableSlots": 2}
     assert http.get(f"{bob.session}/chat/availableSlots.json?skill=Support", headers=bob.auth).json() == {
-        "availableSlots": 2}
+        "availableSlots": 2
+    }
     for _ in range(2):
         start_chat(server, http, skill="Support")
         bob.post(f"{bob.session}/incomingRequests", {})

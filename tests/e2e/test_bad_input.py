@@ -27,10 +27,20 @@ BAD_EVENT_BODIES = [
     ('{"event": {"@type": "line-status", "8\u00a1": "x"}}'.encode(), "application/json", 400, 11),
     (b'{"event": {"@type": "leCollaboration", "a b": "x"}}', "application/json", 400, 11),
     (b"<event type='line'><text>unclosed</event>", "application/xml", 400, 5),
-    (b'<?xml version="1.0"?><!DOCTYPE e [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
-     b'<event type="line"><text>&x;</text></event>', "application/xml", 400, 5),
-    (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]>'
-     b'<event type="line"><text>&lol2;</text></event>', "application/xml", 400, 5),
+    (
+        b'<?xml version="1.0"?><!DOCTYPE e [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+        b'<event type="line"><text>&x;</text></event>',
+        "application/xml",
+        400,
+        5,
+    ),
+    (
+        b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]>'
+        b'<event type="line"><text>&lol2;</text></event>',
+        "application/xml",
+        400,
+        5,
+    ),
 ]
 
 
@@ -86,13 +96,16 @@ def test_unknown_chat_and_event(server, http):
     assert other.status_code == 404
 
 
-@pytest.mark.parametrize("path, body", [
-    ("/info/visitorName", {"visitorName": ""}),
-    ("/info/visitorName", {"visitorName": "x" * 101}),
-    ("/info/visitorName", {"wrong": "Ann"}),
-    ("/info/visitorTyping", {"visitorTyping": "maybe"}),
-    ("/customVariables", {"customVariables": {"customVariable": [{"value": "no name"}]}}),
-])
+@pytest.mark.parametrize(
+    "path, body",
+    [
+        ("/info/visitorName", {"visitorName": ""}),
+        ("/info/visitorName", {"visitorName": "x" * 101}),
+        ("/info/visitorName", {"wrong": "Ann"}),
+        ("/info/visitorTyping", {"visitorTyping": "maybe"}),
+        ("/customVariables", {"customVariables": {"customVariable": [{"value": "no name"}]}}),
+    ],
+)
 def test_bad_puts(server, http, path, body):
     chat_uri, _ = accepted_chat(server, http)
     response = http.put(f"{chat_uri}{path}.json?{q()}", json=body)
@@ -109,10 +122,15 @@ def test_availability_parameters_out_of_range(server, http, query):
 
 def test_bad_chat_requests_create_nothing(server, http):
     base = f"{server.url}/api/account/{ACCOUNT}"
-    for body in (b"{", b'{"request": {"maxWaitTime": "forever"}}', b'{"request": {"preChatLines": {"x": 1}}}',
-                 b'{"request": {"queuePriority": "high"}}'):
-        response = http.post(f"{base}/chat/request.json?{q()}", content=body,
-                             headers={"Content-Type": "application/json"})
+    for body in (
+        b"{",
+        b'{"request": {"maxWaitTime": "forever"}}',
+        b'{"request": {"preChatLines": {"x": 1}}}',
+        b'{"request": {"queuePriority": "high"}}',
+    ):
+        response = http.post(
+            f"{base}/chat/request.json?{q()}", content=body, headers={"Content-Type": "application/json"}
+        )
         assert response.status_code == 400, body
         assert "location" not in response.headers
     # Ids are never a reason for 400 (compatibility rule 3).
@@ -133,19 +151,23 @@ def test_agent_side_errors(server, http):
     unknown_session = session_uri.rsplit("/", 1)[0] + "/1"
     assert http.get(f"{unknown_session}.json", headers={"Authorization": f"Bearer {natalie}"}).status_code == 404
     auth = {"Authorization": f"Bearer {natalie}"}
-    for body in ({"event": {"@type": "line", "text": "x", "textType": "bold"}},
-                 {"event": {"@type": "line", "text": "x", "subType": "SECRET"}},
-                 {"event": {"@type": "line", "textType": "rich-content", "json": {"no": "type"}}},
-                 {"event": {"@type": "state", "state": "waiting"}}):
+    for body in (
+        {"event": {"@type": "line", "text": "x", "textType": "bold"}},
+        {"event": {"@type": "line", "text": "x", "subType": "SECRET"}},
+        {"event": {"@type": "line", "textType": "rich-content", "json": {"no": "type"}}},
+        {"event": {"@type": "state", "state": "waiting"}},
+    ):
         response = http.post(f"{agent_uri}/events.json", json=body, headers=auth)
         assert response.status_code == 400, body
-    bad_availability = http.put(f"{session_uri}/availability.json", json={"availability": {"chat": "Sleeping"}},
-                                headers=auth)
+    bad_availability = http.put(
+        f"{session_uri}/availability.json", json={"availability": {"chat": "Sleeping"}}, headers=auth
+    )
     assert bad_availability.status_code == 400
     nothing = http.post(f"{session_uri}/incomingRequests.json", json={}, headers=auth)
     assert nothing.status_code == 404 and nothing.json()["error"]["internalCode"] == 12
-    broken = http.post(f"{session_uri}/incomingRequests.json", content=b"{oops",
-                       headers={**auth, "Content-Type": "application/json"})
+    broken = http.post(
+        f"{session_uri}/incomingRequests.json", content=b"{oops", headers={**auth, "Content-Type": "application/json"}
+    )
     assert broken.status_code == 400 and broken.json()["error"]["internalCode"] == 5
     wrong_login = http.post(f"{base}/login?v=1.3", json={"username": "natalie", "password": "nope"})
     assert wrong_login.status_code == 401

@@ -14,8 +14,11 @@ from tests.e2e.conftest import ACCOUNT, KEY, shared_server
 from tests.e2e.test_agent_api import Agent
 
 PAGES = ["/hcp/html/postmessage.min.html", "/hcp/html/lpsunco/postmessage.html", "/postmessage/postmessage.min.html"]
-AUTH = {"AUTHORIZATION": f"LivePerson appKey={KEY}", "Pragma": "no-cache",
-        "Cache-Control": "private, max-age=0, no-cache, no-store"}
+AUTH = {
+    "AUTHORIZATION": f"LivePerson appKey={KEY}",
+    "Pragma": "no-cache",
+    "Cache-Control": "private, max-age=0, no-cache, no-store",
+}
 SCRIPT = re.compile(r"^([\w$]+)\((.*)\);$", re.S)
 
 
@@ -64,18 +67,26 @@ def test_the_bridge_page_may_be_framed_by_any_site_and_runs_only_its_own_script(
 def test_other_answers_keep_their_policy(server, http):
     # Beside the bridge nothing is framable: no other answer carries frame-ancestors * (HTML answers
     # without a policy of their own get the gateway's DENY: tests/unit/http/test_gateway.py).
-    answers = [http.get(f"{server.url}/hcp/html/other.html"), http.get(f"{server.url}/postmessage/other.html"),
-               http.get(f"{server.url}/postmessage/bridge.js"), http.get(f"{server.url}/health"),
-               http.get(f"{server.url}/api/account/{ACCOUNT}/chat/availability.json?v=1&appKey={KEY}")]
+    answers = [
+        http.get(f"{server.url}/hcp/html/other.html"),
+        http.get(f"{server.url}/postmessage/other.html"),
+        http.get(f"{server.url}/postmessage/bridge.js"),
+        http.get(f"{server.url}/health"),
+        http.get(f"{server.url}/api/account/{ACCOUNT}/chat/availability.json?v=1&appKey={KEY}"),
+    ]
     for answer in answers:
         assert "frame-ancestors *" not in answer.headers.get("content-security-policy", ""), answer.url
     assert answers[0].status_code == answers[1].status_code == 404
-    assert answers[0].json()["error"]["internalCode"] == 12 if "json" in answers[0].headers["content-type"] \
+    assert (
+        answers[0].json()["error"]["internalCode"] == 12
+        if "json" in answers[0].headers["content-type"]
         else b"<internalCode>12</internalCode>" in answers[0].content
+    )
 
 
-@pytest.mark.parametrize("callback", ["a.b", "alert(1)//", "1abc", "x" * 65, "", "lpCb%3Cscript%3E", "a-b",
-                                      "%E2%80%A8x", "\u00e9t\u00e9"])
+@pytest.mark.parametrize(
+    "callback", ["a.b", "alert(1)//", "1abc", "x" * 65, "", "lpCb%3Cscript%3E", "a-b", "%E2%80%A8x", "\u00e9t\u00e9"]
+)
 def test_a_callback_that_is_not_a_plain_identifier_gets_400_and_no_script(server, http, callback):
     payload = {"u": f"/api/account/{ACCOUNT}/chat/availability?v=1&NC=true", "m": "GET", "b": "", "h": AUTH}
     answer = http.get(tunnel_url(server, payload, callback=callback))
@@ -98,24 +109,43 @@ def test_a_chat_through_the_tunnel_with_the_hrefs_of_another_origin(server, http
     # answer's hrefs stay on the origin the SDK followed.
     other = "http://chat.internal:8080"
     Agent(server, http)  # online, so the chat waits for her instead of ending
-    created = call(server, http, f"{other}/api/account/{ACCOUNT}/chat/request?v=1&NC=true", "POST",
-                   {"request": {"skill": "Sales", "userAgent": "Mozilla/5.0"}})
+    created = call(
+        server,
+        http,
+        f"{other}/api/account/{ACCOUNT}/chat/request?v=1&NC=true",
+        "POST",
+        {"request": {"skill": "Sales", "userAgent": "Mozilla/5.0"}},
+    )
     assert created["responseCode"] == 201 and created["body"] == ""
     location = created["headers"]["Location"]
     assert location.startswith(f"{other}/api/account/{ACCOUNT}/chat/")
-    named = call(server, http, f"{location}/info/visitorName?v=1&NC=true", "POST", {"visitorName": "Alice"},
-                 {**AUTH, "X-HTTP-Method-Override": "PUT"}, hint="/chat")
+    named = call(
+        server,
+        http,
+        f"{location}/info/visitorName?v=1&NC=true",
+        "POST",
+        {"visitorName": "Alice"},
+        {**AUTH, "X-HTTP-Method-Override": "PUT"},
+        hint="/chat",
+    )
     assert named["responseCode"] == 200, named
     chat = call(server, http, f"{location}?v=1&NC=true")
     assert chat["responseCode"] == 200
     assert chat["body"]["chat"]["info"]["visitorName"] == "Alice"
     assert all(link["@href"].startswith(other) for link in chat["body"]["chat"]["link"])
-    ended = call(server, http, f"{location}/events?v=1&NC=true", "POST", {"event": {"@type": "state", "state": "ended"}})
+    ended = call(
+        server, http, f"{location}/events?v=1&NC=true", "POST", {"event": {"@type": "state", "state": "ended"}}
+    )
     assert ended["responseCode"] in (200, 201), ended
 
 
 def test_errors_of_the_tunnelled_call_travel_inside_the_script(server, http):
-    denied = call(server, http, f"/api/account/{ACCOUNT}/chat/availability?v=1", headers={"AUTHORIZATION": "LivePerson appKey=nope"})
+    denied = call(
+        server,
+        http,
+        f"/api/account/{ACCOUNT}/chat/availability?v=1",
+        headers={"AUTHORIZATION": "LivePerson appKey=nope"},
+    )
     assert denied["responseCode"] == 401 and denied["body"]["error"]["internalCode"] == 10
     missing = call(server, http, f"/api/account/{ACCOUNT}/chat/H1234?v=1&NC=true")
     assert missing["responseCode"] in (401, 404) and "error" in missing["body"]
@@ -123,14 +153,21 @@ def test_errors_of_the_tunnelled_call_travel_inside_the_script(server, http):
     assert bad_body["responseCode"] == 400 and bad_body["body"]["error"]["internalCode"] == 5
 
 
-@pytest.mark.parametrize("payload, status, code", [
-    ("{not json", 400, 5),
-    ('["u"]', 400, 5),
-    ('{"m": "GET"}', 400, 5),
-    (json.dumps({"u": f"/api/account/{ACCOUNT}/js2rest?cb=x", "m": "GET", "b": "", "h": AUTH}), 400, 5),
-    (json.dumps({"u": f"/api/account/{ACCOUNT}/chat/availability", "m": "TRACE", "b": "", "h": AUTH}), 400, 5),
-    (json.dumps({"u": f"/api/account/{ACCOUNT}/chat/availability", "m": "GET", "b": "", "h": {"X\r\nY": "1"}}), 400, 5),
-])
+@pytest.mark.parametrize(
+    "payload, status, code",
+    [
+        ("{not json", 400, 5),
+        ('["u"]', 400, 5),
+        ('{"m": "GET"}', 400, 5),
+        (json.dumps({"u": f"/api/account/{ACCOUNT}/js2rest?cb=x", "m": "GET", "b": "", "h": AUTH}), 400, 5),
+        (json.dumps({"u": f"/api/account/{ACCOUNT}/chat/availability", "m": "TRACE", "b": "", "h": AUTH}), 400, 5),
+        (
+            json.dumps({"u": f"/api/account/{ACCOUNT}/chat/availability", "m": "GET", "b": "", "h": {"X\r\nY": "1"}}),
+            400,
+            5,
+        ),
+    ],
+)
 def test_a_payload_that_is_not_a_call_is_refused_inside_the_script(server, http, payload, status, code):
     answer = called(http.get(tunnel_url(server, payload)))
     assert answer["responseCode"] == status and answer["body"]["error"]["internalCode"] == code, answer
@@ -139,14 +176,17 @@ def test_a_payload_that_is_not_a_call_is_refused_inside_the_script(server, http,
 def _parts(server, payload: dict, size: int) -> list[str]:
     """The encoded payload cut into pieces of ``size`` characters, some inside a %XX escape."""
     encoded = quote(json.dumps(payload), safe="")
-    return [encoded[i:i + size] for i in range(0, len(encoded), size)]
+    return [encoded[i : i + size] for i in range(0, len(encoded), size)]
 
 
 def _send_parts(server, http, pieces: list[str], callback="lpCb7x7") -> dict:
     token = None
     for number, piece in enumerate(pieces, 1):
-        url = (f"{server.url}/api/account/{ACCOUNT}/js2rest/chat?lpV=1&lpjson=1&lpP={number}&lpO={len(pieces)}"
-               + (f"&lpS={token}" if token else "") + f"&lpB={piece}&cb={callback}")
+        url = (
+            f"{server.url}/api/account/{ACCOUNT}/js2rest/chat?lpV=1&lpjson=1&lpP={number}&lpO={len(pieces)}"
+            + (f"&lpS={token}" if token else "")
+            + f"&lpB={piece}&cb={callback}"
+        )
         answer = called(http.get(url), callback)
         if number < len(pieces):
             assert answer["responseCode"] == 200, answer
@@ -156,11 +196,17 @@ def _send_parts(server, http, pieces: list[str], callback="lpCb7x7") -> dict:
 
 def test_a_long_line_arrives_in_parts_and_is_reassembled_byte_for_byte(server, http):
     agent = Agent(server, http)
-    created = call(server, http, f"/api/account/{ACCOUNT}/chat/request?v=1&NC=true", "POST", {"request": {"skill": "Sales"}})
+    created = call(
+        server, http, f"/api/account/{ACCOUNT}/chat/request?v=1&NC=true", "POST", {"request": {"skill": "Sales"}}
+    )
     location = created["headers"]["Location"]
     line = "Grüße, 世界! 100% sure & more " * 180  # multi-byte characters and literal % signs
-    payload = {"u": f"{location}/events?v=1&NC=true", "m": "POST",
-               "b": {"event": {"@type": "line", "text": line}}, "h": AUTH}
+    payload = {
+        "u": f"{location}/events?v=1&NC=true",
+        "m": "POST",
+        "b": {"event": {"@type": "line", "text": line}},
+        "h": AUTH,
+    }
     pieces = _parts(server, payload, 1999)
     assert len(pieces) > 5 and any(re.search(r"%[0-9A-F]?$", piece) for piece in pieces)
     assert _send_parts(server, http, pieces)["responseCode"] == 201
@@ -172,14 +218,23 @@ def test_a_long_line_arrives_in_parts_and_is_reassembled_byte_for_byte(server, h
 def test_parts_out_of_order_or_unknown_are_refused(server, http):
     payload = {"u": f"/api/account/{ACCOUNT}/chat/availability?v=1", "m": "GET", "b": "", "h": AUTH}
     pieces = _parts(server, payload, 40)
-    first = called(http.get(f"{server.url}/api/account/{ACCOUNT}/js2rest?lpP=1&lpO={len(pieces)}"
-                            f"&lpB={pieces[0]}&cb=c"), "c")
+    first = called(
+        http.get(f"{server.url}/api/account/{ACCOUNT}/js2rest?lpP=1&lpO={len(pieces)}&lpB={pieces[0]}&cb=c"), "c"
+    )
     token = first["lpMeta"]["lpS"]
-    skipped = called(http.get(f"{server.url}/api/account/{ACCOUNT}/js2rest?lpP=3&lpO={len(pieces)}"
-                              f"&lpS={token}&lpB={pieces[2]}&cb=c"), "c")
+    skipped = called(
+        http.get(
+            f"{server.url}/api/account/{ACCOUNT}/js2rest?lpP=3&lpO={len(pieces)}&lpS={token}&lpB={pieces[2]}&cb=c"
+        ),
+        "c",
+    )
     assert skipped["responseCode"] == 400
-    again = called(http.get(f"{server.url}/api/account/{ACCOUNT}/js2rest?lpP=2&lpO={len(pieces)}"
-                            f"&lpS={token}&lpB={pieces[1]}&cb=c"), "c")
+    again = called(
+        http.get(
+            f"{server.url}/api/account/{ACCOUNT}/js2rest?lpP=2&lpO={len(pieces)}&lpS={token}&lpB={pieces[1]}&cb=c"
+        ),
+        "c",
+    )
     assert again["responseCode"] == 400  # a refused sequence is gone
     for query in ["lpP=2&lpO=1", "lpP=0&lpO=3", "lpP=1&lpO=257", "lpP=1&lpO=x", "lpP=-1&lpO=2"]:
         answer = called(http.get(f"{server.url}/api/account/{ACCOUNT}/js2rest?{query}&lpB=x&cb=c"), "c")
@@ -191,8 +246,11 @@ def test_payloads_are_bounded(server, http):
     pieces = ["%20" * 700] * 130  # 273,000 encoded characters: past the bound of 262,144
     token = None
     for number, piece in enumerate(pieces, 1):
-        url = (f"{server.url}/api/account/{ACCOUNT}/js2rest?lpP={number}&lpO={len(pieces)}"
-               + (f"&lpS={token}" if token else "") + f"&lpB={piece}&cb=c")
+        url = (
+            f"{server.url}/api/account/{ACCOUNT}/js2rest?lpP={number}&lpO={len(pieces)}"
+            + (f"&lpS={token}" if token else "")
+            + f"&lpB={piece}&cb=c"
+        )
         answer = called(http.get(url), "c")
         if answer["responseCode"] != 200:
             break

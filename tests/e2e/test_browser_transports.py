@@ -58,8 +58,14 @@ def page(shop):
             tab.on("pageerror", lambda error: problems.append(str(error)))
             # Script errors, and CSP refusals (logged as console errors); a 4xx the chat asked for
             # on purpose is logged as a failed resource load and is no problem.
-            tab.on("console", lambda message: problems.append(message.text)
-                   if message.type == "error" and not message.text.startswith("Failed to load resource") else None)
+            tab.on(
+                "console",
+                lambda message: (
+                    problems.append(message.text)
+                    if message.type == "error" and not message.text.startswith("Failed to load resource")
+                    else None
+                ),
+            )
             tab.goto(f"{shop}/page.html")
             tab.problems = problems
             yield tab
@@ -84,8 +90,9 @@ class Through:
             ok = 200 <= reply["responseCode"] < 300
             assert reply["responseType"] == ("completeLoad" if ok else "errorLoad"), reply
             return reply["responseCode"], body, reply.get("headers") or {}
-        answer = self.page.evaluate("([b, s, m, u, d, k]) => lp.jsonp(b, s, m, u, d, k)",
-                                    [self.server.url, ACCOUNT, method, url, data, KEY])
+        answer = self.page.evaluate(
+            "([b, s, m, u, d, k]) => lp.jsonp(b, s, m, u, d, k)", [self.server.url, ACCOUNT, method, url, data, KEY]
+        )
         return answer["responseCode"], answer["body"], answer["headers"]
 
 
@@ -102,8 +109,9 @@ def hold_a_chat(server, http, through: Through, line: str) -> None:
     links = account["account"]["link"]
     status, available, _ = through.call("GET", href(links, "chat-availability") + "?skill=Sales")
     assert (status, available) == (200, {"availability": True})
-    status, body, headers = through.call("POST", href(links, "chat-request"),
-                                         {"request": {"skill": "Sales", "userAgent": "Chromium"}})
+    status, body, headers = through.call(
+        "POST", href(links, "chat-request"), {"request": {"skill": "Sales", "userAgent": "Chromium"}}
+    )
     assert (status, body) == (201, "")
     location = headers["Location"]
     assert location.startswith(f"{server.url}/api/account/{ACCOUNT}/chat/")
@@ -111,8 +119,10 @@ def hold_a_chat(server, http, through: Through, line: str) -> None:
     taken = agent.post(f"{agent.session}/incomingRequests", {})
     assert taken.status_code == 201, taken.text
     agent_chat = taken.json()["chatLocation"]["link"]["@href"]
-    assert agent.post(f"{agent_chat}/events", {"event": {"@type": "line", "text": "Hello, how can I help?"}}
-                      ).status_code == 201
+    assert (
+        agent.post(f"{agent_chat}/events", {"event": {"@type": "line", "text": "Hello, how can I help?"}}).status_code
+        == 201
+    )
 
     status, chat, _ = through.call("GET", location)
     assert status == 200
@@ -172,6 +182,8 @@ def test_the_bridge_answers_from_the_lpsunco_and_engagement_paths(server, page):
     for path in ["/hcp/html/lpsunco/postmessage.html", "/postmessage/postmessage.min.html"]:
         handshake = page.evaluate("u => lp.openBridge(u)", f"{server.url}{path}")
         assert handshake["responseType"] == "completeLoad", path
-        reply = page.evaluate("([m, u, d, k]) => lp.bridge(m, u, d, k)",
-                              ["GET", f"{server.url}/api/account/{ACCOUNT}/chat/availability", "", KEY])
+        reply = page.evaluate(
+            "([m, u, d, k]) => lp.bridge(m, u, d, k)",
+            ["GET", f"{server.url}/api/account/{ACCOUNT}/chat/availability", "", KEY],
+        )
         assert reply["responseType"] == "completeLoad" and "availability" in json.loads(reply["body"]), path

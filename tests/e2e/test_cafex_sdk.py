@@ -69,16 +69,33 @@ def test_cafex_bot_sdk_chats_with_demo_bot(tmp_path: Path) -> None:
     log = tmp_path / "parley.log"
     with log.open("wb") as out:
         server = subprocess.Popen(
-            [*parley_command(), "serve", "--demo", "--host", "127.0.0.1", "--port", str(port),
-             "--database", database_url(tmp_path / "p.db")],
-            stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            [
+                *parley_command(),
+                "serve",
+                "--demo",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--database",
+                database_url(tmp_path / "p.db"),
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
     try:
         wait_until_bot_online(server, port, log)
-        env = {**os.environ, "PARLEY_PORT": str(port), "PARLEY_ACCOUNT": ACCOUNT,
-               "PARLEY_APPKEY": APPKEY, "PARLEY_SKILL": "Sales"}
-        drive = subprocess.run(["node", "-r", "./loopback.js", "drive.js"], cwd=CAFEX, env=env,
-                               capture_output=True, text=True, timeout=90)
+        env = {
+            **os.environ,
+            "PARLEY_PORT": str(port),
+            "PARLEY_ACCOUNT": ACCOUNT,
+            "PARLEY_APPKEY": APPKEY,
+            "PARLEY_SKILL": "Sales",
+        }
+        drive = subprocess.run(
+            ["node", "-r", "./loopback.js", "drive.js"], cwd=CAFEX, env=env, capture_output=True, text=True, timeout=90
+        )
         report = f"stdout:\n{drive.stdout}\nstderr:\n{drive.stderr}\nparley log:\n{log.read_text()[-4000:]}"
         assert drive.returncode == 0, report
         assert "CAFEX-SDK OK:" in drive.stdout, report

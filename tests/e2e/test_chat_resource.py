@@ -10,18 +10,52 @@ from lxml import etree
 from tests.e2e.conftest import ACCOUNT, q
 
 TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d$")
-CHAT_RELS = ["self", "events", "info", "next", "transcript-request", "transcript-with-subject-request",
-             "exit-survey", "custom-variables"]
+CHAT_RELS = [
+    "self",
+    "events",
+    "info",
+    "next",
+    "transcript-request",
+    "transcript-with-subject-request",
+    "exit-survey",
+    "custom-variables",
+]
 INFO_TYPES = {
-    "state": str, "chatSessionKey": str, "skillName": str, "skillId": int, "agentName": str, "agentId": int,
-    "startTime": str, "duration": int, "lastUpdate": str, "chatTimeout": int, "visitorId": int,
-    "agentTyping": str, "visitorTyping": str, "visitorName": str, "rtSessionId": int, "sharkVisitorId": str,
-    "sharkSessionId": str, "sharkContextId": int, "engagementId": int, "campaignId": int, "language": str,
+    "state": str,
+    "chatSessionKey": str,
+    "skillName": str,
+    "skillId": int,
+    "agentName": str,
+    "agentId": int,
+    "startTime": str,
+    "duration": int,
+    "lastUpdate": str,
+    "chatTimeout": int,
+    "visitorId": int,
+    "agentTyping": str,
+    "visitorTyping": str,
+    "visitorName": str,
+    "rtSessionId": int,
+    "sharkVisitorId": str,
+    "sharkSessionId": str,
+    "sharkContextId": int,
+    "engagementId": int,
+    "campaignId": int,
+    "language": str,
 }
-REQUEST = {"request": {
-    "skill": "Sales", "interactionTimeout": 40, "preChatLines": {"line": ["Came from the pricing page"]},
-    "LETagVisitorId": "rloXnVgEQ-iQuoOytvKNqA", "LETagSessionId": "rN82d4rATN6EuiA4cJwaPg", "LETagContextId": "2",
-    "engagementId": 27469613, "campaignId": 26948813, "language": "en-US"}}
+REQUEST = {
+    "request": {
+        "skill": "Sales",
+        "interactionTimeout": 40,
+        "preChatLines": {"line": ["Came from the pricing page"]},
+        "LETagVisitorId": "rloXnVgEQ-iQuoOytvKNqA",
+        "LETagSessionId": "rN82d4rATN6EuiA4cJwaPg",
+        "LETagContextId": "2",
+        "engagementId": 27469613,
+        "campaignId": 26948813,
+        "language": "en-US",
+    }
+}
 
 
 def accepted_chat(server, http: httpx.Client) -> tuple[str, str]:
@@ -46,8 +80,16 @@ def test_json_chat_resource_matches_the_spec_example(server, http):
     assert list(chat) == ["link", "events", "info"]
     assert [link["@rel"] for link in chat["link"]] == CHAT_RELS
     assert all(list(link) == ["@href", "@rel"] for link in chat["link"])
-    suffixes = ["", "/events", "/info", "?from=", "/transcriptRequest", "/transcriptWithSubjectRequest",
-                "/exitSurvey", "/customVariables"]
+    suffixes = [
+        "",
+        "/events",
+        "/info",
+        "?from=",
+        "/transcriptRequest",
+        "/transcriptWithSubjectRequest",
+        "/exitSurvey",
+        "/customVariables",
+    ]
     for link, suffix in zip(chat["link"], suffixes):
         assert link["@href"].startswith(chat_uri + suffix)
     events = chat["events"]
@@ -60,7 +102,11 @@ def test_json_chat_resource_matches_the_spec_example(server, http):
     system = visible[1]
     assert list(system) == ["@id", "@type", "time", "textType", "text", "by", "source", "systemMessageId", "subType"]
     assert (system["by"], system["source"], system["systemMessageId"], system["subType"]) == (
-        "info", "system", 4, "REGULAR")
+        "info",
+        "system",
+        4,
+        "REGULAR",
+    )
     assert visible[3]["text"] == "You are now chatting with Natalie."
     assert all(TIME.match(e["time"]) for e in visible)
 
@@ -71,7 +117,11 @@ def test_json_chat_resource_matches_the_spec_example(server, http):
     for key, kind in INFO_TYPES.items():
         assert isinstance(info[key], kind) and not isinstance(info[key], bool), key
     assert (info["state"], info["skillName"], info["agentName"], info["visitorName"]) == (
-        "chatting", "Sales", "Natalie", "You")
+        "chatting",
+        "Sales",
+        "Natalie",
+        "You",
+    )
     assert info["chatSessionKey"] == chat_uri.rsplit("/", 1)[1]
     assert (info["sharkContextId"], info["engagementId"], info["campaignId"]) == (2, 27469613, 26948813)
     assert info["duration"] == 0 and info["chatTimeout"] == 40
@@ -101,12 +151,24 @@ def test_agent_view_shows_prechat_line_and_agent_links(server, http):
     bearer = http.post(f"{base}/login?v=1.3", json={"username": "natalie", "password": "natalie"}).json()["bearer"]
     chat = http.get(f"{agent_uri}.json", headers={"Authorization": f"Bearer {bearer}"}).json()["chat"]
     assert [link["@rel"] for link in chat["link"]] == [
-        "self", "events", "info", "next", "collaboration-channels", "visit-id", "transfer", "transfer-account",
-        "agent-survey"]
+        "self",
+        "events",
+        "info",
+        "next",
+        "collaboration-channels",
+        "visit-id",
+        "transfer",
+        "transfer-account",
+        "agent-survey",
+    ]
     chat_id = agent_uri.rsplit("/", 1)[1]
-    visit = chat_id.split("-")[0] + chat_id[chat_id.index("K"):]
+    visit = chat_id.split("-")[0] + chat_id[chat_id.index("K") :]
     assert chat["link"][5]["@href"].endswith(f"/visits/visit/{visit}")
     prechat = chat["events"]["event"][2]
     assert (prechat["text"], prechat["subType"], prechat["by"], prechat["source"]) == (
-        "Came from the pricing page", "ONLY_TO_REP", "info", "system")
+        "Came from the pricing page",
+        "ONLY_TO_REP",
+        "info",
+        "system",
+    )
     assert chat["info"]["visitorName"] == "visitor"

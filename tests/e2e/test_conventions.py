@@ -104,12 +104,15 @@ def test_repeated_slashes_version_cors_and_unknown_paths(server, http):
     assert http.get(f"{server.url}/api/account//{ACCOUNT}//chat/availability.json?{q()}").status_code == 200
     bad_version = http.get(f"{base}/chat/availability.json?v=2&appKey={KEY}")
     assert bad_version.status_code == 400 and bad_version.json()["error"]["internalCode"] == 11
-    preflight = http.options(f"{base}/chat/request", headers={
-        "Origin": "https://shop.example", "Access-Control-Request-Method": "POST"})
+    preflight = http.options(
+        f"{base}/chat/request", headers={"Origin": "https://shop.example", "Access-Control-Request-Method": "POST"}
+    )
     assert preflight.status_code == 204
     assert preflight.headers["access-control-allow-origin"] == "https://shop.example"
     assert "X-HTTP-Method-Override" in preflight.headers["access-control-allow-headers"]
-    created = http.post(f"{base}/chat/request.json?{q()}", json={"request": {}}, headers={"Origin": "https://shop.example"})
+    created = http.post(
+        f"{base}/chat/request.json?{q()}", json={"request": {}}, headers={"Origin": "https://shop.example"}
+    )
     assert created.headers["access-control-expose-headers"] == "Location, X-Request-Id"
     assert created.headers["cache-control"] == "no-cache, no-store"
     missing = http.get(f"{base}/no/such/thing.json?{q()}")
@@ -120,8 +123,11 @@ def test_repeated_slashes_version_cors_and_unknown_paths(server, http):
 def test_public_url_drives_links_and_location(database, http):
     server = Server(database, "--public-url", "https://chat.example.com").start()
     try:
-        created = http.post(f"{server.url}/api/account/{ACCOUNT}/chat/request.json?{q()}", json={"request": {}},
-                            headers={"Host": "internal:9"})
+        created = http.post(
+            f"{server.url}/api/account/{ACCOUNT}/chat/request.json?{q()}",
+            json={"request": {}},
+            headers={"Host": "internal:9"},
+        )
         assert created.headers["location"].startswith(f"https://chat.example.com/api/account/{ACCOUNT}/chat/H")
         looked_up = http.get(f"{server.url}/api/account/{ACCOUNT}/service/agentVep/baseURI.json?version=1.0")
         assert looked_up.json()["baseURI"] == "chat.example.com"
@@ -130,16 +136,35 @@ def test_public_url_drives_links_and_location(database, http):
 
 
 def test_hrefs_follow_the_host_header_without_public_url(server, http):
-    created = http.post(f"{server.url}/api/account/{ACCOUNT}/chat/request.json?{q()}", json={"request": {}},
-                        headers={"Host": "proxy.example:8443"})
+    created = http.post(
+        f"{server.url}/api/account/{ACCOUNT}/chat/request.json?{q()}",
+        json={"request": {}},
+        headers={"Host": "proxy.example:8443"},
+    )
     assert created.headers["location"].startswith("http://proxy.example:8443/api/account/")
 
 
 @pytest.mark.parametrize("zone, offset", [("Asia/Kolkata", "+05:30"), ("America/Argentina/Buenos_Aires", "-03:00")])
 def test_times_use_the_account_time_zone(server, http, zone, offset):
     account = "tz" + offset[1:3]
-    out = subprocess.run([sys.executable, "-m", "parley", "account", "create", "--id", account, "--timezone", zone,
-                          "--database", database_url(server.database)], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "parley",
+            "account",
+            "create",
+            "--id",
+            account,
+            "--timezone",
+            zone,
+            "--database",
+            database_url(server.database),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     key = out.stdout.strip()
     base = f"{server.url}/api/account/{account}"
     created = None

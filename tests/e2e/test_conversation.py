@@ -58,7 +58,9 @@ async def test_json_conversation_with_lines_typing_name_and_agent_end(server):
         await agent.end_chat(chat_uri)
         closing = await visitor.poll()
         assert [(e["@type"], e.get("systemMessageId"), e.get("state")) for e in closing] == [
-            ("line", 5, None), ("state", None, "ended")]
+            ("line", 5, None),
+            ("state", None, "ended"),
+        ]
         final = await visitor.chat()
         assert final["info"]["state"] == "ended"
         assert await agent.ringing_count() == 0
@@ -78,8 +80,9 @@ async def test_visitor_ends_and_agent_sees_it(server):
         assert events[-1]["@type"] == "state" and events[-1]["state"] == "ended"
         assert not any(e.get("systemMessageId") == 5 for e in events)
         # The agent's slot is free again: its chat sessions list is empty.
-        sessions = httpx.get(agent.session_uri + "/chatSessions.json",
-                             headers={"Authorization": f"Bearer {agent.bearer}"}).json()
+        sessions = httpx.get(
+            agent.session_uri + "/chatSessions.json", headers={"Authorization": f"Bearer {agent.bearer}"}
+        ).json()
         assert sessions == {"chatSessions": {}}
     finally:
         await visitor.close()
@@ -95,13 +98,17 @@ def test_xml_conversation(server, http):
     base = f"{server.url}/api/account/{ACCOUNT}"
     xml_headers = {"Content-Type": "application/xml"}
     login = http.post(f"{base}/login?v=1.3", json={"username": "natalie", "password": "natalie"}).json()
-    agent_headers = {"Authorization": f"Bearer {login['bearer']}", "Accept": "application/xml",
-                     "Content-Type": "application/xml"}
+    agent_headers = {
+        "Authorization": f"Bearer {login['bearer']}",
+        "Accept": "application/xml",
+        "Content-Type": "application/xml",
+    }
     session = xml(http.post(f"{base}/agentSession?v=1", content=b"<loginData/>", headers=agent_headers))
     session_uri = session.find("link").get("href")
 
-    created = http.post(f"{base}/chat/request?{q()}", content=b"<request><skill>Sales</skill></request>",
-                        headers=xml_headers)
+    created = http.post(
+        f"{base}/chat/request?{q()}", content=b"<request><skill>Sales</skill></request>", headers=xml_headers
+    )
     assert created.status_code == 201 and created.content == b""
     chat_uri = created.headers["location"]
 
@@ -110,16 +117,25 @@ def test_xml_conversation(server, http):
     accepted = xml(http.post(ring.find("link").get("href"), content=b"", headers=agent_headers))
     agent_chat = accepted.find("link").get("href")
 
-    line = http.post(f"{chat_uri}/events?{q()}", content=b'<event type="line"><text>Hi &amp; hello</text></event>',
-                     headers=xml_headers)
+    line = http.post(
+        f"{chat_uri}/events?{q()}",
+        content=b'<event type="line"><text>Hi &amp; hello</text></event>',
+        headers=xml_headers,
+    )
     assert line.status_code == 201
-    answer = http.post(f"{agent_chat}/events", headers=agent_headers,
-                       content=b'<event type="line"><text>Welcome</text><textType>plain</textType></event>')
+    answer = http.post(
+        f"{agent_chat}/events",
+        headers=agent_headers,
+        content=b'<event type="line"><text>Welcome</text><textType>plain</textType></event>',
+    )
     assert answer.status_code == 201
     assert xml(answer).tag == "chatEventLocation"
 
-    typing = http.post(f"{chat_uri}/info/visitorTyping?{q()}", content=b"<visitorTyping>typing</visitorTyping>",
-                       headers={**xml_headers, "X-HTTP-Method-Override": "PUT"})
+    typing = http.post(
+        f"{chat_uri}/info/visitorTyping?{q()}",
+        content=b"<visitorTyping>typing</visitorTyping>",
+        headers={**xml_headers, "X-HTTP-Method-Override": "PUT"},
+    )
     assert typing.status_code == 200 and typing.content == b""
     assert xml(http.get(f"{agent_chat}/info/visitorTyping", headers=agent_headers)).text == "typing"
 
@@ -128,7 +144,8 @@ def test_xml_conversation(server, http):
     texts = [e.findtext("text") for e in chat.find("events").findall("event") if e.get("type") == "line"]
     assert texts[-2:] == ["Hi & hello", "Welcome"]
 
-    ended = http.post(f"{chat_uri}/events?{q()}", content=b'<event type="state"><state>ended</state></event>',
-                      headers=xml_headers)
+    ended = http.post(
+        f"{chat_uri}/events?{q()}", content=b'<event type="state"><state>ended</state></event>', headers=xml_headers
+    )
     assert ended.status_code == 201
     assert xml(http.get(f"{chat_uri}/info?{q()}")).findtext("state") == "ended"

@@ -21,8 +21,11 @@ def client_at(address: str) -> httpx.Client:
 def request_chat(client: httpx.Client, server, key: str | None = None, **headers) -> httpx.Response:
     if key is not None:
         headers["Idempotency-Key"] = key
-    return client.post(f"{server.url}/api/account/{ACCOUNT}/chat/request.json?{q()}",
-                       json={"request": {"skill": "Sales"}}, headers=headers)
+    return client.post(
+        f"{server.url}/api/account/{ACCOUNT}/chat/request.json?{q()}",
+        json={"request": {"skill": "Sales"}},
+        headers=headers,
+    )
 
 
 def refused(response: httpx.Response, status: int, code: int) -> bool:
@@ -77,8 +80,12 @@ def test_guessable_chat_request_keys_are_refused(server, http, key):
 def test_an_agent_bearer_opens_only_chats_its_user_requested(server, http):
     natalie, bob = Agent(server, http), Agent(server, http, "bob", "bob-secret")
     foreign = request_chat(http, server).headers["location"]
-    for method, path, body in [("GET", "", None), ("GET", "/events", None), ("GET", "/info", None),
-                               ("POST", "/events", {"event": {"@type": "line", "text": "as the visitor"}})]:
+    for method, path, body in [
+        ("GET", "", None),
+        ("GET", "/events", None),
+        ("GET", "/info", None),
+        ("POST", "/events", {"event": {"@type": "line", "text": "as the visitor"}}),
+    ]:
         answer = http.request(method, f"{foreign}{path}.json?v=1", json=body, headers=natalie.auth)
         assert refused(answer, 403, 10), (method, path, answer.text)
     texts = [e.get("text") for e in http.get(f"{foreign}/events.json?{q()}").json()["events"]["event"]]
@@ -139,9 +146,14 @@ def test_the_former_agent_after_a_transfer_is_refused_and_never_learned_the_visi
         assert bobs.rsplit("/", 1)[1] not in (key, chat_id)
 
         for method, path, body in [
-            ("GET", "", None), ("GET", "/events", None), ("GET", "/info", None), ("GET", "/events/0", None),
+            ("GET", "", None),
+            ("GET", "/events", None),
+            ("GET", "/info", None),
+            ("GET", "/events/0", None),
             ("POST", "/events", {"event": {"@type": "line", "text": "still here?"}}),
-            ("GET", "/transfer", None), ("GET", "/survey", None), ("GET", "/collaborationChannels", None),
+            ("GET", "/transfer", None),
+            ("GET", "/survey", None),
+            ("GET", "/collaborationChannels", None),
         ]:
             answer = watched.request(method, f"{mine}{path}.json", json=body, headers=natalie.auth)
             assert refused(answer, 404, 12), (method, path, answer.text)

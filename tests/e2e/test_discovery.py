@@ -7,11 +7,14 @@ import pytest
 from tests.e2e.conftest import ACCOUNT, q
 
 
-@pytest.mark.parametrize("path", [
-    "/api/account/{a}/service/conversationVep/baseURI.json?version=1.0",
-    "/api/account/{a}/service/agentVep/baseURI?version=1.0",
-    "/csdr/account/{a}/service/smt/baseURI.json?version=1.0",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/account/{a}/service/conversationVep/baseURI.json?version=1.0",
+        "/api/account/{a}/service/agentVep/baseURI?version=1.0",
+        "/csdr/account/{a}/service/smt/baseURI.json?version=1.0",
+    ],
+)
 def test_single_service_lookup(server, http, path):
     response = http.get(server.url + path.format(a=ACCOUNT))
     assert response.status_code == 200 and response.headers["content-type"] == "application/json"
@@ -29,8 +32,10 @@ def test_service_list(server, http, suffix):
 
 
 def test_app_engagement_and_its_skill_routes_the_chat(server, http):
-    response = http.post(f"{server.url}/api/account/{ACCOUNT}/app/engagement/visitors/?v=1.0",
-                         json={"appType": "EXTERNAL", "appDetails": {}})
+    response = http.post(
+        f"{server.url}/api/account/{ACCOUNT}/app/engagement/visitors/?v=1.0",
+        json={"appType": "EXTERNAL", "appDetails": {}},
+    )
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "Available"
@@ -57,6 +62,7 @@ def test_app_engagement_and_its_skill_routes_the_chat(server, http):
 
 @pytest.mark.parametrize("query", ["?v=1.3", "?v=1.2", "?v=1", "", "??v=1&NC=true"])
 def test_login_accepts_any_version(server, http, query):
-    response = http.post(f"{server.url}/api/account/{ACCOUNT}/login{query}",
-                         json={"username": "natalie", "password": "natalie"})
+    response = http.post(
+        f"{server.url}/api/account/{ACCOUNT}/login{query}", json={"username": "natalie", "password": "natalie"}
+    )
     assert response.status_code == 200 and response.json()["bearer"]

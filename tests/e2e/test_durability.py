@@ -40,8 +40,11 @@ def test_agent_login_and_session_survive_a_restart(server, http):
     base = agent_uri.split("/agentSession/")[0]
     bearer = http.post(f"{base}/login?v=1.3", json={"username": "natalie", "password": "natalie"}).json()["bearer"]
     server.restart()
-    response = http.post(f"{agent_uri}/events.json", json={"event": {"@type": "line", "text": "still here"}},
-                         headers={"Authorization": f"Bearer {bearer}"})
+    response = http.post(
+        f"{agent_uri}/events.json",
+        json={"event": {"@type": "line", "text": "still here"}},
+        headers={"Authorization": f"Bearer {bearer}"},
+    )
     assert response.status_code == 201
     last = http.get(f"{chat_uri}/events.json?{q()}").json()["events"]["event"][-1]
     assert (last["text"], last["by"]) == ("still here", "Natalie")

@@ -26,7 +26,8 @@ import orjson
 import pytest
 import requests
 import schemathesis
-from hypothesis import HealthCheck, Phase, given, settings, strategies as st
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from lxml import etree
 from schemathesis import GenerationMode
@@ -45,8 +46,33 @@ WAIT = 0.2  # seconds a fuzzed long-poll may hold: the documented 50 would make 
 REAL = 8  # in ten cases the real ids and credentials are put in; the other two keep generated ones
 # Values schema-driven negative data seldom tries but clients can send (issue 8, finding 2): one of
 # them replaces one parameter in a tenth of the cases.
-HOSTILE = ["\u00b2", "\u2460", "\u0663", "\uff11", "1\u00b2", "-1", "+1", " 1", "1 ", "0x10", "1e3", "1.5", "-0",
-           "9" * 20, "9" * 400, "9" * 5000, "-" + "9" * 30, "", "\x00", "%00", "..", "nan", "inf", "true", "null"]
+HOSTILE = [
+    "\u00b2",
+    "\u2460",
+    "\u0663",
+    "\uff11",
+    "1\u00b2",
+    "-1",
+    "+1",
+    " 1",
+    "1 ",
+    "0x10",
+    "1e3",
+    "1.5",
+    "-0",
+    "9" * 20,
+    "9" * 400,
+    "9" * 5000,
+    "-" + "9" * 30,
+    "",
+    "\x00",
+    "%00",
+    "..",
+    "nan",
+    "inf",
+    "true",
+    "null",
+]
 
 
 def error_body(content_type: str, body: bytes) -> dict:
@@ -96,7 +122,8 @@ def api_error_format(ctx, response, case):
             raise AssertionError(f"{response.status_code} not in the API's error format: {exc}") from exc
         allowed = CODES.get(response.status_code, set())
         assert error["internalCode"] in allowed, (
-            f"{response.status_code} with internalCode {error['internalCode']} (expected one of {sorted(allowed)})")
+            f"{response.status_code} with internalCode {error['internalCode']} (expected one of {sorted(allowed)})"
+        )
         if response.status_code == 429:
             assert response.headers.get("retry-after"), "429 without Retry-After"
     return None
@@ -124,8 +151,9 @@ class World:
         self.admin_token = token
         auth, admin = {"Authorization": f"Bearer {token}"}, f"{self.url}/admin/v1/accounts/{ACCOUNT}"
         skill = self.http.post(f"{admin}/skills", json={"name": "Fuzzed"}, headers=auth).json()["skill"]
-        agent = self.http.post(f"{admin}/agents", json={"login": "fuzzed", "password": "fuzzed", "skills": ["Fuzzed"]},
-                               headers=auth).json()["agent"]
+        agent = self.http.post(
+            f"{admin}/agents", json={"login": "fuzzed", "password": "fuzzed", "skills": ["Fuzzed"]}, headers=auth
+        ).json()["agent"]
         key = self.http.post(f"{admin}/appKeys", headers=auth).json()["appKey"]
         self.admin_ids = {"skill_id": str(skill["id"]), "agent_id": str(agent["id"]), "key_id": key["id"]}
 
@@ -160,8 +188,11 @@ class World:
                 created = self.http.post(f"{self.base}/agentSession.json", json={"loginData": ""}, headers=self.auth)
             assert created.status_code == 201, created.text
             self.session = created.headers["location"].rsplit("/", 1)[1]
-        self.http.post(self.session_uri + "/availability.json", json={"availability": {"chat": "Online"}},
-                       headers={**self.auth, "X-HTTP-Method-Override": "PUT"})
+        self.http.post(
+            self.session_uri + "/availability.json",
+            json={"availability": {"chat": "Online"}},
+            headers={**self.auth, "X-HTTP-Method-Override": "PUT"},
+        )
         if not self.chat or not self._open(f"{self.base}/chat/{self.chat}/info.json?v=1&appKey={KEY}", {}):
             requested = self.http.post(f"{self.base}/chat/request.json?v=1&appKey={KEY}", json={"request": {}})
             if requested.status_code == 201:
@@ -196,8 +227,11 @@ class World:
 def hostile(case, pick: int, value: str) -> None:
     """Replace (or add) one declared path, query or header parameter with ``value``."""
     credentials = {"authorization", "appkey"}
-    declared = [(str(getattr(p.location, "value", p.location)), p.name) for p in case.operation.iter_parameters()
-                if p.name.lower() not in credentials]
+    declared = [
+        (str(getattr(p.location, "value", p.location)), p.name)
+        for p in case.operation.iter_parameters()
+        if p.name.lower() not in credentials
+    ]
     if not declared:
         return
     location, name = declared[pick % len(declared)]
@@ -213,9 +247,15 @@ def hostile(case, pick: int, value: str) -> None:
 def realistic(case, world: World, dice: int) -> None:
     """Put real ids and credentials into most cases; bound long-polls; never open an event stream."""
     if dice < REAL:
-        real = {"account_id": ACCOUNT, "chat_id": world.chat, "agent_key": world.agent_chat,
-                "session_id": world.session, "event_id": str(dice),
-                "visit_id": visit_id(world.agent_chat) if world.agent_chat else "", **world.admin_ids}
+        real = {
+            "account_id": ACCOUNT,
+            "chat_id": world.chat,
+            "agent_key": world.agent_chat,
+            "session_id": world.session,
+            "event_id": str(dice),
+            "visit_id": visit_id(world.agent_chat) if world.agent_chat else "",
+            **world.admin_ids,
+        }
         for name, value in real.items():
             if case.path_parameters and name in case.path_parameters:
                 case.path_parameters[name] = value
@@ -239,8 +279,9 @@ def realistic(case, world: World, dice: int) -> None:
             case.query["wait"] = str(WAIT)
     if case.headers:
         # A stream is held until the chat ends: not a request/response case (tests/e2e/test_push.py).
-        case.headers = {k: v for k, v in case.headers.items()
-                        if not (k.lower() == "accept" and "event-stream" in str(v))}
+        case.headers = {
+            k: v for k, v in case.headers.items() if not (k.lower() == "accept" and "event-stream" in str(v))
+        }
 
 
 @dataclass
@@ -257,10 +298,18 @@ def fuzz(schema, world: World, tally: Tally, operation, examples: int, deadline:
     strategies = [operation.as_strategy(generation_mode=mode) for mode in modes]
     session = requests.Session()
 
-    @given(case=st.one_of(strategies), dice=st.integers(0, 9),
-           mutation=st.tuples(st.integers(0, 9), st.integers(0, 99), st.sampled_from(HOSTILE)))
-    @settings(max_examples=examples, deadline=None, database=None, phases=[Phase.generate],
-              suppress_health_check=list(HealthCheck))
+    @given(
+        case=st.one_of(strategies),
+        dice=st.integers(0, 9),
+        mutation=st.tuples(st.integers(0, 9), st.integers(0, 99), st.sampled_from(HOSTILE)),
+    )
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     def run(case, dice, mutation):
         if time.monotonic() > deadline:
             return
@@ -319,9 +368,15 @@ def server_exceptions(log: str) -> dict[str, int]:
 
 def test_error_format_check_refuses_what_is_not_an_error():
     assert error_body("application/json", b'{"error": {"time": "t", "message": "m", "internalCode": 5}}')
-    assert error_body("application/xml", b"<error><time>t</time><message>m</message><internalCode>5</internalCode></error>")
-    for content_type, body in [("application/json", b'{"detail": "Not Found"}'), ("text/plain", b"Not Found"),
-                               ("application/xml", b"<chat/>"), ("application/json", b'{"error": {"message": "m"}}')]:
+    assert error_body(
+        "application/xml", b"<error><time>t</time><message>m</message><internalCode>5</internalCode></error>"
+    )
+    for content_type, body in [
+        ("application/json", b'{"detail": "Not Found"}'),
+        ("text/plain", b"Not Found"),
+        ("application/xml", b"<chat/>"),
+        ("application/json", b'{"error": {"message": "m"}}'),
+    ]:
         with pytest.raises(AssertionError):
             error_body(content_type, body)
 
@@ -338,11 +393,27 @@ def test_fuzz_every_operation(surveyed, http, capsys):
     server = surveyed  # the demo account with a survey of every kind
     schema = schemathesis.openapi.from_dict(document())
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == sum(len([m for m in item if m in ("get", "put", "post", "delete", "patch")])
-                                  for item in document()["paths"].values())
+    assert len(operations) == sum(
+        len([m for m in item if m in ("get", "put", "post", "delete", "patch")])
+        for item in document()["paths"].values()
+    )
     world = World(server.url, http)
-    made = subprocess.run([sys.executable, "-m", "parley", "admin-token", "create", "--name", "fuzz", "--database",
-                           database_url(server.database)], capture_output=True, text=True, timeout=60)
+    made = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "parley",
+            "admin-token",
+            "create",
+            "--name",
+            "fuzz",
+            "--database",
+            database_url(server.database),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert made.returncode == 0, made.stderr
     world.prepare_admin(made.stdout.strip())
     tally = Tally()
@@ -361,8 +432,10 @@ def test_fuzz_every_operation(surveyed, http, capsys):
         if tally.requests == before:
             break
     elapsed = time.monotonic() - started
-    summary = (f"requests fuzzed: {tally.requests} over {len(tally.by_operation)} operations "
-               f"in {elapsed:.0f} s ({rounds} rounds); statuses {dict(sorted(tally.statuses.items()))}")
+    summary = (
+        f"requests fuzzed: {tally.requests} over {len(tally.by_operation)} operations "
+        f"in {elapsed:.0f} s ({rounds} rounds); statuses {dict(sorted(tally.statuses.items()))}"
+    )
     with capsys.disabled():  # the count belongs in every CI log, passed or failed
         print("\n" + summary)
     print(summary)
@@ -370,8 +443,9 @@ def test_fuzz_every_operation(surveyed, http, capsys):
     print("operations that never answered 2xx:", ", ".join(unreached) or "none")
     for note in world.notes[:5]:
         print("note:", note)
-    report = "\n".join(f"{op} → {status}: {kind}\n    {curl}" for (op, status, kind), curl in sorted(
-        tally.failures.items(), key=str))
+    report = "\n".join(
+        f"{op} → {status}: {kind}\n    {curl}" for (op, status, kind), curl in sorted(tally.failures.items(), key=str)
+    )
     print(report)
     causes = server_exceptions(server.log.read_text(errors="replace"))
     if causes:

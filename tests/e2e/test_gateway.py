@@ -17,14 +17,21 @@ def cors_server(database):
 
 
 def preflight(server, http, origin: str):
-    return http.options(f"{server.url}/api/account/{ACCOUNT}/login", headers={
-        "Origin": origin, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"})
+    return http.options(
+        f"{server.url}/api/account/{ACCOUNT}/login",
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
+    )
 
 
 @pytest.mark.parametrize("origin", ["https://evil.example", "null", "https://agents.example.com.evil.example"])
 def test_a_foreign_origin_gets_cors_without_credentials(cors_server, http, origin):
-    answer = http.get(f"{cors_server.url}/api/account/{ACCOUNT}/chat/availability.json?{q()}",
-                      headers={"Origin": origin})
+    answer = http.get(
+        f"{cors_server.url}/api/account/{ACCOUNT}/chat/availability.json?{q()}", headers={"Origin": origin}
+    )
     assert answer.status_code == 200
     assert "access-control-allow-credentials" not in answer.headers
     assert answer.headers["access-control-allow-origin"] in (origin, "*")
@@ -38,16 +45,22 @@ def test_a_foreign_origin_gets_cors_without_credentials(cors_server, http, origi
 
 
 def test_without_a_list_no_origin_gets_credentials(server, http):
-    answer = http.post(f"{server.url}/api/account/{ACCOUNT}/login", json={"username": "natalie", "password": "natalie"},
-                       headers={"Origin": LISTED})
+    answer = http.post(
+        f"{server.url}/api/account/{ACCOUNT}/login",
+        json={"username": "natalie", "password": "natalie"},
+        headers={"Origin": LISTED},
+    )
     assert answer.status_code == 200
     assert "access-control-allow-credentials" not in answer.headers
     assert "access-control-allow-credentials" not in preflight(server, http, LISTED).headers
 
 
 def test_a_listed_origin_gets_credentialed_cors(cors_server, http):
-    answer = http.post(f"{cors_server.url}/api/account/{ACCOUNT}/login",
-                       json={"username": "natalie", "password": "natalie"}, headers={"Origin": LISTED})
+    answer = http.post(
+        f"{cors_server.url}/api/account/{ACCOUNT}/login",
+        json={"username": "natalie", "password": "natalie"},
+        headers={"Origin": LISTED},
+    )
     assert answer.status_code == 200
     assert answer.headers["access-control-allow-origin"] == LISTED
     assert answer.headers["access-control-allow-credentials"] == "true"
@@ -67,8 +80,9 @@ def test_security_headers_on_every_kind_of_answer(server, http):
         "error": http.get(f"{base}/chat/availability.json?v=1&appKey=wrong"),
         "404": http.get(f"{server.url}/no/such/thing"),
         "405": http.delete(f"{base}/chat/availability.json?{q()}"),
-        "bad body": http.post(f"{base}/chat/request.json?{q()}", content=b"{not json",
-                              headers={"Content-Type": "application/json"}),
+        "bad body": http.post(
+            f"{base}/chat/request.json?{q()}", content=b"{not json", headers={"Content-Type": "application/json"}
+        ),
         "preflight": preflight(server, http, "https://shop.example"),
         "health": http.get(f"{server.url}/health"),
     }

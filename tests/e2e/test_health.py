@@ -30,7 +30,7 @@ def test_not_ready_when_the_schema_is_behind(server, database, http):
     """A database whose newest migration step is missing (an older server's, or one migrated
     halfway) is not one this version can serve: 503 in the API's error format, and ready again
     once the step is back."""
-    (applied_ms,), = query(database, "SELECT applied_ms FROM schema_migrations WHERE version = $1", len(STEPS))
+    ((applied_ms,),) = query(database, "SELECT applied_ms FROM schema_migrations WHERE version = $1", len(STEPS))
     query(database, "DELETE FROM schema_migrations WHERE version = $1", len(STEPS))
     answer = http.get(f"{server.url}/ready.json")
     assert answer.status_code == 503

@@ -39,9 +39,14 @@ def queued_chat(server: Server, http: httpx.Client) -> tuple[str, str]:
 
 def server_connections(server: Server) -> int:
     """Client connections the server process has accepted and not yet closed."""
-    return sum(1 for c in psutil.Process(server.process.pid).net_connections(kind="tcp")
-               if c.laddr and c.laddr.port == server.port and c.raddr
-               and c.status in (psutil.CONN_ESTABLISHED, psutil.CONN_CLOSE_WAIT))
+    return sum(
+        1
+        for c in psutil.Process(server.process.pid).net_connections(kind="tcp")
+        if c.laddr
+        and c.laddr.port == server.port
+        and c.raddr
+        and c.status in (psutil.CONN_ESTABLISHED, psutil.CONN_CLOSE_WAIT)
+    )
 
 
 async def open_polls(server: Server, path: str, count: int):
@@ -64,9 +69,11 @@ async def open_polls(server: Server, path: str, count: int):
 
 async def until_accepted(server: Server, count: int) -> None:
     """The server has taken ``count`` connections (fails at the deadline: they were left waiting)."""
+
     async def accepted():
         while server_connections(server) < count:
             await asyncio.sleep(0.1)
+
     await asyncio.wait_for(accepted(), DEADLINE)
 
 
@@ -109,11 +116,13 @@ def test_two_thousand_held_polls_leave_a_plain_request_answered(database):
                 await until_accepted(server, count)
                 async with httpx.AsyncClient(timeout=DEADLINE) as fresh:  # a new connection, as a new visitor's
                     assert (await fresh.get(f"{server.url}/health")).status_code == 200
-                    other = await fresh.post(f"{server.url}/api/account/{ACCOUNT}/chat/request.json?{q()}",
-                                             json={"request": {}})
+                    other = await fresh.post(
+                        f"{server.url}/api/account/{ACCOUNT}/chat/request.json?{q()}", json={"request": {}}
+                    )
                     assert other.status_code == 201
-                    posted = await fresh.post(f"{chat}/events.json?{q()}",
-                                              json={"event": {"@type": "line", "text": "to all two thousand"}})
+                    posted = await fresh.post(
+                        f"{chat}/events.json?{q()}", json={"event": {"@type": "line", "text": "to all two thousand"}}
+                    )
                     assert posted.status_code == 201
                 replies = await answers(polls, b"to all two thousand")
             finally:
@@ -150,8 +159,12 @@ def test_held_polls_leave_a_reserve_and_are_released_when_their_clients_leave(da
                 again = await open_polls(server, path, 32)
                 try:
                     await until_accepted(server, 32 + 1)
-                    assert http.post(f"{chat}/events.json?{q()}",
-                                     json={"event": {"@type": "line", "text": "after they left"}}).status_code == 201
+                    assert (
+                        http.post(
+                            f"{chat}/events.json?{q()}", json={"event": {"@type": "line", "text": "after they left"}}
+                        ).status_code
+                        == 201
+                    )
                     replies = await answers(again, b"after they left")
                 finally:
                     close(again)
@@ -167,6 +180,7 @@ async def until_accepted_at_most(server: Server, count: int) -> None:
     async def released():
         while server_connections(server) > count:
             await asyncio.sleep(0.1)
+
     await asyncio.wait_for(released(), DEADLINE)
 
 
@@ -180,10 +194,13 @@ def test_event_streams_share_the_held_connections_and_are_released_when_their_cl
             async def streams(count: int, until: bytes = b"retry: 2000"):
                 async def one():
                     reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
-                    writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
-                                 "Accept: text/event-stream\r\n\r\n".encode())
+                    writer.write(
+                        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+                        "Accept: text/event-stream\r\n\r\n".encode()
+                    )
                     await writer.drain()
                     return reader, writer
+
                 opened = [await one() for _ in range(count)]
                 return opened, await answers(opened, until)  # by default: until each is streaming
 
@@ -197,8 +214,12 @@ def test_event_streams_share_the_held_connections_and_are_released_when_their_cl
                 await until_accepted_at_most(server, 1)  # closed by the server now, not at a heartbeat
                 again, _ = await streams(12)
                 try:
-                    assert http.post(f"{chat}/events.json?{q()}",
-                                     json={"event": {"@type": "line", "text": "streamed"}}).status_code == 201
+                    assert (
+                        http.post(
+                            f"{chat}/events.json?{q()}", json={"event": {"@type": "line", "text": "streamed"}}
+                        ).status_code
+                        == 201
+                    )
                     replies = await answers(again, b"streamed")
                 finally:
                     close(again)

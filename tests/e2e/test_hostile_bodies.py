@@ -103,8 +103,10 @@ def test_health_answers_while_hostile_bodies_arrive(served):
             errors.append(exc)
 
     targets = urls(served)
-    threads = [threading.Thread(target=attack, args=(body, headers, targets[route]))
-               for (body, headers, _), route in zip(bodies, ["login", "chat/request", "login", "chat/request"])]
+    threads = [
+        threading.Thread(target=attack, args=(body, headers, targets[route]))
+        for (body, headers, _), route in zip(bodies, ["login", "chat/request", "login", "chat/request"])
+    ]
     for thread in threads:
         thread.start()
     try:

@@ -67,8 +67,9 @@ BODIES = {
     "{field}": {"agentTyping": "typing"},
     "customVariables": {"customVariables": {"customVariable": [{"name": "intruder", "value": "1"}]}},
     "transcriptRequest": {"transcriptRequest": {"email": "intruder@example.com"}},
-    "transcriptWithSubjectRequest": {"transcriptWithSubjectRequest": {"email": "intruder@example.com",
-                                                                      "subject": "hi"}},
+    "transcriptWithSubjectRequest": {
+        "transcriptWithSubjectRequest": {"email": "intruder@example.com", "subject": "hi"}
+    },
     "offlineSurvey": {"survey": {"id": 1, "question": []}},
     "exitSurvey": {"survey": {"id": 1, "question": []}},
     "survey": {"survey": {"id": 1, "question": []}},
@@ -140,10 +141,19 @@ def build_world(server, http) -> World:
     natalie, bob = Agent(server, http), Agent(server, http, "bob", "bob-secret")
     oscar = Agent(server, http, "oscar", "oscar-secret", OTHER_ACCOUNT)
     bob.put("/availability", {"availability": {"chat": "Away"}})
-    auth = http.post(f"{base}/conversation.json?v=1&appKey={KEY}",
-                     json={"ssoKey": _jwt({"sub": "u1", "customerId": "c-1"})}).json()
-    created = http.post(f"{base}/chat/request.json?v=1&appKey={KEY}", json={"request": {
-        "skill": "Sales", "participantId": auth["participantId"], "conversationId": auth["conversationId"]}})
+    auth = http.post(
+        f"{base}/conversation.json?v=1&appKey={KEY}", json={"ssoKey": _jwt({"sub": "u1", "customerId": "c-1"})}
+    ).json()
+    created = http.post(
+        f"{base}/chat/request.json?v=1&appKey={KEY}",
+        json={
+            "request": {
+                "skill": "Sales",
+                "participantId": auth["participantId"],
+                "conversationId": auth["conversationId"],
+            }
+        },
+    )
     chat_uri = created.headers["location"]
     mine = natalie.post(f"{natalie.session}/incomingRequests", {}).json()["chatLocation"]["link"]["@href"]
     natalie_visit = http.get(f"{mine}.json", headers=natalie.auth).json()["chat"]["link"][5]["@href"]
@@ -152,14 +162,23 @@ def build_world(server, http) -> World:
     bobs = bob.post(f"{bob.session}/incomingRequests", {}).json()["chatLocation"]["link"]["@href"]
     bob_visit = http.get(f"{bobs}.json", headers=bob.auth).json()["chat"]["link"][5]["@href"]
     values = {
-        "account_id": ACCOUNT, "chat_id": chat_uri.rsplit("/", 1)[1], "session_id": bob.session.rsplit("/", 1)[1],
-        "agent_key": bobs.rsplit("/", 1)[1], "event_id": "0", "field": "agentTyping",
-        "participant_id": auth["participantId"], "visit_id": bob_visit.rsplit("/", 1)[1],
+        "account_id": ACCOUNT,
+        "chat_id": chat_uri.rsplit("/", 1)[1],
+        "session_id": bob.session.rsplit("/", 1)[1],
+        "agent_key": bobs.rsplit("/", 1)[1],
+        "event_id": "0",
+        "field": "agentTyping",
+        "participant_id": auth["participantId"],
+        "visit_id": bob_visit.rsplit("/", 1)[1],
         "key_id": digest(KEY)[:16],  # the demo key's id: a revocation that went through would show below
-        "skill_id": "1", "agent_id": "1",  # Sales and Natalie: a change that went through would show below
+        "skill_id": "1",
+        "agent_id": "1",  # Sales and Natalie: a change that went through would show below
     }
-    natalie_values = {"session_id": natalie.session.rsplit("/", 1)[1], "agent_key": mine.rsplit("/", 1)[1],
-                      "visit_id": natalie_visit.rsplit("/", 1)[1]}
+    natalie_values = {
+        "session_id": natalie.session.rsplit("/", 1)[1],
+        "agent_key": mine.rsplit("/", 1)[1],
+        "visit_id": natalie_visit.rsplit("/", 1)[1],
+    }
     return World(server.url, values, natalie, bob, oscar, natalie_values, bob.login["csrf"])
 
 
@@ -171,45 +190,83 @@ def attempts_for(path: str, world: World) -> list[Attempt] | None:
     app_key = Attempt("app key on the agent side", {}, query=f"v=1&appKey={KEY}")
     natalie, bob = world.natalie.auth, world.bob.auth
     if path.startswith("/admin/"):
-        return [nobody, app_key, other_bearer, Attempt("agent bearer of this account", {}, bob),
-                Attempt("app key as a bearer", {}, {"Authorization": f"Bearer {KEY}"}),
-                Attempt("revoked admin token", {}, {"Authorization": f"Bearer {ADMIN_TOKENS['revoked']}"})]
+        return [
+            nobody,
+            app_key,
+            other_bearer,
+            Attempt("agent bearer of this account", {}, bob),
+            Attempt("app key as a bearer", {}, {"Authorization": f"Bearer {KEY}"}),
+            Attempt("revoked admin token", {}, {"Authorization": f"Bearer {ADMIN_TOKENS['revoked']}"}),
+        ]
     if path.startswith(AGENT_CHAT):
-        return [nobody, app_key, other_bearer,
-                Attempt("other agent's bearer on the holder's session", {}, natalie),
-                Attempt("other agent's bearer, own session, holder's key", {"session_id": world.natalie_values[
-                    "session_id"]}, natalie),
-                Attempt("former agent after transfer", world.natalie_values, natalie),
-                Attempt("holder with the visitor's chat id as key", {"agent_key": world.values["chat_id"]}, bob)]
+        return [
+            nobody,
+            app_key,
+            other_bearer,
+            Attempt("other agent's bearer on the holder's session", {}, natalie),
+            Attempt(
+                "other agent's bearer, own session, holder's key",
+                {"session_id": world.natalie_values["session_id"]},
+                natalie,
+            ),
+            Attempt("former agent after transfer", world.natalie_values, natalie),
+            Attempt("holder with the visitor's chat id as key", {"agent_key": world.values["chat_id"]}, bob),
+        ]
     if path.startswith(S + "/visits/") or "participantExtendedInfo" in path:
-        return [nobody, app_key, other_bearer,
-                Attempt("other agent's bearer on the holder's session", {}, natalie),
-                Attempt("former agent after transfer, own session", world.natalie_values, natalie),
-                Attempt("other agent, own session, holder's visit", {
-                    "session_id": world.natalie_values["session_id"]}, natalie)]
+        return [
+            nobody,
+            app_key,
+            other_bearer,
+            Attempt("other agent's bearer on the holder's session", {}, natalie),
+            Attempt("former agent after transfer, own session", world.natalie_values, natalie),
+            Attempt(
+                "other agent, own session, holder's visit", {"session_id": world.natalie_values["session_id"]}, natalie
+            ),
+        ]
     if path.startswith(S):
-        return [nobody, app_key, other_bearer, Attempt("other agent's bearer on the holder's session", {}, natalie),
-                Attempt("other account's bearer on its own account", {"account_id": OTHER_ACCOUNT},
-                        world.oscar.auth)]
+        return [
+            nobody,
+            app_key,
+            other_bearer,
+            Attempt("other agent's bearer on the holder's session", {}, natalie),
+            Attempt("other account's bearer on its own account", {"account_id": OTHER_ACCOUNT}, world.oscar.auth),
+        ]
     if path == "/api/account/{account_id}/agentSession":
-        return [nobody, app_key, other_bearer, Attempt("agent of this account on the other account",
-                                                       {"account_id": OTHER_ACCOUNT}, bob)]
+        return [
+            nobody,
+            app_key,
+            other_bearer,
+            Attempt("agent of this account on the other account", {"account_id": OTHER_ACCOUNT}, bob),
+        ]
     if path.startswith(VISITOR_CHAT):
-        return [nobody, other_key, other_bearer,
-                Attempt("other account's key on its own account", {"account_id": OTHER_ACCOUNT},
-                        query=f"v=1&appKey={OTHER_KEY}"),
-                Attempt("agent bearer (the chat's agent) on visitor routes", {}, bob),
-                Attempt("former agent after transfer on visitor routes", {}, natalie)]
+        return [
+            nobody,
+            other_key,
+            other_bearer,
+            Attempt(
+                "other account's key on its own account", {"account_id": OTHER_ACCOUNT}, query=f"v=1&appKey={OTHER_KEY}"
+            ),
+            Attempt("agent bearer (the chat's agent) on visitor routes", {}, bob),
+            Attempt("former agent after transfer on visitor routes", {}, natalie),
+        ]
     if path.endswith("/login"):
-        return [Attempt("this account's agent on the other account", {"account_id": OTHER_ACCOUNT},
-                        body={"username": "bob", "password": "bob-secret"}),
-                Attempt("other account's agent here", {}, body={"username": "oscar", "password": "oscar-secret"}),
-                Attempt("wrong password", {}, body={"username": "bob", "password": "natalie"})]
+        return [
+            Attempt(
+                "this account's agent on the other account",
+                {"account_id": OTHER_ACCOUNT},
+                body={"username": "bob", "password": "bob-secret"},
+            ),
+            Attempt("other account's agent here", {}, body={"username": "oscar", "password": "oscar-secret"}),
+            Attempt("wrong password", {}, body={"username": "bob", "password": "natalie"}),
+        ]
     if path.endswith(("/refresh", "/logout")):
-        return [Attempt("no csrf", {}, body={}),
-                Attempt("this account's csrf on the other account", {"account_id": OTHER_ACCOUNT},
-                        body={"csrf": world.bob_csrf}),
-                Attempt("made-up csrf", {}, body={"csrf": "0" * 64})]
+        return [
+            Attempt("no csrf", {}, body={}),
+            Attempt(
+                "this account's csrf on the other account", {"account_id": OTHER_ACCOUNT}, body={"csrf": world.bob_csrf}
+            ),
+            Attempt("made-up csrf", {}, body={"csrf": "0" * 64}),
+        ]
     if path.startswith("/api/account/{account_id}"):
         return [nobody, other_key, other_bearer]
     return None
@@ -253,8 +310,9 @@ def test_every_route_refuses_every_credential_that_should_not_open_it(two_accoun
             for attempt in attempts_for(path, world):
                 url = world.url + concrete(path, {**world.values, **attempt.values}) + ".json?" + attempt.query
                 body = attempt.body if attempt.body is not None else body_for(path)
-                answer = http.request(method, url, headers=attempt.headers,
-                                      json=body if method in ("POST", "PUT") else None)
+                answer = http.request(
+                    method, url, headers=attempt.headers, json=body if method in ("POST", "PUT") else None
+                )
                 error = answer.json().get("error", {}) if answer.status_code in (401, 403, 404) else {}
                 ok = isinstance(error.get("internalCode"), int) and error.get("message") != NO_ROUTE
                 if ok:
@@ -268,8 +326,7 @@ def test_every_route_refuses_every_credential_that_should_not_open_it(two_accoun
 
     # Nothing the refused attempts tried happened.
     bob = world.bob
-    chat = http.get(f"{bob.session}/chat/{world.values['agent_key']}.json",
-                    headers=bob.auth).json()["chat"]
+    chat = http.get(f"{bob.session}/chat/{world.values['agent_key']}.json", headers=bob.auth).json()["chat"]
     assert (chat["info"]["state"], chat["info"]["agentName"]) == ("chatting", "Bob")
     assert "intruder" not in json.dumps(chat)
     assert bob.get("/availability").json()["availability"]["chat"] == "Online"

@@ -23,13 +23,17 @@ def limited(database, request):
 
 
 def login(server, http, password: str, username: str = "natalie", **headers):
-    return http.post(f"{server.url}/api/account/{ACCOUNT}/login?v=1.3",
-                     json={"username": username, "password": password}, headers=headers)
+    return http.post(
+        f"{server.url}/api/account/{ACCOUNT}/login?v=1.3",
+        json={"username": username, "password": password},
+        headers=headers,
+    )
 
 
 def request_chat(server, http, suffix: str = ".json", **headers):
-    return http.post(f"{server.url}/api/account/{ACCOUNT}/chat/request{suffix}?{q()}", json={"request": {}},
-                     headers=headers)
+    return http.post(
+        f"{server.url}/api/account/{ACCOUNT}/chat/request{suffix}?{q()}", json={"request": {}}, headers=headers
+    )
 
 
 def assert_throttled(response, json: bool = True) -> int:
@@ -80,9 +84,22 @@ def test_chat_requests_are_limited_per_address_and_polls_never(limited, http):
         assert http.get(f"{chat}.json?{q()}").status_code == 200
 
 
-@pytest.mark.parametrize("limited", [["--chat-request-limit", "off", "--login-limit", "off",
-                                      "--login-address-limit", "off", "--transcript-recipients", "off"]],
-                         indirect=True)
+@pytest.mark.parametrize(
+    "limited",
+    [
+        [
+            "--chat-request-limit",
+            "off",
+            "--login-limit",
+            "off",
+            "--login-address-limit",
+            "off",
+            "--transcript-recipients",
+            "off",
+        ]
+    ],
+    indirect=True,
+)
 def test_off_disables_a_limit(limited, http):
     assert {login(limited, http, f"guess-{n}").status_code for n in range(25)} == {401}
     assert login(limited, http, "natalie").status_code == 200
@@ -101,13 +118,18 @@ def test_a_chat_has_at_most_three_transcript_recipients(server, http):
     refused = http.post(url, headers=PUT, json={"email": "d@example.com"})
     assert refused.status_code == 400
     assert refused.json()["error"]["internalCode"] == 11
-    with_subject = http.post(f"{chat}/transcriptWithSubjectRequest.json?{q()}", headers=PUT,
-                             json={"email": "e@example.com", "subject": "Buy now"})
+    with_subject = http.post(
+        f"{chat}/transcriptWithSubjectRequest.json?{q()}",
+        headers=PUT,
+        json={"email": "e@example.com", "subject": "Buy now"},
+    )
     assert with_subject.status_code == 400
     # Another chat has its own recipients.
     other = request_chat(server, http).headers["location"]
-    assert http.post(f"{other}/transcriptRequest.json?{q()}", headers=PUT,
-                     json={"email": "d@example.com"}).status_code == 200
+    assert (
+        http.post(f"{other}/transcriptRequest.json?{q()}", headers=PUT, json={"email": "d@example.com"}).status_code
+        == 200
+    )
 
 
 @pytest.mark.parametrize("limited", [["--submission-limit", "3/minute"]], indirect=True)
@@ -115,19 +137,26 @@ def test_submissions_share_one_limit_per_address(limited, http):
     chat = request_chat(limited, http).headers["location"]
     transcript = http.post(f"{chat}/transcriptRequest.json?{q()}", headers=PUT, json={"email": "a@example.com"})
     assert transcript.status_code == 200
-    offline = http.post(f"{limited.url}/api/account/{ACCOUNT}/chat/offlineSurvey.json?{q()}", headers=PUT,
-                        json={"survey": {"id": 1}})
+    offline = http.post(
+        f"{limited.url}/api/account/{ACCOUNT}/chat/offlineSurvey.json?{q()}", headers=PUT, json={"survey": {"id": 1}}
+    )
     assert offline.status_code not in (429, 500)
     exit_survey = http.post(f"{chat}/exitSurvey.json?{q()}", headers=PUT, json={"survey": {"id": 1}})
     assert exit_survey.status_code not in (429, 500)
-    assert_throttled(http.post(f"{limited.url}/api/account/{ACCOUNT}/chat/offlineSurvey.json?{q()}", headers=PUT,
-                               json={"survey": {"id": 1}}))
+    assert_throttled(
+        http.post(
+            f"{limited.url}/api/account/{ACCOUNT}/chat/offlineSurvey.json?{q()}",
+            headers=PUT,
+            json={"survey": {"id": 1}},
+        )
+    )
     assert_throttled(http.post(f"{chat}/exitSurvey.json?{q()}", headers=PUT, json={"survey": {"id": 1}}))
     assert_throttled(http.post(f"{chat}/transcriptRequest.json?{q()}", headers=PUT, json={"email": "a@example.com"}))
 
 
-@pytest.mark.parametrize("limited", [["--trusted-proxies", "127.0.0.1/32", "--chat-request-limit", "2/minute"]],
-                         indirect=True)
+@pytest.mark.parametrize(
+    "limited", [["--trusted-proxies", "127.0.0.1/32", "--chat-request-limit", "2/minute"]], indirect=True
+)
 def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_count(limited, http):
     first = {"X-Forwarded-For": "203.0.113.7"}
     assert request_chat(limited, http, **first).status_code == 201
@@ -143,23 +172,44 @@ def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_count(limited,
     assert request_chat(limited, http, **{"X-Forwarded-For": "2001:db8:1:3::1"}).status_code == 201
 
 
-@pytest.mark.parametrize("limited", [["--trusted-proxies", "10.0.0.0/8", "--chat-request-limit", "2/minute"]],
-                         indirect=True)
+@pytest.mark.parametrize(
+    "limited", [["--trusted-proxies", "10.0.0.0/8", "--chat-request-limit", "2/minute"]], indirect=True
+)
 def test_from_an_untrusted_peer_x_forwarded_for_is_ignored(limited, http):
     assert request_chat(limited, http, **{"X-Forwarded-For": "203.0.113.7"}).status_code == 201
     assert request_chat(limited, http, **{"X-Forwarded-For": "203.0.113.8"}).status_code == 201
     assert_throttled(request_chat(limited, http, **{"X-Forwarded-For": "203.0.113.9"}))
 
 
-@pytest.mark.parametrize("flags", [["--login-limit", "lots"], ["--chat-request-limit", "0/minute"],
-                                   ["--submission-limit", "5/fortnight"], ["--transcript-recipients", "none"],
-                                   ["--limits-storage", "carrier-pigeon://loft"],
-                                   ["--limits-storage", "memcached://127.0.0.1:1"],
-                                   ["--cors-credentialed-origins", "null"],
-                                   ["--cors-credentialed-origins", "https://agents.example.com/console"]])
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ["--login-limit", "lots"],
+        ["--chat-request-limit", "0/minute"],
+        ["--submission-limit", "5/fortnight"],
+        ["--transcript-recipients", "none"],
+        ["--limits-storage", "carrier-pigeon://loft"],
+        ["--limits-storage", "memcached://127.0.0.1:1"],
+        ["--cors-credentialed-origins", "null"],
+        ["--cors-credentialed-origins", "https://agents.example.com/console"],
+    ],
+)
 def test_a_bad_limit_setting_refuses_to_start(tmp_path, flags):
-    result = subprocess.run([sys.executable, "-m", "parley", "serve", "--port", str(free_port()),
-                             "--database", f"sqlite:///{tmp_path / 'p.db'}", *flags],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "parley",
+            "serve",
+            "--port",
+            str(free_port()),
+            "--database",
+            f"sqlite:///{tmp_path / 'p.db'}",
+            *flags,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2
     assert result.stderr.startswith(f"parley: {flags[0].lstrip('-')}"), result.stderr  # ours, not argparse's

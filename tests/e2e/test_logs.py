@@ -26,8 +26,9 @@ def test_a_server_run_logs_json_lines_without_secrets_or_chat_text(database, htt
         agent_uri = accepted.json()["chatLocation"]["link"]["@href"]
         said = http.post(f"{chat_uri}/events.json?{q()}", json={"event": {"@type": "line", "text": SECRET_LINE}})
         assert said.status_code == 201
-        answered = http.post(f"{agent_uri}/events.json", json={"event": {"@type": "line", "text": AGENT_LINE}},
-                             headers=auth)
+        answered = http.post(
+            f"{agent_uri}/events.json", json={"event": {"@type": "line", "text": AGENT_LINE}}, headers=auth
+        )
         assert answered.status_code == 201
         traced = http.get(f"{chat_uri}/events.json?{q()}", headers={"X-Request-Id": "trace-from-proxy-1"})
         assert traced.headers["x-request-id"] == "trace-from-proxy-1"

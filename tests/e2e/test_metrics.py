@@ -11,8 +11,11 @@ TOKEN = "scrape-me-7f1c2a"
 
 
 def samples(text: str) -> dict[tuple[str, tuple], float]:
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(text) for s in family.samples}
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
 
 
 def test_metrics_behind_a_token_count_a_real_chat(database, http):
@@ -21,8 +24,10 @@ def test_metrics_behind_a_token_count_a_real_chat(database, http):
         assert http.get(f"{server.url}/metrics").status_code == 401
         assert http.get(f"{server.url}/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
         chat_uri, agent_uri = accepted_chat(server, http)
-        assert http.post(f"{chat_uri}/events.json?{q()}", json={"event": {"@type": "line", "text": "hi"}}
-                         ).status_code == 201
+        assert (
+            http.post(f"{chat_uri}/events.json?{q()}", json={"event": {"@type": "line", "text": "hi"}}).status_code
+            == 201
+        )
         scraped = http.get(f"{server.url}/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
     finally:
         server.stop()

@@ -27,7 +27,7 @@ BODIES = [
     (b"<a:event xmlns:a='urn:x'/>", "application/xml"),
     (b"<event>" * 2000, "application/xml"),
     (b"not xml at all", "text/xml"),
-    ("{\"event\": {\"@type\": \"line\", \"text\": \"\\ud800\"}}".encode(), "application/json"),
+    (b'{"event": {"@type": "line", "text": "\\ud800"}}', "application/json"),
 ]
 
 
@@ -36,18 +36,63 @@ def test_every_route_survives_every_bad_body(server, http):
     base = f"{server.url}/api/account/{ACCOUNT}"
     bearer = http.post(f"{base}/login", json={"username": "natalie", "password": "natalie"}).json()["bearer"]
     session = agent_chat.split("/chat/")[0]
-    visitor_paths = ["", "/chat/availability", "/chat/request", "/chat/preSurvey", "/chat/offlineSurvey",
-                     "/conversation", "/login", "/refresh", "/logout", "/agentSession",
-                     "/app/engagement/visitors", "/service/agentVep/baseURI"]
-    chat_paths = ["", "/events", "/events/1", "/events/99999999999999999999", "/info", "/info/visitorName",
-                  "/info/visitorTyping", "/info/agentTyping", "/transcriptRequest",
-                  "/transcriptWithSubjectRequest", "/exitSurvey", "/customVariables"]
-    agent_paths = ["", "/info", "/availability", "/incomingRequests", "/chatSessions", "/availableAgents",
-                   "/chat", "/chat/availableSlots", "/participantExtendedInfo/x", "/visits/visit/x"]
-    agent_chat_paths = ["", "/events", "/events/0", "/info", "/info/agentTyping", "/transfer", "/transferAccount",
-                        "/survey", "/collaborationChannels"]
-    targets = ([(base + p, "visitor") for p in visitor_paths] + [(chat_uri + p, "visitor") for p in chat_paths]
-               + [(session + p, "agent") for p in agent_paths] + [(agent_chat + p, "agent") for p in agent_chat_paths])
+    visitor_paths = [
+        "",
+        "/chat/availability",
+        "/chat/request",
+        "/chat/preSurvey",
+        "/chat/offlineSurvey",
+        "/conversation",
+        "/login",
+        "/refresh",
+        "/logout",
+        "/agentSession",
+        "/app/engagement/visitors",
+        "/service/agentVep/baseURI",
+    ]
+    chat_paths = [
+        "",
+        "/events",
+        "/events/1",
+        "/events/99999999999999999999",
+        "/info",
+        "/info/visitorName",
+        "/info/visitorTyping",
+        "/info/agentTyping",
+        "/transcriptRequest",
+        "/transcriptWithSubjectRequest",
+        "/exitSurvey",
+        "/customVariables",
+    ]
+    agent_paths = [
+        "",
+        "/info",
+        "/availability",
+        "/incomingRequests",
+        "/chatSessions",
+        "/availableAgents",
+        "/chat",
+        "/chat/availableSlots",
+        "/participantExtendedInfo/x",
+        "/visits/visit/x",
+    ]
+    agent_chat_paths = [
+        "",
+        "/events",
+        "/events/0",
+        "/info",
+        "/info/agentTyping",
+        "/transfer",
+        "/transferAccount",
+        "/survey",
+        "/collaborationChannels",
+    ]
+    targets = (
+        [(base + p, "visitor") for p in visitor_paths]
+        + [(chat_uri + p, "visitor") for p in chat_paths]
+        + [(session + p, "agent") for p in agent_paths]
+        + [(agent_chat + p, "agent") for p in agent_chat_paths]
+    )
     failures = []
     for (url, side), (body, content_type), method in itertools.product(targets, BODIES, ["POST", "PUT"]):
         headers = {"Authorization": f"Bearer {bearer}"} if side == "agent" else {}

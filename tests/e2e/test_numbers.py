@@ -23,8 +23,9 @@ AGENT = {"v": "1"}
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     # Hundreds of chat requests from one address: the per-address limit is test_limits' subject.
-    yield from shared_server(tmp_path_factory.mktemp("numbers"), "--chat-request-limit", "off",
-                             "--submission-limit", "off", extra=None)
+    yield from shared_server(
+        tmp_path_factory.mktemp("numbers"), "--chat-request-limit", "off", "--submission-limit", "off", extra=None
+    )
 
 
 @pytest.fixture(scope="module")
@@ -79,8 +80,11 @@ def test_agent_from_and_from_event_ids(served, client, chat, value):
     chat_uri, agent_chat, session, auth = chat
     refused(client.get(f"{agent_chat}/events.json", params={**AGENT, "from": value}, headers=auth))
     chat_id = chat_uri.rsplit("/", 1)[1]
-    refused(client.get(f"{session}/chat.json", params={**AGENT, "chatSessionKeys": chat_id, "fromEventIds": value},
-                       headers=auth))
+    refused(
+        client.get(
+            f"{session}/chat.json", params={**AGENT, "chatSessionKeys": chat_id, "fromEventIds": value}, headers=auth
+        )
+    )
 
 
 @pytest.mark.parametrize("value", ODD)
@@ -138,8 +142,13 @@ def test_max_wait_time_query(served, client, value):
 @pytest.mark.parametrize("value", ODD)
 def test_transfer_account(served, client, chat, value):
     _, agent_chat, _, auth = chat
-    refused(client.post(f"{agent_chat}/transferAccount.json?v=1", headers=auth,
-                        json={"transferAccount": {"account": value, "skill": "Sales"}}))
+    refused(
+        client.post(
+            f"{agent_chat}/transferAccount.json?v=1",
+            headers=auth,
+            json={"transferAccount": {"account": value, "skill": "Sales"}},
+        )
+    )
     # still the agent's chat: nothing was transferred
     assert client.get(f"{agent_chat}.json?v=1", headers=auth).status_code == 200
 
@@ -158,18 +167,25 @@ def test_ids_the_spec_ignores_never_fail(served, client, value):
     base = f"{served.url}/api/account/{ACCOUNT}"
     for params in ({"surveyApiId": value}, {"visitorId": value}):
         assert client.get(f"{base}/chat/preSurvey.json", params={**VISITOR, **params}).status_code in (200, 404)
-    created = client.post(f"{base}/chat/request.json?{q()}",
-                          json={"request": {"skill": "Sales", "visitorId": value, "skillId": value}})
+    created = client.post(
+        f"{base}/chat/request.json?{q()}", json={"request": {"skill": "Sales", "visitorId": value, "skillId": value}}
+    )
     assert created.status_code == 201
-    assert client.post(created.headers["location"] + f"/events.json?{q()}",
-                       json={"event": {"@type": "state", "state": "ended"}}).status_code == 201
+    assert (
+        client.post(
+            created.headers["location"] + f"/events.json?{q()}", json={"event": {"@type": "state", "state": "ended"}}
+        ).status_code
+        == 201
+    )
 
 
 def raw_post(server: Server, content_length: bytes) -> bytes:
     """A request with a Content-Length httpx would not send; the whole answer, bytes as sent."""
     body = b'{"request": {"skill": "Sales"}}'
-    head = (f"POST /api/account/{ACCOUNT}/chat/request.json?{q()} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-            "Content-Type: application/json\r\nConnection: close\r\nContent-Length: ").encode()
+    head = (
+        f"POST /api/account/{ACCOUNT}/chat/request.json?{q()} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        "Content-Type: application/json\r\nConnection: close\r\nContent-Length: "
+    ).encode()
     with socket.create_connection(("127.0.0.1", server.port), timeout=20) as sock:
         sock.sendall(head + content_length + b"\r\n\r\n" + body)
         answer = b""

@@ -48,8 +48,9 @@ def port_is_free(port: int) -> bool:
 
 def greeted_chat(server: Server, http: httpx.Client) -> tuple[str, int]:
     """A chat the demo bot accepted and greeted: (visitor URI, the next event id)."""
-    created = http.post(f"{server.url}/api/account/{ACCOUNT}/chat/request.json?{q()}",
-                        json={"request": {"skill": "Sales"}})
+    created = http.post(
+        f"{server.url}/api/account/{ACCOUNT}/chat/request.json?{q()}", json={"request": {"skill": "Sales"}}
+    )
     assert created.status_code == 201
     chat = created.headers["location"]
     deadline = time.monotonic() + 20
@@ -104,12 +105,14 @@ def test_stop_answers_held_requests_at_once_and_exits_0(database, http, sig):
         bob = Agent(server, http, "bob", "bob-secret")
         with httpx.Client(timeout=60) as held:
             poll, polled = in_thread(lambda: held.get(f"{chat}/events.json?{q(f'from={after}&wait=40')}"))
-            rings, rang = in_thread(lambda: held.get(f"{bob.session}/incomingRequests.json",
-                                                     params={"wait": 40}, headers=bob.auth))
+            rings, rang = in_thread(
+                lambda: held.get(f"{bob.session}/incomingRequests.json", params={"wait": 40}, headers=bob.auth)
+            )
 
             def stream() -> list[str]:
-                with httpx.stream("GET", f"{chat}/events?{q(f'from={after}')}", timeout=60,
-                                  headers={"Accept": "text/event-stream"}) as response:
+                with httpx.stream(
+                    "GET", f"{chat}/events?{q(f'from={after}')}", timeout=60, headers={"Accept": "text/event-stream"}
+                ) as response:
                     return list(response.iter_lines())
 
             sse, streamed = in_thread(stream)

@@ -45,12 +45,16 @@ def in_background(action) -> Future:
 
 def test_long_poll_wakes_on_the_other_sides_line(server, http):
     chat_uri, agent_uri = accepted_chat(server, http)
-    bearer = http.post(f"{server.url}/api/account/{ACCOUNT}/login", json={
-        "username": "natalie", "password": "natalie"}).json()["bearer"]
+    bearer = http.post(
+        f"{server.url}/api/account/{ACCOUNT}/login", json={"username": "natalie", "password": "natalie"}
+    ).json()["bearer"]
     poll = in_background(lambda: httpx.get(f"{chat_uri}/events.json?{q('from=5&wait=50')}", timeout=60).json())
     until_held(server, 1)  # the poll waits: nothing was there when it came
-    httpx.post(f"{agent_uri}/events.json", headers={"Authorization": f"Bearer {bearer}"},
-               json={"event": {"@type": "line", "text": "pushed"}})
+    httpx.post(
+        f"{agent_uri}/events.json",
+        headers={"Authorization": f"Bearer {bearer}"},
+        json={"event": {"@type": "line", "text": "pushed"}},
+    )
     # At its 50 s deadline it would have answered nothing: the line is what woke it.
     assert [e["text"] for e in events_of(poll.result(timeout=60))] == ["pushed"]
     assert held(server) == 0
@@ -91,8 +95,9 @@ def test_many_holders_all_wake(server, http):
 
 def test_ring_count_long_poll(server, http):
     agent = Agent(server, http)
-    ring = in_background(lambda: httpx.get(f"{agent.session}/incomingRequests.json?wait=50", headers=agent.auth,
-                                           timeout=60).json())
+    ring = in_background(
+        lambda: httpx.get(f"{agent.session}/incomingRequests.json?wait=50", headers=agent.auth, timeout=60).json()
+    )
     until_held(server, 1)  # no ring yet: the agent's poll waits
     start_chat(server, http, skill="Sales")
     assert ring.result(timeout=60)["incomingRequests"]["ringingCount"] == "1"
@@ -167,8 +172,12 @@ def test_idempotent_chat_request_accept_and_transfer(server, http):
     first = http.post(f"{base}/chat/request.json?{q()}", json=request, headers=key)
     again = http.post(f"{base}/chat/request.json?{q()}", json=request, headers=key)
     assert first.headers["location"] == again.headers["location"]
-    assert http.get(f"{natalie.session}/incomingRequests.json", headers=natalie.auth).json()[
-        "incomingRequests"]["ringingCount"] == "1"
+    assert (
+        http.get(f"{natalie.session}/incomingRequests.json", headers=natalie.auth).json()["incomingRequests"][
+            "ringingCount"
+        ]
+        == "1"
+    )
     accept = {**natalie.auth, "Idempotency-Key": "a-1"}
     taken = http.post(f"{natalie.session}/incomingRequests.json", json={}, headers=accept)
     retaken = http.post(f"{natalie.session}/incomingRequests.json", json={}, headers=accept)
@@ -177,7 +186,9 @@ def test_idempotent_chat_request_accept_and_transfer(server, http):
     bob.put("/availability", {"availability": {"chat": "Online"}})
     body = {"transfer": {"skill": {"id": 2}}}
     moved = http.post(f"{agent_chat}/transfer.json", json=body, headers={**natalie.auth, "Idempotency-Key": "t-1"})
-    moved_again = http.post(f"{agent_chat}/transfer.json", json=body, headers={**natalie.auth, "Idempotency-Key": "t-1"})
+    moved_again = http.post(
+        f"{agent_chat}/transfer.json", json=body, headers={**natalie.auth, "Idempotency-Key": "t-1"}
+    )
     assert moved.status_code == moved_again.status_code == 200
     events = events_of(http.get(f"{first.headers['location']}/events.json?{q()}").json())
     assert [e.get("systemMessageId") for e in events].count(15) == 1

@@ -18,8 +18,9 @@ from tests.e2e.test_agent_api import Agent, start_chat
 @pytest.fixture
 def fast(database):
     """Timers in seconds instead of tens of seconds."""
-    instance = Server(database, "--ring-timeout", "1", "--sweep-interval", "0.2",
-                      "--agent-session-idle-timeout", "3").start()
+    instance = Server(
+        database, "--ring-timeout", "1", "--sweep-interval", "0.2", "--agent-session-idle-timeout", "3"
+    ).start()
     yield instance
     instance.stop()
 
@@ -72,12 +73,16 @@ def test_transfer_to_skill_keeps_history_and_ends_the_senders_access(fast, http)
     targets = targets if isinstance(targets, list) else [targets]
     support = next(t for t in targets if t["name"] == "Support")
     assert support["onlineAgents"] == "1"
-    moved = natalie.post(f"{natalie_chat}/transfer", {"transfer": {"skill": {"id": support["id"]}, "text": "Billing case"}})
+    moved = natalie.post(
+        f"{natalie_chat}/transfer", {"transfer": {"skill": {"id": support["id"]}, "text": "Billing case"}}
+    )
     assert moved.status_code == 200 and moved.content == b""
     assert http.get(f"{natalie_chat}.json", headers=natalie.auth).status_code == 404
     seen = visitor_events(http, chat_uri, 5)
     assert [(e["@type"], e.get("systemMessageId"), e.get("state")) for e in seen] == [
-        ("line", 15, None), ("state", None, "waiting")]
+        ("line", 15, None),
+        ("state", None, "waiting"),
+    ]
     info = http.get(f"{chat_uri}/info.json?{q()}").json()["info"]
     assert info["skillName"] == "Support" and "agentName" not in info
     bob_chat = accept(bob)
@@ -103,11 +108,14 @@ def test_transfer_to_an_occupied_agent(fast, http):
     assert [e.get("systemMessageId") for e in visitor_events(http, chat_uri, 4)][:1] == [13]
 
 
-@pytest.mark.parametrize("body", [
-    {"transfer": {"skill": {"id": 999}}},
-    {"transfer": {"agent": {"id": 999}}},
-    {"transfer": {"text": "nowhere"}},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"transfer": {"skill": {"id": 999}}},
+        {"transfer": {"agent": {"id": 999}}},
+        {"transfer": {"text": "nowhere"}},
+    ],
+)
 def test_bad_transfers_change_nothing(fast, http, body):
     natalie = Agent(fast, http)
     chat_uri = start_chat(fast, http, skill="Sales")
@@ -189,19 +197,31 @@ def test_authenticated_visitor_and_participant_info(fast, http):
     token = _jwt({"sub": "u1", "customerId": "57ac-072a", "customerType": "vip", "name": "Test", "surname": "User"})
     auth = http.post(f"{base}/conversation.json?{q()}", json={"ssoKey": token, "engagementId": 1}).json()
     assert set(auth) == {"conversationId", "participantId"}
-    created = http.post(f"{base}/chat/request.json?{q()}", json={"request": {
-        "skill": "Sales", "participantId": auth["participantId"], "conversationId": auth["conversationId"]}})
+    created = http.post(
+        f"{base}/chat/request.json?{q()}",
+        json={
+            "request": {
+                "skill": "Sales",
+                "participantId": auth["participantId"],
+                "conversationId": auth["conversationId"],
+            }
+        },
+    )
     assert created.status_code == 201
     info = http.get(f"{created.headers['location']}/info.json?{q()}").json()["info"]
     assert info["participantId"] == auth["participantId"]
     accept(natalie)
     extended = natalie.get(f"/participantExtendedInfo/{auth['participantId']}").json()
     assert extended["authenticatedParticipantInfo"] == {
-        "isUserAuthenticated": True, "participantId": auth["participantId"], "customerId": "57ac-072a",
-        "customerType": "vip"}
+        "isUserAuthenticated": True,
+        "participantId": auth["participantId"],
+        "customerId": "57ac-072a",
+        "customerType": "vip",
+    }
     assert extended["authenticatedPersonalInfo"] == {"name": "Test", "surname": "User"}
-    postman_form = http.get(f"{natalie.session}participantExtendedInfo/{auth['participantId']}.json",
-                            headers=natalie.auth)
+    postman_form = http.get(
+        f"{natalie.session}participantExtendedInfo/{auth['participantId']}.json", headers=natalie.auth
+    )
     assert postman_form.status_code == 200
     wrong = http.post(f"{base}/chat/request.json?{q()}", json={"request": {"participantId": "nope"}})
     assert wrong.status_code == 401
@@ -210,8 +230,13 @@ def test_authenticated_visitor_and_participant_info(fast, http):
 
 def test_visit_resources_and_account_transfer(fast, http):
     natalie = Agent(fast, http)
-    chat_uri = start_chat(fast, http, skill="Sales", chatReferrer="https://shop.example/cart",
-                          customVariables={"customVariable": [{"name": "plan", "value": "gold"}]})
+    chat_uri = start_chat(
+        fast,
+        http,
+        skill="Sales",
+        chatReferrer="https://shop.example/cart",
+        customVariables={"customVariable": [{"name": "plan", "value": "gold"}]},
+    )
     agent_chat = accept(natalie)
     chat = http.get(f"{agent_chat}.json", headers=natalie.auth).json()["chat"]
     visit_href = chat["link"][5]["@href"]
@@ -220,7 +245,8 @@ def test_visit_resources_and_account_transfer(fast, http):
     variables = http.get(f"{visit_href}/customVariables.json", headers=natalie.auth).json()
     assert variables == {"customVariables": {"customVariable": {"name": "plan", "value": "gold"}}}
     assert http.get(f"{agent_chat}/collaborationChannels.json", headers=natalie.auth).json() == {
-        "collaborationChannels": {}}
+        "collaborationChannels": {}
+    }
     moved = natalie.post(f"{agent_chat}/transferAccount", {"transferAccount": {"account": "70648893", "skill": "test"}})
     assert moved.status_code == 200
     a2a, ended = visitor_events(http, chat_uri)[-2:]
@@ -232,20 +258,25 @@ def test_visit_resources_and_account_transfer(fast, http):
 
 def test_sso_keys_are_verified_when_a_key_is_configured(database, http):
 
-
     server = Server(database, "--sso-jwt-key", "a-32-byte-or-longer-secret-for-tests").start()
     try:
         base = f"{server.url}/api/account/{ACCOUNT}/conversation.json?{q()}"
-        good = pyjwt.encode({"sub": "u1", "customerId": "c-9", "exp": int(time.time()) + 600}, "a-32-byte-or-longer-secret-for-tests",
-                            algorithm="HS256")
+        good = pyjwt.encode(
+            {"sub": "u1", "customerId": "c-9", "exp": int(time.time()) + 600},
+            "a-32-byte-or-longer-secret-for-tests",
+            algorithm="HS256",
+        )
         assert http.post(base, json={"ssoKey": good}).status_code == 200
         forged = pyjwt.encode({"sub": "u1"}, "another-32-byte-or-longer-secret-here", algorithm="HS256")
-        expired = pyjwt.encode({"sub": "u1", "exp": int(time.time()) - 60}, "a-32-byte-or-longer-secret-for-tests", algorithm="HS256")
+        expired = pyjwt.encode(
+            {"sub": "u1", "exp": int(time.time()) - 60}, "a-32-byte-or-longer-secret-for-tests", algorithm="HS256"
+        )
         for key in (forged, expired, _jwt({"sub": "u1"}), "an-opaque-code"):
             refused = http.post(base, json={"ssoKey": key})
             assert refused.status_code == 401 and refused.json()["error"]["internalCode"] == 10
-        direct = http.post(f"{server.url}/api/account/{ACCOUNT}/chat/request.json?{q()}",
-                           json={"request": {"ssoKey": forged}})
+        direct = http.post(
+            f"{server.url}/api/account/{ACCOUNT}/chat/request.json?{q()}", json={"request": {"ssoKey": forged}}
+        )
         assert direct.status_code == 401
     finally:
         server.stop()
@@ -266,6 +297,10 @@ def test_ring_mode_all_rings_everyone_and_the_first_accept_wins(database, http):
 
 
 def test_bad_settings_are_refused_at_start(database):
-    result = subprocess.run([sys.executable, "-m", "parley", "serve", "--ring-mode", "sometimes",
-                             "--database", database_url(database)], capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "parley", "serve", "--ring-mode", "sometimes", "--database", database_url(database)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2 and result.stderr.startswith("parley: ring-mode: ")

@@ -78,8 +78,11 @@ def test_postgresql_down_answers_503_then_the_server_recovers_by_itself(cluster,
 
             cluster.stop()
             assert_unavailable(http.post(events, json={"event": {"@type": "line", "text": "lost"}}))
-            assert_unavailable(http.post(f"{server.url}/api/account/{ACCOUNT}/chat/request.json?{q()}",
-                                         json={"request": {"skill": "Sales"}}))
+            assert_unavailable(
+                http.post(
+                    f"{server.url}/api/account/{ACCOUNT}/chat/request.json?{q()}", json={"request": {"skill": "Sales"}}
+                )
+            )
             ready = http.get(f"{server.url}/ready")
             assert ready.status_code == 503 and ready.json()["error"]["internalCode"] == 15
             assert http.get(f"{server.url}/health").status_code == 200  # alive, only the store is gone
@@ -88,12 +91,20 @@ def test_postgresql_down_answers_503_then_the_server_recovers_by_itself(cluster,
 
             cluster.start()
             assert eventually(lambda: http.get(f"{server.url}/ready").status_code == 200)
-            assert eventually(lambda: http.post(events, json={"event": {"@type": "line", "text": "after"}})
-                              .status_code == 201)
-            assert http.post(f"{server.url}/api/account/{ACCOUNT}/chat/request.json?{q()}",
-                             json={"request": {"skill": "Sales"}}).status_code == 201
-            lines = [e.get("text") for e in http.get(events + "&from=0").json()["events"]["event"]
-                     if e.get("@type") == "line" and e.get("source") == "visitor"]
+            assert eventually(
+                lambda: http.post(events, json={"event": {"@type": "line", "text": "after"}}).status_code == 201
+            )
+            assert (
+                http.post(
+                    f"{server.url}/api/account/{ACCOUNT}/chat/request.json?{q()}", json={"request": {"skill": "Sales"}}
+                ).status_code
+                == 201
+            )
+            lines = [
+                e.get("text")
+                for e in http.get(events + "&from=0").json()["events"]["event"]
+                if e.get("@type") == "line" and e.get("source") == "visitor"
+            ]
             assert lines == ["before", "after"]  # the refused write left nothing behind
             assert server.process.pid == pid and server.process.poll() is None  # never restarted
     finally:
@@ -111,7 +122,8 @@ def test_a_postgresql_that_stops_answering_costs_a_bounded_wait_and_a_503(cluste
             events = f"{visitor_uri}/events.json?{q()}"
             with cluster.frozen():
                 assert_unavailable(http.post(events, json={"event": {"@type": "line", "text": "lost"}}))
-            assert eventually(lambda: http.post(events, json={"event": {"@type": "line", "text": "after"}})
-                              .status_code == 201)
+            assert eventually(
+                lambda: http.post(events, json={"event": {"@type": "line", "text": "after"}}).status_code == 201
+            )
     finally:
         server.stop()

@@ -18,28 +18,87 @@ from tests.unit.domain.test_survey import PRECHAT_EXAMPLE as PRECHAT  # server s
 PUT = {"X-HTTP-Method-Override": "PUT"}
 
 # server spec V22, JSON example, with one more question: a mandatory e-mail shown when "yes" is chosen
-EXIT = {"survey": {"id": 361348, "title": "", "header": "",
-  "questions": {"question": [
-    {"type": "Radio Button", "validationType": "alpha_numeric", "id": 4991315, "logicId": 1, "order": 0,
-     "mandatory": False, "label": "Shall we e-mail you a copy of this chat?",
-     "entry": [{"checked": False, "value": "yes", "displayValue": "Yes", "logic": {"showLogicId": 2}},
-               {"checked": False, "value": "no", "displayValue": "No"}]},
-    {"type": "Text Field", "validationType": "email", "id": 4991311, "logicId": 2, "order": 1,
-     "mandatory": True, "label": "Your e-mail address:", "lastKnownValue": ""}]}}}
+EXIT = {
+    "survey": {
+        "id": 361348,
+        "title": "",
+        "header": "",
+        "questions": {
+            "question": [
+                {
+                    "type": "Radio Button",
+                    "validationType": "alpha_numeric",
+                    "id": 4991315,
+                    "logicId": 1,
+                    "order": 0,
+                    "mandatory": False,
+                    "label": "Shall we e-mail you a copy of this chat?",
+                    "entry": [
+                        {"checked": False, "value": "yes", "displayValue": "Yes", "logic": {"showLogicId": 2}},
+                        {"checked": False, "value": "no", "displayValue": "No"},
+                    ],
+                },
+                {
+                    "type": "Text Field",
+                    "validationType": "email",
+                    "id": 4991311,
+                    "logicId": 2,
+                    "order": 1,
+                    "mandatory": True,
+                    "label": "Your e-mail address:",
+                    "lastKnownValue": "",
+                },
+            ]
+        },
+    }
+}
 
-OFFLINE = {"survey": {"id": 361346, "title": "", "header": "Send A Message", "questions": {"question": [
-    {"id": 4991310, "type": "Text Field", "label": "Your name?", "mandatory": True},
-    {"id": 4991311, "type": "Text Field", "validationType": "email", "label": "Your e-mail", "mandatory": True},
-    {"id": 4991312, "type": "Text Area", "label": "Message", "mandatory": True}]}}}
+OFFLINE = {
+    "survey": {
+        "id": 361346,
+        "title": "",
+        "header": "Send A Message",
+        "questions": {
+            "question": [
+                {"id": 4991310, "type": "Text Field", "label": "Your name?", "mandatory": True},
+                {
+                    "id": 4991311,
+                    "type": "Text Field",
+                    "validationType": "email",
+                    "label": "Your e-mail",
+                    "mandatory": True,
+                },
+                {"id": 4991312, "type": "Text Area", "label": "Message", "mandatory": True},
+            ]
+        },
+    }
+}
 
-AGENT = {"survey": {"id": 123, "header": "Wrap-up", "questions": {"question": {
-    "id": 1, "type": "Checkbox", "label": "Topics", "mandatory": True,
-    "entry": [{"value": "Billing"}, {"value": "Delivery"}]}}}}
+AGENT = {
+    "survey": {
+        "id": 123,
+        "header": "Wrap-up",
+        "questions": {
+            "question": {
+                "id": 1,
+                "type": "Checkbox",
+                "label": "Topics",
+                "mandatory": True,
+                "entry": [{"value": "Billing"}, {"value": "Delivery"}],
+            }
+        },
+    }
+}
 
 
 def parley(database, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "parley", *args, "--database", database_url(database)],
-                          capture_output=True, text=True, timeout=60, env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "parley", *args, "--database", database_url(database)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def import_survey(database, tmp_path, kind: str, document: dict, *flags: str) -> str:
@@ -51,8 +110,11 @@ def import_survey(database, tmp_path, kind: str, document: dict, *flags: str) ->
 
 
 def submissions(database, kind: str) -> list[tuple]:
-    return query(database, "SELECT chat_id, survey_id, answers, details FROM survey_submissions WHERE kind = $1"
-                 " ORDER BY id", kind)
+    return query(
+        database,
+        "SELECT chat_id, survey_id, answers, details FROM survey_submissions WHERE kind = $1 ORDER BY id",
+        kind,
+    )
 
 
 @pytest.fixture
@@ -86,8 +148,17 @@ def test_pre_chat_survey_xml_has_child_elements_and_repeats(surveyed, http):
     assert [c.tag for c in survey] == ["id", "title", "header", "questions"]
     assert survey.findtext("id") == "40216" and survey.find("title").text is None
     first, second = survey.find("questions").findall("question")
-    assert [c.tag for c in first] == ["id", "logicId", "order", "mandatory", "type", "validationType", "label",
-                                      "entry", "entry"]
+    assert [c.tag for c in first] == [
+        "id",
+        "logicId",
+        "order",
+        "mandatory",
+        "type",
+        "validationType",
+        "label",
+        "entry",
+        "entry",
+    ]
     assert first.find("entry/logic/showLogicId").text == "5"
     assert second.findtext("lastKnownValue") == "John"
 
@@ -122,13 +193,23 @@ def test_surveys_answer_404_when_none_is_configured(server, http):
 
 
 def test_offline_answers_are_stored_with_fields_beside_or_inside_the_survey(surveyed, http):
-    answers = [{"id": 4991310, "answer": "Ann"}, {"id": 4991311, "answer": "ann@example"},
-               {"id": 4991312, "answer": "Please call"}]
-    beside = http.post(f"{base(surveyed)}/chat/offlineSurvey.json?{q()}", headers=PUT, json={
-        "survey": {"id": 361346, "question": answers}, "skill": "Sales", "chatReferrer": "https://shop/p"})
+    answers = [
+        {"id": 4991310, "answer": "Ann"},
+        {"id": 4991311, "answer": "ann@example"},
+        {"id": 4991312, "answer": "Please call"},
+    ]
+    beside = http.post(
+        f"{base(surveyed)}/chat/offlineSurvey.json?{q()}",
+        headers=PUT,
+        json={"survey": {"id": 361346, "question": answers}, "skill": "Sales", "chatReferrer": "https://shop/p"},
+    )
     assert (beside.status_code, beside.content) == (200, b"")
-    inside = http.put(f"{base(surveyed)}/chat/offlineSurvey.json?{q()}", json={
-        "survey": {"id": "361346", "question": answers, "chatRefferer": "https://shop/q", "LETagVisitorId": "v1"}})
+    inside = http.put(
+        f"{base(surveyed)}/chat/offlineSurvey.json?{q()}",
+        json={
+            "survey": {"id": "361346", "question": answers, "chatRefferer": "https://shop/q", "LETagVisitorId": "v1"}
+        },
+    )
     assert (inside.status_code, inside.content) == (200, b"")
     stored = submissions(surveyed.database, "offline")
     assert len(stored) == 2
@@ -139,24 +220,49 @@ def test_offline_answers_are_stored_with_fields_beside_or_inside_the_survey(surv
 
 
 def test_offline_answers_in_xml_with_a_wrapper_and_attribute_ids(surveyed, http):
-    body = (b"<offlineSurvey><survey id='361346'><question id='4991310'><answer>Ann</answer></question>"
-            b"<question><id>4991311</id><answer>ann@example.com</answer></question>"
-            b"<question><id>4991312</id><answer>Hello</answer></question></survey><skill>Sales</skill>"
-            b"</offlineSurvey>")
-    response = http.post(f"{base(surveyed)}/chat/offlineSurvey?{q()}", content=body,
-                         headers={**PUT, "Content-Type": "application/xml"})
+    body = (
+        b"<offlineSurvey><survey id='361346'><question id='4991310'><answer>Ann</answer></question>"
+        b"<question><id>4991311</id><answer>ann@example.com</answer></question>"
+        b"<question><id>4991312</id><answer>Hello</answer></question></survey><skill>Sales</skill>"
+        b"</offlineSurvey>"
+    )
+    response = http.post(
+        f"{base(surveyed)}/chat/offlineSurvey?{q()}", content=body, headers={**PUT, "Content-Type": "application/xml"}
+    )
     assert response.status_code == 200, response.text
-    (_, survey_id, _, details), = submissions(surveyed.database, "offline")
+    ((_, survey_id, _, details),) = submissions(surveyed.database, "offline")
     assert survey_id == 361346 and json.loads(details)["skill"] == "Sales"
 
 
 BAD_OFFLINE = [
-    ({"survey": {"id": 361346, "question": [{"id": 4991310, "answer": "Ann"}, {"id": 4991311, "answer": "a@b"},
-                                            {"id": 4991312, "answer": "x"}, {"id": 777, "answer": "?"}]}}, 11),
-    ({"survey": {"id": 361346, "question": [{"id": 4991310, "answer": "Ann"}, {"id": 4991311, "answer": "a@b"}]}},
-     11),
-    ({"survey": {"id": 361346, "question": [{"id": 4991310, "answer": "Ann"}, {"id": 4991311, "answer": "no mail"},
-                                            {"id": 4991312, "answer": "x"}]}}, 11),
+    (
+        {
+            "survey": {
+                "id": 361346,
+                "question": [
+                    {"id": 4991310, "answer": "Ann"},
+                    {"id": 4991311, "answer": "a@b"},
+                    {"id": 4991312, "answer": "x"},
+                    {"id": 777, "answer": "?"},
+                ],
+            }
+        },
+        11,
+    ),
+    ({"survey": {"id": 361346, "question": [{"id": 4991310, "answer": "Ann"}, {"id": 4991311, "answer": "a@b"}]}}, 11),
+    (
+        {
+            "survey": {
+                "id": 361346,
+                "question": [
+                    {"id": 4991310, "answer": "Ann"},
+                    {"id": 4991311, "answer": "no mail"},
+                    {"id": 4991312, "answer": "x"},
+                ],
+            }
+        },
+        11,
+    ),
     ({"survey": {"id": 5, "question": {"id": 4991310, "answer": "Ann"}}}, 11),
     ({"survey": {"question": {"id": 4991310, "answer": "Ann"}}}, 5),
     ({"answers": []}, 5),
@@ -177,17 +283,32 @@ def test_exit_survey_logic_validation_and_replacement(surveyed, http):
     # "yes" reveals the mandatory e-mail question; "no" leaves it hidden and not required.
     refused = http.post(url, headers=PUT, json={"survey": {"id": 361348, "question": {"id": 4991315, "answer": "yes"}}})
     assert refused.status_code == 400 and refused.json()["error"]["internalCode"] == 11
-    bad_mail = http.post(url, headers=PUT, json={"survey": {"id": 361348, "question": [
-        {"id": 4991315, "answer": "yes"}, {"id": 4991311, "answer": "nope"}]}})
+    bad_mail = http.post(
+        url,
+        headers=PUT,
+        json={
+            "survey": {"id": 361348, "question": [{"id": 4991315, "answer": "yes"}, {"id": 4991311, "answer": "nope"}]}
+        },
+    )
     assert bad_mail.status_code == 400
     assert submissions(surveyed.database, "exit") == []
-    first = http.post(url, headers=PUT, json={"survey": {"id": 361348, "question": {"id": 4991315, "answer": "no"}},
-                                              "userAgent": "test-agent"})
+    first = http.post(
+        url,
+        headers=PUT,
+        json={"survey": {"id": 361348, "question": {"id": 4991315, "answer": "no"}}, "userAgent": "test-agent"},
+    )
     assert (first.status_code, first.content) == (200, b"")
-    second = http.put(url, json={"survey": {"id": 361348, "question": [
-        {"id": 4991315, "answer": "yes"}, {"id": 4991311, "answer": "me@example.com"}]}})
+    second = http.put(
+        url,
+        json={
+            "survey": {
+                "id": 361348,
+                "question": [{"id": 4991315, "answer": "yes"}, {"id": 4991311, "answer": "me@example.com"}],
+            }
+        },
+    )
     assert (second.status_code, second.content) == (200, b"")
-    (chat_id, survey_id, answers, _), = submissions(surveyed.database, "exit")
+    ((chat_id, survey_id, answers, _),) = submissions(surveyed.database, "exit")
     assert chat_id == chat_uri.rsplit("/", 1)[1] and survey_id == 361348
     assert [a["answer"] for a in json.loads(answers)] == [["yes"], ["me@example.com"]]
 
@@ -199,7 +320,7 @@ def test_exit_survey_structure_form_after_the_end(surveyed, http):
     structure["survey"]["questions"]["question"][0]["entry"][1]["checked"] = True
     response = http.post(f"{chat_uri}/exitSurvey.json?{q()}", headers=PUT, json=structure)
     assert response.status_code == 200, response.text
-    (_, _, answers, _), = submissions(surveyed.database, "exit")
+    ((_, _, answers, _),) = submissions(surveyed.database, "exit")
     assert [a["answer"] for a in json.loads(answers)] == [["no"]]
 
 
@@ -214,14 +335,20 @@ def test_agent_survey_while_chatting_and_after_the_end(surveyed, http):
     assert http.get(f"{agent_uri}/survey.json").status_code == 401
     empty = http.post(f"{agent_uri}/survey.json", headers={**auth, **PUT}, json={"survey": {"id": 123}})
     assert empty.status_code == 400
-    both = http.post(f"{agent_uri}/survey.json", headers={**auth, **PUT}, json={
-        "survey": {"id": 123, "question": {"id": 1, "answer": ["Billing", "Delivery"]}}})
+    both = http.post(
+        f"{agent_uri}/survey.json",
+        headers={**auth, **PUT},
+        json={"survey": {"id": 123, "question": {"id": 1, "answer": ["Billing", "Delivery"]}}},
+    )
     assert (both.status_code, both.content) == (200, b"")
     http.post(f"{agent_uri}/events.json", headers=auth, json={"event": {"@type": "state", "state": "ended"}})
-    wrap_up = http.put(f"{agent_uri}/survey.json", headers=auth, json={
-        "survey": {"id": 123, "question": {"id": 1, "answer": "Billing"}}})
+    wrap_up = http.put(
+        f"{agent_uri}/survey.json",
+        headers=auth,
+        json={"survey": {"id": 123, "question": {"id": 1, "answer": "Billing"}}},
+    )
     assert wrap_up.status_code == 200
-    (_, _, answers, details), = submissions(surveyed.database, "agent")
+    ((_, _, answers, details),) = submissions(surveyed.database, "agent")
     assert json.loads(answers)[0]["answer"] == ["Billing"]
     assert json.loads(details)["agentName"] == "Natalie"
 
@@ -235,8 +362,13 @@ def test_cli_import_errors_and_environment_flags(database, tmp_path):
     result = parley(database, "survey", "import", "--account", ACCOUNT, "--kind", "exit", str(path))
     assert result.returncode == 2 and "valid JSON" in result.stderr
     path.write_text(json.dumps(AGENT))
-    result = parley(database, "survey", "import", str(path), env={"PARLEY_ACCOUNT": ACCOUNT, "PARLEY_KIND": "agent",
-                                                                  "PARLEY_SKILL": "Support"})
+    result = parley(
+        database,
+        "survey",
+        "import",
+        str(path),
+        env={"PARLEY_ACCOUNT": ACCOUNT, "PARLEY_KIND": "agent", "PARLEY_SKILL": "Support"},
+    )
     assert (result.returncode, result.stdout.strip()) == (0, "123")
     assert query(database, "SELECT kind, skill_id IS NOT NULL FROM survey_definitions") == [("agent", 1)]
 
@@ -250,14 +382,22 @@ def test_import_while_serving_is_seen_at_once(server, http, tmp_path):
 def test_prechat_answers_in_the_chat_request(surveyed, http):
     bearer = http.post(f"{base(surveyed)}/login", json={"username": "natalie", "password": "natalie"}).json()["bearer"]
     auth = {"Authorization": f"Bearer {bearer}"}
-    session = http.post(f"{base(surveyed)}/agentSession.json", json={}, headers=auth).json()[
-        "agentSessionLocation"]["link"]["@href"]
+    session = http.post(f"{base(surveyed)}/agentSession.json", json={}, headers=auth).json()["agentSessionLocation"][
+        "link"
+    ]["@href"]
     bad = {"request": {"skill": "Sales", "survey": {"id": 40216, "question": [{"id": 12786273, "answer": "CATS"}]}}}
     refused = http.post(f"{base(surveyed)}/chat/request.json?{q()}", json=bad)  # "Your name?" is shown and mandatory
     assert refused.status_code == 400 and "location" not in refused.headers
     assert http.get(f"{session}/incomingRequests.json", headers=auth).json()["incomingRequests"]["ringingCount"] == "0"
-    good = {"request": {"skill": "Sales", "survey": {"id": 40216, "question": [
-        {"id": 12786273, "answer": "CATS"}, {"id": 16314710, "answer": "Ann"}]}}}
+    good = {
+        "request": {
+            "skill": "Sales",
+            "survey": {
+                "id": 40216,
+                "question": [{"id": 12786273, "answer": "CATS"}, {"id": 16314710, "answer": "Ann"}],
+            },
+        }
+    }
     created = http.post(f"{base(surveyed)}/chat/request.json?{q()}", json=good)
     assert created.status_code == 201
     chat = http.post(f"{session}/incomingRequests.json", json={}, headers=auth).json()["chatLocation"]["link"]["@href"]

@@ -25,15 +25,54 @@ from tests.unit.domain.test_survey import PRECHAT_EXAMPLE
 
 PUT = {"X-HTTP-Method-Override": "PUT"}
 # An exit survey: one optional choice and an optional comment (server spec V22 shape).
-EXIT = {"survey": {"id": 361348, "title": "", "header": "How did we do?", "questions": {"question": [
-    {"type": "Radio Button", "id": 4991315, "logicId": 1, "order": 0, "mandatory": True,
-     "label": "Did we solve your problem?",
-     "entry": [{"value": "yes", "displayValue": "Yes"}, {"value": "no", "displayValue": "No"}]},
-    {"type": "Text Area", "id": 4991316, "logicId": 2, "order": 1, "mandatory": False, "label": "Anything else?"}]}}}
-OFFLINE = {"survey": {"id": 361346, "title": "", "header": "Send A Message", "questions": {"question": [
-    {"id": 4991310, "type": "Text Field", "label": "Your name?", "mandatory": True},
-    {"id": 4991311, "type": "Text Field", "validationType": "email", "label": "Your e-mail", "mandatory": True},
-    {"id": 4991312, "type": "Text Area", "label": "Message", "mandatory": True}]}}}
+EXIT = {
+    "survey": {
+        "id": 361348,
+        "title": "",
+        "header": "How did we do?",
+        "questions": {
+            "question": [
+                {
+                    "type": "Radio Button",
+                    "id": 4991315,
+                    "logicId": 1,
+                    "order": 0,
+                    "mandatory": True,
+                    "label": "Did we solve your problem?",
+                    "entry": [{"value": "yes", "displayValue": "Yes"}, {"value": "no", "displayValue": "No"}],
+                },
+                {
+                    "type": "Text Area",
+                    "id": 4991316,
+                    "logicId": 2,
+                    "order": 1,
+                    "mandatory": False,
+                    "label": "Anything else?",
+                },
+            ]
+        },
+    }
+}
+OFFLINE = {
+    "survey": {
+        "id": 361346,
+        "title": "",
+        "header": "Send A Message",
+        "questions": {
+            "question": [
+                {"id": 4991310, "type": "Text Field", "label": "Your name?", "mandatory": True},
+                {
+                    "id": 4991311,
+                    "type": "Text Field",
+                    "validationType": "email",
+                    "label": "Your e-mail",
+                    "mandatory": True,
+                },
+                {"id": 4991312, "type": "Text Area", "label": "Message", "mandatory": True},
+            ]
+        },
+    }
+}
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 HOSTILE = "<b>x</b><img src=x onerror=\"parent.postMessage('pwned','*')\"><script>alert(1)</script>"
 
@@ -90,12 +129,19 @@ def host_page(browser, shop, server, skill: str, policy: str = "", **context):
         '<meta name="viewport" content="width=device-width, initial-scale=1"></head><body>'
         "<h1>A shop</h1><p>Something to sell.</p>"
         f'<script src="{server.url}/widget/embed.js" data-account="{ACCOUNT}" data-app-key="{KEY}"'
-        f' data-skill="{skill}"></script></body></html>')
+        f' data-skill="{skill}"></script></body></html>'
+    )
     tab = browser.new_context(**context).new_page()
     problems: list[str] = []
     tab.on("pageerror", lambda error: problems.append(str(error)))
-    tab.on("console", lambda message: problems.append(message.text)
-           if message.type == "error" and not message.text.startswith("Failed to load resource") else None)
+    tab.on(
+        "console",
+        lambda message: (
+            problems.append(message.text)
+            if message.type == "error" and not message.text.startswith("Failed to load resource")
+            else None
+        ),
+    )
     tab.goto(f"{origin}/{name}")
     tab.problems = problems
     return tab
@@ -123,8 +169,11 @@ def agent_events(http, agent: Agent, chat: str) -> list[dict]:
 
 
 def agent_lines(http, agent: Agent, chat: str) -> list[str]:
-    return [e["text"] for e in agent_events(http, agent, chat)
-            if e["@type"] == "line" and e["source"] in ("visitor", "agent")]
+    return [
+        e["text"]
+        for e in agent_events(http, agent, chat)
+        if e["@type"] == "line" and e["source"] in ("visitor", "agent")
+    ]
 
 
 def widget_lines(widget) -> list[str]:
@@ -139,13 +188,16 @@ def eventually(check, seconds: float = 15) -> None:
 
 
 def submissions(database, kind: str) -> list[tuple]:
-    return query(database, "SELECT chat_id, survey_id, answers FROM survey_submissions WHERE kind = $1 ORDER BY id",
-                 kind)
+    return query(
+        database, "SELECT chat_id, survey_id, answers FROM survey_submissions WHERE kind = $1 ORDER BY id", kind
+    )
 
 
 def say(agent: Agent, chat: str, text: str, text_type: str = "plain") -> None:
-    assert agent.post(f"{chat}/events", {"event": {"@type": "line", "text": text, "textType": text_type}}
-                      ).status_code == 201
+    assert (
+        agent.post(f"{chat}/events", {"event": {"@type": "line", "text": text, "textType": text_type}}).status_code
+        == 201
+    )
 
 
 def test_a_page_on_another_origin_embeds_the_widget_and_chats(server, shop, browser, http, mailbox):
@@ -168,13 +220,18 @@ def test_a_page_on_another_origin_embeds_the_widget_and_chats(server, shop, brow
     expect(widget.locator("#lines .line.agent .text")).to_have_text(["Hello Alice, how can I help?"])
     expect(widget.locator("#lines .line.agent .by")).to_have_text(["Natalie"])
     # Typing, both ways.
-    assert agent.http.post(f"{chat}/info/agentTyping.json", json={"agentTyping": "typing"},
-                           headers={**agent.auth, **PUT}).status_code == 200
+    assert (
+        agent.http.post(
+            f"{chat}/info/agentTyping.json", json={"agentTyping": "typing"}, headers={**agent.auth, **PUT}
+        ).status_code
+        == 200
+    )
     expect(widget.locator("#typing")).to_have_text("Natalie is typing…")
     line = widget.locator("#line")
     line.press_sequentially("My parcel")
-    eventually(lambda: http.get(f"{chat}/info/visitorTyping.json", headers=agent.auth).json()["visitorTyping"]
-               == "typing")
+    eventually(
+        lambda: http.get(f"{chat}/info/visitorTyping.json", headers=agent.auth).json()["visitorTyping"] == "typing"
+    )
     line.press_sequentially(" is late")
     line.press("Enter")
     eventually(lambda: agent_lines(http, agent, chat) == ["Hello Alice, how can I help?", "My parcel is late"])
@@ -189,27 +246,32 @@ def test_a_page_on_another_origin_embeds_the_widget_and_chats(server, shop, brow
     # End, exit survey, transcript by mail.
     widget.locator("#end").click()
     expect(widget.locator("#ended-title")).to_be_visible()
-    eventually(lambda: any(e["@type"] == "state" and e.get("state") == "ended"
-                           for e in agent_events(http, agent, chat)))
+    eventually(
+        lambda: any(e["@type"] == "state" and e.get("state") == "ended" for e in agent_events(http, agent, chat))
+    )
     expect(widget.locator("#line-form")).to_be_hidden()
     widget.get_by_label("Yes").check()
     widget.get_by_label("Anything else?").fill("Quick answer, thanks")
     widget.locator("#send-exit").click()
     expect(widget.locator("#exit-sent")).to_be_visible()
-    (chat_id, survey_id, answers), = submissions(server.database, "exit")
+    ((chat_id, survey_id, answers),) = submissions(server.database, "exit")
     assert survey_id == 361348
     assert [a["answer"] for a in json.loads(answers)] == [["yes"], ["Quick answer, thanks"]]
     widget.locator("#transcript-email").fill("alice@example.com")
     widget.locator("#send-transcript").click()
     expect(widget.locator("#transcript-sent")).to_be_visible()
-    message, = mailbox.wait(1)
+    (message,) = mailbox.wait(1)
     assert mailbox.received[0][0] == ["alice@example.com"]
     body = text_of(message)
     assert "Hello Alice, how can I help?" in body and "My parcel is late" in body and "Alice" in body
     # A reload shows the ended chat as it was, and holds nothing open for it.
     streams: list[str] = []
-    tab.on("request", lambda request: streams.append(request.url)
-           if "text/event-stream" in (request.headers.get("accept") or "") else None)
+    tab.on(
+        "request",
+        lambda request: (
+            streams.append(request.url) if "text/event-stream" in (request.headers.get("accept") or "") else None
+        ),
+    )
     tab.reload()
     widget = tab.frame_locator("#parley-widget-frame")
     expect(widget.locator("#ended-title")).to_be_visible()
@@ -299,7 +361,7 @@ def test_nobody_online_gets_the_offline_form(server, shop, browser, http):
     widget.get_by_label("Message (required)").fill("Please call me back.")
     widget.locator("#send-offline").click()
     expect(widget.locator("#offline-sent")).to_be_visible()
-    (_, survey_id, answers), = submissions(server.database, "offline")
+    ((_, survey_id, answers),) = submissions(server.database, "offline")
     assert survey_id == 361346
     assert [a["answer"] for a in json.loads(answers)] == [["Carl"], ["carl@example.com"], ["Please call me back."]]
     assert tab.problems == []
@@ -351,8 +413,9 @@ def test_html_in_lines_is_shown_as_text_and_nothing_runs(server, shop, browser, 
 
 def test_phone_sized_window_and_keyboard_alone(server, shop, browser, http):
     agent = Agent(server, http)
-    tab = host_page(browser, shop, server, "Sales", viewport={"width": 375, "height": 667}, is_mobile=True,
-                    has_touch=True)
+    tab = host_page(
+        browser, shop, server, "Sales", viewport={"width": 375, "height": 667}, is_mobile=True, has_touch=True
+    )
     tab.keyboard.press("Tab")  # the launcher is the page's only control
     expect(tab.locator("#parley-widget-launcher")).to_be_focused()
     tab.keyboard.press("Enter")
@@ -398,8 +461,11 @@ def test_without_an_event_stream_the_widget_polls_every_2_s(server, shop, browse
     def no_streams(route):
         if "text/event-stream" in (route.request.headers.get("accept") or ""):
             refused.append(route.request.url)
-            route.fulfill(status=406, content_type="application/json",
-                          body='{"error": {"time": "", "message": "no streams here", "internalCode": 5}}')
+            route.fulfill(
+                status=406,
+                content_type="application/json",
+                body='{"error": {"time": "", "message": "no streams here", "internalCode": 5}}',
+            )
         else:
             route.continue_()
 
@@ -411,8 +477,12 @@ def test_without_an_event_stream_the_widget_polls_every_2_s(server, shop, browse
     expect(widget.locator("#lines .line.agent .text")).to_have_text(["polled to you"])
     inner = tab.frame(url=lambda url: "/widget" in url)
     assert inner.evaluate("document.documentElement.dataset.transport") == "poll" and refused
-    assert agent.http.post(f"{chat}/info/agentTyping.json", json={"agentTyping": "typing"},
-                           headers={**agent.auth, **PUT}).status_code == 200
+    assert (
+        agent.http.post(
+            f"{chat}/info/agentTyping.json", json={"agentTyping": "typing"}, headers={**agent.auth, **PUT}
+        ).status_code
+        == 200
+    )
     expect(widget.locator("#typing")).to_have_text("Natalie is typing…")
     widget.locator("#line").fill("and back")
     widget.locator("#line").press("Enter")
@@ -476,8 +546,13 @@ def test_a_host_page_with_a_strict_policy_still_gets_the_widget(server, shop, br
     """A site that allows the chat origin for scripts and frames, and nothing inline, shows the
     launcher styled and the widget working (the embed styles through the CSSOM, never inline)."""
     agent = Agent(server, http)
-    tab = host_page(browser, shop, server, "Sales",
-                    policy=f"default-src 'none'; script-src {server.url}; frame-src {server.url}; style-src 'none'")
+    tab = host_page(
+        browser,
+        shop,
+        server,
+        "Sales",
+        policy=f"default-src 'none'; script-src {server.url}; frame-src {server.url}; style-src 'none'",
+    )
     launcher = tab.locator("#parley-widget-launcher")
     expect(launcher).to_have_css("position", "fixed")
     widget = open_widget(tab)
@@ -497,11 +572,13 @@ def test_a_transfer_shows_the_wait_and_then_the_new_agent(server, shop, browser,
     expect(widget.locator("#agent")).to_have_text("You are chatting with Natalie")
     targets = http.get(f"{natalie_chat}/transfer.json", headers=natalie.auth).json()["transfer"]["skill"]
     support = next(t for t in (targets if isinstance(targets, list) else [targets]) if t["name"] == "Support")
-    moved = natalie.post(f"{natalie_chat}/transfer", {"transfer": {"skill": {"id": support["id"]},
-                                                                    "text": "Billing case"}})
+    moved = natalie.post(
+        f"{natalie_chat}/transfer", {"transfer": {"skill": {"id": support["id"]}, "text": "Billing case"}}
+    )
     assert moved.status_code == 200
     expect(widget.locator("#lines .line.system").last).to_have_text(
-        "Please wait while you are transferred to another team.")
+        "Please wait while you are transferred to another team."
+    )
     expect(widget.locator("#queue")).to_contain_text("Waiting for an agent")
     expect(widget.locator("#agent")).to_be_hidden()
     bob_chat = accept(bob)

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests import postgres
-from tests.nodes.test_failover import BASE, Q, Client, agent_session, seed_agent
+from tests.nodes.test_failover import BASE, Client, Q, agent_session, seed_agent
 
 AGENTS = 50
 CHATS = 20
@@ -21,12 +21,13 @@ async def test_each_chat_is_accepted_once_and_nobody_goes_over_capacity(nodes, m
     capacity = {f"racer{i}": 1 + i % 2 for i in range(AGENTS)}  # maxChats 1 or 2
     for login, max_chats in capacity.items():
         seed_agent(nodes.url, login, "secret-pass", login.title(), ["Sales"], max_chats)
-    started = nodes.start(4, "--ring-mode", mode, "--login-address-limit", "off", "--chat-request-limit", "off",
-                          "--ring-timeout", "60")
+    started = nodes.start(
+        4, "--ring-mode", mode, "--login-address-limit", "off", "--chat-request-limit", "off", "--ring-timeout", "60"
+    )
     async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=200)) as http:
         sessions = {}
         for index, login in enumerate(capacity):
-            client = Client(http, started[index % 4:] + started[:index % 4])
+            client = Client(http, started[index % 4 :] + started[: index % 4])
             sessions[login] = (client, *await agent_session(client, login, "secret-pass"))
         visitor = Client(http, started)
         for _ in range(CHATS):
@@ -50,7 +51,8 @@ async def test_each_chat_is_accepted_once_and_nobody_goes_over_capacity(nodes, m
         await asyncio.gather(*(race(login) for login in capacity))
     assert len(accepted) == CHATS
     rows = await postgres.execute(
-        nodes.url, "SELECT agent_id, count(*) FROM chats WHERE state = 'chatting' GROUP BY agent_id")
+        nodes.url, "SELECT agent_id, count(*) FROM chats WHERE state = 'chatting' GROUP BY agent_id"
+    )
     assert sum(count for _, count in rows) == CHATS  # each chat taken once, none lost
     logins = dict(await postgres.execute(nodes.url, "SELECT id, login FROM agents"))
     for agent_id, count in rows:

@@ -41,8 +41,10 @@ def test_a_key_revoked_through_a_follower_is_refused_on_both_nodes(tmp_path, dat
             key = created.json()["appKey"]
 
             def chat_request(node) -> httpx.Response:
-                return http.post(f"{node.url}/api/account/{ACCOUNT}/chat/request.json?v=1&appKey={key['key']}",
-                                 json={"request": {"skill": "Sales"}})
+                return http.post(
+                    f"{node.url}/api/account/{ACCOUNT}/chat/request.json?v=1&appKey={key['key']}",
+                    json={"request": {"skill": "Sales"}},
+                )
 
             chat = chat_request(leader)
             assert chat.status_code == 201, chat.text
@@ -56,7 +58,9 @@ def test_a_key_revoked_through_a_follower_is_refused_on_both_nodes(tmp_path, dat
             assert read(follower) == 401  # the node that served the revocation: at once
             assert read(leader) == 401  # the leader applied it before answering
             assert chat_request(follower).status_code == 401
-            assert http.get(f"{leader.url}/admin/v1/accounts/{ACCOUNT}/appKeys", headers=auth).json()[
-                "appKeys"][0]["id"] != key["id"]
+            assert (
+                http.get(f"{leader.url}/admin/v1/accounts/{ACCOUNT}/appKeys", headers=auth).json()["appKeys"][0]["id"]
+                != key["id"]
+            )
     finally:
         nodes.stop()

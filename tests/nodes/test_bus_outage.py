@@ -4,16 +4,16 @@ about once a second); Redis back: wake-ups resume through it, with no node resta
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 import socket
 import subprocess
+from pathlib import Path
 
 import httpx
 import pytest
 
+from parley.client import AgentClient, VisitorClient
 from tests.e2e.conftest import ACCOUNT, KEY
 from tests.nodes.conftest import Nodes, role, wait_until
-from parley.client import AgentClient, VisitorClient
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 
@@ -29,8 +29,10 @@ class OwnRedis:
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
-        self.process = subprocess.Popen([REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1",
-                                         "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+        )
         wait_until(self._answers, "redis-server to answer")
 
     def _answers(self) -> bool:

@@ -52,8 +52,24 @@ async def eventually(read, expected, seconds: float = 5.0):
 async def test_a_whole_conversation_on_alternate_nodes(nodes, tmp_path, database_url):
     survey = tmp_path / "exit.json"
     survey.write_text(json.dumps(EXIT))
-    imported = subprocess.run([sys.executable, "-m", "parley", "survey", "import", "--account", ACCOUNT, "--kind",
-                               "exit", str(survey), "--database", database_url], capture_output=True, text=True)
+    imported = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "parley",
+            "survey",
+            "import",
+            "--account",
+            ACCOUNT,
+            "--kind",
+            "exit",
+            str(survey),
+            "--database",
+            database_url,
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert imported.returncode == 0, imported.stderr
     seed_agent(database_url, "bob", "bob-secret", "Bob", ["Sales", "Support"])
     first, second = nodes.start(2)
@@ -91,8 +107,9 @@ async def test_a_whole_conversation_on_alternate_nodes(nodes, tmp_path, database
 
         # Transfer to the agent who logged in through the other node.
         other_id = int((await other.info())["id"])
-        moved = await taker.http.post(chat_uri + "/transfer.json",
-                                      json={"transfer": {"agent": {"id": other_id}}}, headers=taker._auth)
+        moved = await taker.http.post(
+            chat_uri + "/transfer.json", json={"transfer": {"agent": {"id": other_id}}}, headers=taker._auth
+        )
         assert moved.status_code == 200, moved.text
         assert await other.ringing_count(wait=5) == 1
         second_uri = await other.accept()
@@ -105,8 +122,10 @@ async def test_a_whole_conversation_on_alternate_nodes(nodes, tmp_path, database
         ended, _ = await other.events(second_uri + "/events?from=0", wait=5)
         assert ended[-1]["@type"] == "state" and ended[-1]["state"] == "ended"
         answered = await visitor.http.post(
-            visitor.chat_uri + f"/exitSurvey.json?v=1&NC=true&appKey={KEY}", headers={"X-HTTP-Method-Override": "PUT"},
-            json={"survey": {"id": 361348, "question": {"id": 4991315, "answer": "no"}}})
+            visitor.chat_uri + f"/exitSurvey.json?v=1&NC=true&appKey={KEY}",
+            headers={"X-HTTP-Method-Override": "PUT"},
+            json={"survey": {"id": 361348, "question": {"id": 4991315, "answer": "no"}}},
+        )
         assert answered.status_code == 200, answered.text
         stored = await postgres.execute(database_url, "SELECT chat_id FROM survey_submissions WHERE kind = 'exit'")
         assert stored == [(visitor.chat_uri.rsplit("/", 1)[1],)]

@@ -64,14 +64,22 @@ async def test_leader_killed_while_chats_post_lines_both_ways(nodes):
         client = Client(http, [first, second])
         agents = [await agent_session(client, f"agent{i}", "secret-pass") for i in range(AGENTS)]
         for session, auth in agents:
-            await client.send("POST", f"{session}/availability.json", json={"availability": {"chat": "Online"}},
-                              headers={**auth, "X-HTTP-Method-Override": "PUT"})
+            await client.send(
+                "POST",
+                f"{session}/availability.json",
+                json={"availability": {"chat": "Online"}},
+                headers={**auth, "X-HTTP-Method-Override": "PUT"},
+            )
         gate = asyncio.Semaphore(24)
 
         async def open_chat() -> str:
             async with gate:
-                made = await client.send("POST", f"{BASE}/chat/request.json?{Q}", json={"request": {"skill": "Sales"}},
-                                         headers={"Idempotency-Key": secrets.token_hex(16)})
+                made = await client.send(
+                    "POST",
+                    f"{BASE}/chat/request.json?{Q}",
+                    json={"request": {"skill": "Sales"}},
+                    headers={"Idempotency-Key": secrets.token_hex(16)},
+                )
                 assert made.status_code == 201, made.text
                 return path_of(made.headers["location"])
 
@@ -102,11 +110,19 @@ async def test_leader_killed_while_chats_post_lines_both_ways(nodes):
                     key = {"Idempotency-Key": secrets.token_hex(16)}
                     async with gate:
                         if side == "visitor":
-                            answer = await client.send("POST", f"{chat}/events.json?{Q}", headers=key,
-                                                       json={"event": {"@type": "line", "text": text}})
+                            answer = await client.send(
+                                "POST",
+                                f"{chat}/events.json?{Q}",
+                                headers=key,
+                                json={"event": {"@type": "line", "text": text}},
+                            )
                         else:
-                            answer = await client.send("POST", f"{agent_uri}/events.json", headers={**auth, **key},
-                                                       json={"event": {"@type": "line", "text": text}})
+                            answer = await client.send(
+                                "POST",
+                                f"{agent_uri}/events.json",
+                                headers={**auth, **key},
+                                json={"event": {"@type": "line", "text": text}},
+                            )
                     assert answer.status_code == 201, answer.text
                     acknowledged[chat].append(text)
 

@@ -34,8 +34,10 @@ async def test_four_workers_share_one_port_and_a_chat(tmp_path, database_url):
     server = Server(tmp_path / "w.db", "--workers", "4", "--redis", REDIS, store_url=database_url).start()
     try:
         wait_until(lambda: len(workers_of(server)) == 4, "four workers")
-        wait_until(lambda: sorted(roles(server, 40).values()).count("leader") == 1 and len(roles(server, 40)) >= 2,
-                   "answers from several workers, one of them leading")
+        wait_until(
+            lambda: sorted(roles(server, 40).values()).count("leader") == 1 and len(roles(server, 40)) >= 2,
+            "answers from several workers, one of them leading",
+        )
         agent = AgentClient(server.url, ACCOUNT)
         visitor = VisitorClient(server.url, ACCOUNT, KEY)
         try:
@@ -54,8 +56,10 @@ async def test_four_workers_share_one_port_and_a_chat(tmp_path, database_url):
 
         leader_pid = next(pid for pid, role in roles(server).items() if role == "leader")
         psutil.Process(leader_pid).kill()
-        wait_until(lambda: len(workers_of(server)) == 4 and leader_pid not in [p.pid for p in workers_of(server)],
-                   "the dead worker started again")
+        wait_until(
+            lambda: len(workers_of(server)) == 4 and leader_pid not in [p.pid for p in workers_of(server)],
+            "the dead worker started again",
+        )
         wait_until(lambda: "leader" in roles(server, 20).values(), "a new leader")
     finally:
         pids = [p.pid for p in workers_of(server)]
@@ -70,13 +74,19 @@ def test_workers_end_with_a_killed_supervisor(tmp_path, database_url):
     pids = [p.pid for p in workers_of(server)]
     server.process.send_signal(signal.SIGKILL)
     server.process.wait()
-    wait_until(lambda: not any(psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie" for pid in pids),
-               "the workers to end with their supervisor")
+    wait_until(
+        lambda: not any(psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie" for pid in pids),
+        "the workers to end with their supervisor",
+    )
 
 
 def test_the_embedded_store_refuses_workers(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "parley", "serve", "--workers", "2", "--database",
-                             f"sqlite:///{tmp_path / 'x.db'}"], capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "parley", "serve", "--workers", "2", "--database", f"sqlite:///{tmp_path / 'x.db'}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode != 0
     assert "--workers needs a store that many processes share" in result.stderr
     assert "Traceback" not in result.stderr

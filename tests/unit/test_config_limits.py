@@ -39,7 +39,9 @@ def test_storage_uri():
 
 def test_credentialed_origins():
     assert credentialed_origins("https://a.example, https://b.example:8443/") == {
-        b"https://a.example", b"https://b.example:8443"}
+        b"https://a.example",
+        b"https://b.example:8443",
+    }
     assert credentialed_origins(None) == frozenset()
     for bad in ("null", "a.example", "https://a.example/path"):
         with pytest.raises(ValueError):

@@ -69,8 +69,10 @@ def test_configure_routes_parley_and_granian_lines_through_one_handler(restore_l
     logging.getLogger("parley.x").debug("too fine")
     logging.getLogger("granian.access").info("granian's own access line")
     lines = [orjson.loads(line) for line in stream.getvalue().splitlines()]
-    assert [(line["logger"], line["message"]) for line in lines] == [("parley.x", "from parley"),
-                                                                     (logs.GRANIAN, "from granian")]
+    assert [(line["logger"], line["message"]) for line in lines] == [
+        ("parley.x", "from parley"),
+        (logs.GRANIAN, "from granian"),
+    ]
 
 
 def test_the_level_setting_filters(restore_logging):
@@ -90,7 +92,9 @@ async def test_access_lines_share_the_format_and_go_out_in_batches(restore_loggi
     logs.access.flush()
     lines = [orjson.loads(line) for line in stream.getvalue().splitlines()]
     assert [(line["logger"], line["level"], line["request_id"], line["status"]) for line in lines] == [
-        ("parley.access", "info", "r-1", 200), ("parley.access", "info", "r-2", 404)]
+        ("parley.access", "info", "r-1", 200),
+        ("parley.access", "info", "r-2", 404),
+    ]
     assert lines[0]["message"] == "GET /r 200 0.1 ms" and lines[0]["time"].endswith("Z")
 
 

@@ -64,17 +64,20 @@ def test_secrets_are_typed_as_secrets_and_never_shown(monkeypatch):
     assert Settings().secret("smtp_password") is None
 
 
-@pytest.mark.parametrize(("flags", "start"), [
-    ({"port": "abc"}, "port: "),
-    ({"port": 70000}, "port: "),
-    ({"ring_mode": "bogus"}, "ring-mode: must be one of single, all"),
-    ({"login_limit": "lots"}, "login-limit: 'lots' is not a limit"),
-    ({"chat_request_limit": "0/minute"}, "chat-request-limit: "),
-    ({"trusted_proxies": "10.0.0.0/33"}, "trusted-proxies: "),
-    ({"transcript_recipients": "none"}, "transcript-recipients: "),
-    ({"limits_storage": "carrier-pigeon://loft"}, "limits-storage: "),
-    ({"cors_credentialed_origins": "null"}, "cors-credentialed-origins: "),
-])
+@pytest.mark.parametrize(
+    ("flags", "start"),
+    [
+        ({"port": "abc"}, "port: "),
+        ({"port": 70000}, "port: "),
+        ({"ring_mode": "bogus"}, "ring-mode: must be one of single, all"),
+        ({"login_limit": "lots"}, "login-limit: 'lots' is not a limit"),
+        ({"chat_request_limit": "0/minute"}, "chat-request-limit: "),
+        ({"trusted_proxies": "10.0.0.0/33"}, "trusted-proxies: "),
+        ({"transcript_recipients": "none"}, "transcript-recipients: "),
+        ({"limits_storage": "carrier-pigeon://loft"}, "limits-storage: "),
+        ({"cors_credentialed_origins": "null"}, "cors-credentialed-origins: "),
+    ],
+)
 def test_a_bad_value_is_one_line_naming_the_setting_and_its_source(flags, start):
     with pytest.raises(SettingsError) as caught:
         Settings.load(flags)
@@ -94,16 +97,19 @@ def test_the_source_of_a_bad_value_is_named(tmp_path, monkeypatch):
 
 def test_a_bad_secret_is_named_but_not_shown(tmp_path):
     with pytest.raises(SettingsError) as caught:
-        Settings.load({}, toml(tmp_path, "smtp_password = [\"hunter2\"]\n"))
+        Settings.load({}, toml(tmp_path, 'smtp_password = ["hunter2"]\n'))
     assert str(caught.value).startswith("smtp-password: ") and "hunter2" not in str(caught.value)
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    (None, "no such file"),
-    ("port = \n", "not valid TOML"),
-    ('ring-mode = "all"\n', "ring-mode is not a setting (did you mean ring_mode?)"),
-    ("colour = 1\n", "colour is not a setting"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (None, "no such file"),
+        ("port = \n", "not valid TOML"),
+        ('ring-mode = "all"\n', "ring-mode is not a setting (did you mean ring_mode?)"),
+        ("colour = 1\n", "colour is not a setting"),
+    ],
+)
 def test_config_file_errors_are_one_line(tmp_path, text, expected):
     path = tmp_path / "parley.toml"
     if text is not None:

@@ -16,7 +16,8 @@ def test_every_setting_says_what_it_means():
 
 def test_the_reference_is_the_definition_rendered():
     assert REFERENCE.read_text() == settings_markdown(), (
-        "docs/settings.md is out of date: python -m parley.reference > docs/settings.md")
+        "docs/settings.md is out of date: python -m parley.reference > docs/settings.md"
+    )
 
 
 def test_the_reference_names_every_setting_flag_and_variable():

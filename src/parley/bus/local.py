@@ -39,7 +39,7 @@ class LocalBus:
         try:
             await asyncio.wait_for(future, timeout)
             return True
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return False
         finally:
             waiters = self._waiters.get(topic)
@@ -50,4 +50,3 @@ class LocalBus:
 
     def waiting(self, topic: str) -> int:
         return len(self._waiters.get(topic, ()))
-

@@ -41,8 +41,9 @@ STOP = "stop"  # the sender's last message: never a real one (those carry a node
 
 
 class RedisBus:
-    def __init__(self, url: str, on_news: News | None = None,
-                 on_reconnect: Callable[[], Awaitable[None]] | None = None) -> None:
+    def __init__(
+        self, url: str, on_news: News | None = None, on_reconnect: Callable[[], Awaitable[None]] | None = None
+    ) -> None:
         self._local = LocalBus()
         self._url = url
         self._channel = ""
@@ -78,9 +79,12 @@ class RedisBus:
 
     async def start(self, name: str) -> None:
         self._channel = f"parley:{name}"
-        self._client = aioredis.Redis.from_url(self._url, socket_connect_timeout=COMMAND_TIMEOUT_SECONDS,
-                                               socket_timeout=COMMAND_TIMEOUT_SECONDS,
-                                               health_check_interval=HEALTH_CHECK_SECONDS)
+        self._client = aioredis.Redis.from_url(
+            self._url,
+            socket_connect_timeout=COMMAND_TIMEOUT_SECONDS,
+            socket_timeout=COMMAND_TIMEOUT_SECONDS,
+            health_check_interval=HEALTH_CHECK_SECONDS,
+        )
         self._tasks = [asyncio.create_task(self._listen()), asyncio.create_task(self._send())]
 
     async def stop(self) -> None:
@@ -102,7 +106,7 @@ class RedisBus:
             return False
         try:
             return bool(await asyncio.wait_for(self._client.ping(), COMMAND_TIMEOUT_SECONDS))
-        except (RedisError, OSError, asyncio.TimeoutError):
+        except (TimeoutError, RedisError, OSError):
             return False
 
     async def _send(self) -> None:
@@ -122,7 +126,7 @@ class RedisBus:
                     for message in batch:
                         pipe.publish(self._channel, message)
                     await pipe.execute()
-            except (RedisError, OSError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, RedisError, OSError) as exc:
                 # Dropped: the other nodes poll the store while they cannot hear us.
                 log.debug("publish to redis failed: %s", exc)
 

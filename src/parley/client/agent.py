@@ -27,8 +27,11 @@ class AgentClient:
         await self.http.aclose()
 
     async def login(self, username: str, password: str) -> dict:
-        response = checked(await self.http.post(
-            f"{self.base}/login?v=1.3", json={"username": username, "password": password}, headers=JSON_HEADERS))
+        response = checked(
+            await self.http.post(
+                f"{self.base}/login?v=1.3", json={"username": username, "password": password}, headers=JSON_HEADERS
+            )
+        )
         body = response.json()
         self.bearer, self.csrf = body["bearer"], body["csrf"]
         self.login_name = body["config"]["loginName"]
@@ -41,8 +44,11 @@ class AgentClient:
         checked(await self.http.post(f"{self.base}/logout?v=1.3", json={"csrf": self.csrf}, headers=JSON_HEADERS))
 
     async def start_session(self) -> str:
-        response = checked(await self.http.post(
-            f"{self.base}/agentSession.json?v=1&NC=true", json={"loginData": ""}, headers=self._auth))
+        response = checked(
+            await self.http.post(
+                f"{self.base}/agentSession.json?v=1&NC=true", json={"loginData": ""}, headers=self._auth
+            )
+        )
         self.session_uri = response.json()["agentSessionLocation"]["link"]["@href"]
         return self.session_uri
 
@@ -51,24 +57,36 @@ class AgentClient:
         return response.json()["info"]
 
     async def set_availability(self, value: str) -> dict:
-        response = checked(await self.http.post(
-            json_href(self.session_uri + "/availability") + "?v=1",
-            json={"availability": {"chat": value}}, headers={**self._auth, **PUT}))
+        response = checked(
+            await self.http.post(
+                json_href(self.session_uri + "/availability") + "?v=1",
+                json={"availability": {"chat": value}},
+                headers={**self._auth, **PUT},
+            )
+        )
         return response.json()["availability"]
 
     async def ringing_count(self, wait: float | None = None) -> int:
         """Rings for this agent; ``wait`` holds the request until something rings (long-poll)."""
         query = f"&wait={wait}" if wait else ""
-        response = checked(await self.http.get(
-            json_href(self.session_uri + "/incomingRequests") + f"?v=1&NC=true{query}", headers=self._auth,
-            timeout=(wait or 0) + 30))
+        response = checked(
+            await self.http.get(
+                json_href(self.session_uri + "/incomingRequests") + f"?v=1&NC=true{query}",
+                headers=self._auth,
+                timeout=(wait or 0) + 30,
+            )
+        )
         return int(response.json()["incomingRequests"]["ringingCount"])
 
     async def accept(self) -> str:
         """Accept the oldest ring; returns the chat URI within this agent session."""
-        response = checked(await self.http.post(
-            json_href(self.session_uri + "/incomingRequests") + "?v=1&NC=true",
-            json={"chat": "start"}, headers=self._auth))
+        response = checked(
+            await self.http.post(
+                json_href(self.session_uri + "/incomingRequests") + "?v=1&NC=true",
+                json={"chat": "start"},
+                headers=self._auth,
+            )
+        )
         return response.json()["chatLocation"]["link"]["@href"]
 
     async def chat(self, chat_uri: str) -> dict:
@@ -86,22 +104,38 @@ class AgentClient:
         next_href = next(link["@href"] for link in as_list(events["link"]) if link["@rel"] == "next")
         return as_list(events.get("event")), next_href
 
-    async def send_line(self, chat_uri: str, text: str, *, text_type: str = "plain",
-                        sub_type: str | None = None, content: dict | None = None) -> str:
+    async def send_line(
+        self,
+        chat_uri: str,
+        text: str,
+        *,
+        text_type: str = "plain",
+        sub_type: str | None = None,
+        content: dict | None = None,
+    ) -> str:
         event = {"@type": "line", "text": text, "textType": text_type}
         if sub_type:
             event["subType"] = sub_type
         if content is not None:
             event["json"] = content
-        response = checked(await self.http.post(
-            json_href(chat_uri + "/events"), json={"event": event}, headers=self._auth))
+        response = checked(
+            await self.http.post(json_href(chat_uri + "/events"), json={"event": event}, headers=self._auth)
+        )
         return response.headers["location"]
 
     async def set_typing(self, chat_uri: str, typing: bool) -> None:
         value = "typing" if typing else "not-typing"
-        checked(await self.http.post(json_href(chat_uri + "/info/agentTyping"), json={"agentTyping": value},
-                                     headers={**self._auth, **PUT}))
+        checked(
+            await self.http.post(
+                json_href(chat_uri + "/info/agentTyping"), json={"agentTyping": value}, headers={**self._auth, **PUT}
+            )
+        )
 
     async def end_chat(self, chat_uri: str) -> None:
-        checked(await self.http.post(json_href(chat_uri + "/events"),
-                                     json={"event": {"@type": "state", "state": "ended"}}, headers=self._auth))
+        checked(
+            await self.http.post(
+                json_href(chat_uri + "/events"),
+                json={"event": {"@type": "state", "state": "ended"}},
+                headers=self._auth,
+            )
+        )

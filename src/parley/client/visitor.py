@@ -47,19 +47,29 @@ class VisitorClient:
         return as_list(events.get("event"))
 
     async def send_line(self, text: str) -> str:
-        response = checked(await self.http.post(
-            self._url(self.chat_uri + "/events"), json={"event": {"@type": "line", "text": text}}))
+        response = checked(
+            await self.http.post(self._url(self.chat_uri + "/events"), json={"event": {"@type": "line", "text": text}})
+        )
         return response.headers["location"]
 
     async def set_name(self, name: str) -> None:
-        checked(await self.http.post(self._url(self.chat_uri + "/info/visitorName"), json={"visitorName": name},
-                                     headers=PUT))
+        checked(
+            await self.http.post(
+                self._url(self.chat_uri + "/info/visitorName"), json={"visitorName": name}, headers=PUT
+            )
+        )
 
     async def set_typing(self, typing: bool) -> None:
         value = "typing" if typing else "not-typing"
-        checked(await self.http.post(self._url(self.chat_uri + "/info/visitorTyping"), json={"visitorTyping": value},
-                                     headers=PUT))
+        checked(
+            await self.http.post(
+                self._url(self.chat_uri + "/info/visitorTyping"), json={"visitorTyping": value}, headers=PUT
+            )
+        )
 
     async def end(self) -> None:
-        checked(await self.http.post(self._url(self.chat_uri + "/events"),
-                                     json={"event": {"@type": "state", "state": "ended"}}))
+        checked(
+            await self.http.post(
+                self._url(self.chat_uri + "/events"), json={"event": {"@type": "state", "state": "ended"}}
+            )
+        )

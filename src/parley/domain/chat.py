@@ -72,19 +72,19 @@ class Routing:
     def front(self) -> bool:
         return self.transferred or self.requeued
 
-    def accepted(self) -> "Routing":
+    def accepted(self) -> Routing:
         """An agent took the chat: what only applied while it waited is gone."""
         return replace(self, direct_agent_id=None, transfer_target=None, transferred=False, requeued=False)
 
-    def transferred_to(self, agent_id: int | None) -> "Routing":
+    def transferred_to(self, agent_id: int | None) -> Routing:
         """Transferred to an agent, or (None) to a skill's queue."""
         return replace(self.accepted(), transferred=True, direct_agent_id=agent_id, transfer_target=agent_id)
 
-    def requeued_to_skill(self) -> "Routing":
+    def requeued_to_skill(self) -> Routing:
         """Its agent left: back to the skill's queue, whoever it was meant for."""
         return replace(self, direct_agent_id=None, transfer_target=None, requeued=True)
 
-    def target_unanswered(self) -> "Routing":
+    def target_unanswered(self) -> Routing:
         """The agent a transfer named let the ring time out: any agent of the skill may take it."""
         return replace(self, direct_agent_id=None)
 
@@ -153,9 +153,24 @@ class Chat:
 
 
 # What the chats row holds besides the id and the events: a node catching up copies these.
-CHAT_ROW_FIELDS = ("state", "skill_id", "agent_id", "start_ms", "chatting_ms", "ended_ms", "chat_timeout",
-                   "visitor_name", "details", "routing", "custom_variables", "visitor_typing", "agent_typing",
-                   "agent_key", "requester_agent_id", "version")
+CHAT_ROW_FIELDS = (
+    "state",
+    "skill_id",
+    "agent_id",
+    "start_ms",
+    "chatting_ms",
+    "ended_ms",
+    "chat_timeout",
+    "visitor_name",
+    "details",
+    "routing",
+    "custom_variables",
+    "visitor_typing",
+    "agent_typing",
+    "agent_key",
+    "requester_agent_id",
+    "version",
+)
 
 
 def state_event(state: str) -> Draft:
@@ -195,8 +210,14 @@ def visitor_line(text: str, visitor_name: str | None) -> Draft:
 def visitor_rich_line(text: str | None, content: dict, visitor_name: str | None) -> Draft:
     return Draft(
         "line",
-        {"textType": "rich-content", "text": text, "json": content, "by": visitor_name,
-         "source": "visitor", "subType": REGULAR},
+        {
+            "textType": "rich-content",
+            "text": text,
+            "json": content,
+            "by": visitor_name,
+            "source": "visitor",
+            "subType": REGULAR,
+        },
     )
 
 

@@ -5,8 +5,30 @@ from __future__ import annotations
 import nh3
 
 _TAGS = {
-    "p", "div", "span", "b", "strong", "i", "em", "u", "a", "br", "ul", "ol", "li",
-    "font", "blockquote", "pre", "code", "small", "sub", "sup", "h1", "h2", "h3", "h4",
+    "p",
+    "div",
+    "span",
+    "b",
+    "strong",
+    "i",
+    "em",
+    "u",
+    "a",
+    "br",
+    "ul",
+    "ol",
+    "li",
+    "font",
+    "blockquote",
+    "pre",
+    "code",
+    "small",
+    "sub",
+    "sup",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
 }
 _ATTRIBUTES = {
     "*": {"dir", "style", "title", "align"},
@@ -15,8 +37,19 @@ _ATTRIBUTES = {
 }
 # Inline styles keep only properties that cannot load anything (no url(), no expression()).
 _STYLE_PROPERTIES = {
-    "direction", "text-align", "color", "background-color", "font-weight", "font-style", "font-size",
-    "font-family", "text-decoration", "line-height", "margin", "padding", "white-space",
+    "direction",
+    "text-align",
+    "color",
+    "background-color",
+    "font-weight",
+    "font-style",
+    "font-size",
+    "font-family",
+    "text-decoration",
+    "line-height",
+    "margin",
+    "padding",
+    "white-space",
 }
 # Scripts, styles and frames go with their content; other unknown tags keep their text.
 _DROP_WITH_CONTENT = {"script", "style", "iframe", "frame", "frameset", "object", "embed", "noscript", "template"}

@@ -28,7 +28,7 @@ def new_agent_key() -> str:
 def visit_id(chat_id: str) -> str:
     """The agent side's visit id: the chat id without its ``-hex`` middle."""
     head, _, rest = chat_id.partition("-")
-    return head + rest[rest.index("K"):] if "K" in rest else chat_id
+    return head + rest[rest.index("K") :] if "K" in rest else chat_id
 
 
 def new_number(low: int = 10**14, high: int = MAX_SAFE_INTEGER) -> int:

@@ -126,8 +126,9 @@ def transcript_lines(chat: Chat) -> list[TranscriptLine]:
     return out
 
 
-def transcript(chat: Chat, account_name: str, zone: tzinfo, recipient: str, sender: str,
-               subject: str | None) -> Message:
+def transcript(
+    chat: Chat, account_name: str, zone: tzinfo, recipient: str, sender: str, subject: str | None
+) -> Message:
     lines = transcript_lines(chat)
     started = local_time(chat.start_ms, zone)
     heading = f"Chat with {account_name}, started {started}"
@@ -138,7 +139,7 @@ def transcript(chat: Chat, account_name: str, zone: tzinfo, recipient: str, send
     if not lines:
         text_lines.append("(no messages)")
     rows = "".join(
-        f"<tr><td style=\"white-space:nowrap;color:#666\">{html.escape(local_time(line.time_ms, zone))}</td>"
+        f'<tr><td style="white-space:nowrap;color:#666">{html.escape(local_time(line.time_ms, zone))}</td>'
         f"<td><b>{html.escape(line.by)}</b></td><td>{html.escape(line.text).replace(chr(10), '<br>')}</td></tr>"
         for line in lines
     )
@@ -151,15 +152,27 @@ def visitor_email(answers: list[Answer]) -> str | None:
     return next((a.values[0] for a in answers if a.validation_type == EMAIL and a.values), None)
 
 
-def offline_message(account_name: str, answers: list[Answer], details: dict[str, str], received_ms: int,
-                    zone: tzinfo, recipient: str, sender: str) -> Message:
+def offline_message(
+    account_name: str,
+    answers: list[Answer],
+    details: dict[str, str],
+    received_ms: int,
+    zone: tzinfo,
+    recipient: str,
+    sender: str,
+) -> Message:
     """What a visitor left through the offline survey, for the account's offline address."""
     reply_to = visitor_email(answers)
     skill = details.get("skill")
     subject = f"Offline message for {account_name}" + (f" ({skill})" if skill else "")
     lines = [f"A visitor left a message on {local_time(received_ms, zone)}.", ""]
-    for label, key in (("Visitor e-mail", None), ("Skill", "skill"), ("Page", "chatReferrer"),
-                       ("Visitor IP", "visitorIp"), ("Browser", "userAgent")):
+    for label, key in (
+        ("Visitor e-mail", None),
+        ("Skill", "skill"),
+        ("Page", "chatReferrer"),
+        ("Visitor IP", "visitorIp"),
+        ("Browser", "userAgent"),
+    ):
         value = reply_to if key is None else details.get(key)
         if value:
             lines.append(f"{label}: {value}")

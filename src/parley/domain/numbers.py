@@ -31,8 +31,7 @@ def _bounded(value: int, name: str, minimum: int, maximum: int) -> int:
     return value
 
 
-def parse_integer(text: str, name: str = "value", *, minimum: int = 0,
-                  maximum: int = MAX_SAFE_INTEGER) -> int:
+def parse_integer(text: str, name: str = "value", *, minimum: int = 0, maximum: int = MAX_SAFE_INTEGER) -> int:
     """An integer written in ASCII digits, with a leading ``-`` only when ``minimum`` is negative
     (and never ``-0``).
 
@@ -77,8 +76,9 @@ def to_integer(value: Any, name: str = "value", *, minimum: int = 0, maximum: in
         if not value.is_integer():  # also inf and nan
             raise Invalid(f"{name} must be an integer")
         if abs(value) > MAX_SAFE_INTEGER:
-            raise Invalid(f"{name} must be an integer from {max(minimum, -MAX_SAFE_INTEGER)} "
-                          f"to {min(maximum, MAX_SAFE_INTEGER)}")
+            raise Invalid(
+                f"{name} must be an integer from {max(minimum, -MAX_SAFE_INTEGER)} to {min(maximum, MAX_SAFE_INTEGER)}"
+            )
         value = int(value)
     if isinstance(value, int):
         return _bounded(value, name, max(minimum, -MAX_SAFE_INTEGER), min(maximum, MAX_SAFE_INTEGER))

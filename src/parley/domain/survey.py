@@ -173,8 +173,11 @@ def parse_document(document: dict, *, new_id: int | None = None) -> Survey:
     else:
         survey_id = _identifier(content, "survey")
     questions_element = content.get("questions")
-    raw_questions = _items(questions_element.get("question")) if isinstance(questions_element, dict) \
+    raw_questions = (
+        _items(questions_element.get("question"))
+        if isinstance(questions_element, dict)
         else _items(questions_element if questions_element is not None else content.get("question"))
+    )
     if not raw_questions:
         raise Malformed("survey has no questions")
     questions = tuple(_parse_question(item, position) for position, item in enumerate(raw_questions))
@@ -217,8 +220,9 @@ def _parse_question(item: Any, position: int) -> Question:
         order=position if order in (None, "") else _integer(order, f"{where}: order"),
         mandatory=_boolean(item.get("mandatory"), f"{where}: mandatory"),
         type=kind,
-        validation_type=_choice(item.get("validationType"), f"{where}: validationType", VALIDATION_TYPES,
-                                default=ALPHA_NUMERIC),
+        validation_type=_choice(
+            item.get("validationType"), f"{where}: validationType", VALIDATION_TYPES, default=ALPHA_NUMERIC
+        ),
         label=_text(item.get("label"), f"{where}: label"),
         last_known_value=_text(item.get("lastKnownValue"), f"{where}: lastKnownValue", MAX_ANSWER),
         entries=entries,
@@ -259,19 +263,38 @@ def render(survey: Survey, kind: str, last_known: dict[int, str] | None = None) 
     questions = []
     for q in survey.questions:
         if typed:
-            tree: dict = {"type": q.type, "validationType": q.validation_type, "id": q.id, "logicId": q.logic_id,
-                          "order": q.order, "mandatory": q.mandatory, "label": q.label}
+            tree: dict = {
+                "type": q.type,
+                "validationType": q.validation_type,
+                "id": q.id,
+                "logicId": q.logic_id,
+                "order": q.order,
+                "mandatory": q.mandatory,
+                "label": q.label,
+            }
         else:
-            tree = {"id": number(q.id), "logicId": number(q.logic_id), "order": number(q.order),
-                    "mandatory": flag(q.mandatory), "type": q.type, "validationType": q.validation_type,
-                    "label": q.label}
+            tree = {
+                "id": number(q.id),
+                "logicId": number(q.logic_id),
+                "order": number(q.order),
+                "mandatory": flag(q.mandatory),
+                "type": q.type,
+                "validationType": q.validation_type,
+                "label": q.label,
+            }
         if q.selection:
             tree["entry"] = [_entry_tree(entry, typed, number, flag) for entry in q.entries]
         else:
             tree["lastKnownValue"] = last_known.get(q.id, q.last_known_value)
         questions.append(tree)
-    return {"survey": {"id": number(survey.id), "title": survey.title, "header": survey.header,
-                       "questions": {"question": questions}}}
+    return {
+        "survey": {
+            "id": number(survey.id),
+            "title": survey.title,
+            "header": survey.header,
+            "questions": {"question": questions},
+        }
+    }
 
 
 def _entry_tree(entry: Entry, typed: bool, number, flag) -> dict:
@@ -311,10 +334,14 @@ def parse_answers(content: dict) -> tuple[int, dict[int, list[str]]]:
         if "answer" in item:
             values = [_answer_text(value, question_id) for value in _items(item["answer"])]
         else:
-            checked = [e for e in _items(item.get("entry"))
-                       if isinstance(e, dict) and _boolean(e.get("checked"), f"question {question_id}: checked")]
-            values = [_answer_text(e.get("value"), question_id) for e in checked] or \
-                [_answer_text(item.get("lastKnownValue"), question_id)]
+            checked = [
+                e
+                for e in _items(item.get("entry"))
+                if isinstance(e, dict) and _boolean(e.get("checked"), f"question {question_id}: checked")
+            ]
+            values = [_answer_text(e.get("value"), question_id) for e in checked] or [
+                _answer_text(item.get("lastKnownValue"), question_id)
+            ]
         answers[question_id] = [value.strip() for value in values if value.strip()]
     return survey_id, answers
 
@@ -384,8 +411,9 @@ def _check_value(question: Question, value: str) -> None:
         raise Invalid(f"question {question.id}: {value!r} is not a number")
 
 
-def choose(definitions: list[Definition], *, name: str | None = None, survey_id: int | None = None,
-           skill_id: int | None = None) -> Definition | None:
+def choose(
+    definitions: list[Definition], *, name: str | None = None, survey_id: int | None = None, skill_id: int | None = None
+) -> Definition | None:
     """By name, else by survey id, else the survey of the skill, else the account default.
 
     A name or id that matches nothing falls through to the next rule rather than failing.
@@ -404,4 +432,3 @@ def choose(definitions: list[Definition], *, name: str | None = None, survey_id:
         if found:
             return found
     return next((d for d in definitions if d.skill_id is None), None)
-

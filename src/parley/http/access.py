@@ -68,9 +68,17 @@ def record(scope: dict, request_id: bytes, method: str, status: int, seconds: fl
     if logs.access.enabled():
         params = scope.get("path_params")
         duration = round(seconds * 1000, 3)
-        logs.access.write(f"{method} {route} {status} {duration:.1f} ms", {
-            "request_id": request_id.decode(), "method": method, "route": route, "status": status,
-            "duration_ms": duration, "account": params.get("account_id") if params else None})
+        logs.access.write(
+            f"{method} {route} {status} {duration:.1f} ms",
+            {
+                "request_id": request_id.decode(),
+                "method": method,
+                "route": route,
+                "status": status,
+                "duration_ms": duration,
+                "account": params.get("account_id") if params else None,
+            },
+        )
 
 
 def name_routes(routes: list[BaseRoute]) -> None:

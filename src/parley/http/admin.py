@@ -134,8 +134,13 @@ async def update_account(request: Request) -> Response:
     content = await body_of(request, "account", {"name", "timezone", "defaultSkill", "offlineEmail"})
     account_id = request.path_params["account_id"]
     await _admin(request).account(account_id)  # 404 before the body's values are judged
-    await _admin(request).update_account(account_id, text(content, "name"), text(content, "timezone"),
-                                         text(content, "defaultSkill"), text(content, "offlineEmail"))
+    await _admin(request).update_account(
+        account_id,
+        text(content, "name"),
+        text(content, "timezone"),
+        text(content, "defaultSkill"),
+        text(content, "offlineEmail"),
+    )
     await engine_of(request).directory_changed()
     return await _account_answer(request, account_id)
 
@@ -255,8 +260,13 @@ async def create_agent(request: Request) -> Response:
     content = await body_of(request, "agent", {"login", "password", "nickname", "skills", "maxChats"})
     max_chats = _max_chats(content)
     agent_id = await _admin(request).create_agent(
-        account_id, required(content, "login").strip(), required(content, "password"), text(content, "nickname"),
-        _skill_names(content) or [], 4 if max_chats is None else max_chats)
+        account_id,
+        required(content, "login").strip(),
+        required(content, "password"),
+        text(content, "nickname"),
+        _skill_names(content) or [],
+        4 if max_chats is None else max_chats,
+    )
     await engine_of(request).directory_changed()
     return await _agent_answer(request, account_id, agent_id, 201)
 
@@ -276,8 +286,15 @@ async def update_agent(request: Request) -> Response:
     enabled = content.get("enabled")
     if enabled is not None and not isinstance(enabled, bool):
         raise Invalid("enabled is true or false")
-    await _admin(request).update_agent(account_id, agent_id, text(content, "nickname"), _skill_names(content),
-                                       _max_chats(content), text(content, "password"), enabled)
+    await _admin(request).update_agent(
+        account_id,
+        agent_id,
+        text(content, "nickname"),
+        _skill_names(content),
+        _max_chats(content),
+        text(content, "password"),
+        enabled,
+    )
     await engine_of(request).directory_changed()  # a disabled agent's logins end here, now
     return await _agent_answer(request, account_id, agent_id)
 

@@ -9,8 +9,8 @@ from parley.domain.account import STATE_CODES, canonical_availability
 from parley.domain.refusals import Invalid, NotFound
 from parley.http import fields, push
 from parley.http.auth import AgentContext, agent_context, agent_login
-from parley.http.idempotency import request_key
 from parley.http.exchange import base_url, empty, engine_of, read_body, reply, root_of
+from parley.http.idempotency import request_key
 from parley.http.visitor import slots_answer
 from parley.services.agents import Agents
 from parley.wire.links import link
@@ -37,8 +37,13 @@ def _chat_session_items(request: Request, context: AgentContext) -> list:
     items = []
     for chat in Agents(engine).open_chats(context.agent):
         href = f"{context.session_uri}/chat/{chat.agent_key}"
-        items.append({"link": link(href, "chat-session", plain_too=True), "chatSessionKey": chat.agent_key,
-                      "startTime": chat.start_ms})
+        items.append(
+            {
+                "link": link(href, "chat-session", plain_too=True),
+                "chatSessionKey": chat.agent_key,
+                "startTime": chat.start_ms,
+            }
+        )
     return items
 
 
@@ -50,12 +55,18 @@ async def session_resource(request: Request):
     uri = context.session_uri
     tree = {
         "@id": str(context.session.id),
-        "link": Many([
-            link(uri, "self"), link(uri + "/info", "info"), link(uri + "/availability", "availability"),
-            link(uri + "/incomingRequests", "incoming-requests"), link(uri + "/chatSessions", "chat-sessions"),
-            link(uri + "/availableAgents", "available-agents"),
-            link(uri + "/chat/availableSlots", "chat-available-slots"), link(uri + "/chat", "chats"),
-        ]),
+        "link": Many(
+            [
+                link(uri, "self"),
+                link(uri + "/info", "info"),
+                link(uri + "/availability", "availability"),
+                link(uri + "/incomingRequests", "incoming-requests"),
+                link(uri + "/chatSessions", "chat-sessions"),
+                link(uri + "/availableAgents", "available-agents"),
+                link(uri + "/chat/availableSlots", "chat-available-slots"),
+                link(uri + "/chat", "chats"),
+            ]
+        ),
     }
     if request.query_params.get("cs") == "1":
         tree["chatSessions"] = {"chatSession": _chat_session_items(request, context)}
@@ -120,8 +131,12 @@ async def incoming_requests(request: Request):
         return reply(request, {"chatLocation": {"link": link(href, "location")}}, 201, {"Location": href})
     seconds = push.wait_seconds(request)
     if seconds:  # long-poll: hold until something rings
-        await push.hold(request, lambda left: engine.wait_for_rings(context.agent.id, left),
-                        lambda: agents.ringing_count(context.agent.id) > 0, seconds)
+        await push.hold(
+            request,
+            lambda left: engine.wait_for_rings(context.agent.id, left),
+            lambda: agents.ringing_count(context.agent.id) > 0,
+            seconds,
+        )
     count = agents.ringing_count(context.agent.id)
     tree = {"ringingCount": str(count)}
     if count:
@@ -134,19 +149,27 @@ async def available_agents(request: Request):
     context = context_of(request)
     engine = engine_of(request)
     voice_state = request.query_params.get("voiceState")
-    roster = Agents(engine).roster(context.agent.account_id, request.query_params.get("skill"),
-                                   request.query_params.get("chatState"))
+    roster = Agents(engine).roster(
+        context.agent.account_id, request.query_params.get("skill"), request.query_params.get("chatState")
+    )
     if voice_state and voice_state.lower() != "offline":
         roster = []  # nobody has voice here: every agent's voice state is Offline
     items = []
     for agent, availability, chats in roster:
-        items.append({
-            "@id": str(agent.id), "@chatState": STATE_CODES[availability], "@voiceState": STATE_CODES["Offline"],
-            "@maxChats": str(agent.max_chats), "userName": agent.login, "nickname": agent.nickname,
-            "email": agent.email, "privilegeGroup": agent.privilege_group,
-            "skills": {"skill": [str(skill_id) for skill_id in agent.skill_ids]},
-            "chats": str(chats) if chats else None,  # omitted when 0: the sample bot reads absent as none
-        })
+        items.append(
+            {
+                "@id": str(agent.id),
+                "@chatState": STATE_CODES[availability],
+                "@voiceState": STATE_CODES["Offline"],
+                "@maxChats": str(agent.max_chats),
+                "userName": agent.login,
+                "nickname": agent.nickname,
+                "email": agent.email,
+                "privilegeGroup": agent.privilege_group,
+                "skills": {"skill": [str(skill_id) for skill_id in agent.skill_ids]},
+                "chats": str(chats) if chats else None,  # omitted when 0: the sample bot reads absent as none
+            }
+        )
     next_href = f"{context.session_uri}/availableAgents?timeStamp={engine.clock()}"
     return reply(request, {"availableAgents": {"agents": {"agent": items}, "link": link(next_href, "next")}})
 

@@ -9,16 +9,16 @@ from parley.domain.chat import NOT_TYPING, ONLY_TO_REP, REGULAR, TYPING, Chat
 from parley.domain.ids import visit_id
 from parley.domain.numbers import parse_integer
 from parley.domain.refusals import Invalid, NotFound
+from parley.domain.survey import PRECHAT
 from parley.http import fields, push
-from parley.http.idempotency import request_key
-from parley.http.paths import AGENT_CHAT, SESSION, SESSIONS
 from parley.http.agent import context_of
 from parley.http.auth import AgentContext
 from parley.http.exchange import base_url, empty, engine_of, read_body, reply, root_of, scalar_body
+from parley.http.idempotency import request_key
+from parley.http.paths import AGENT_CHAT, SESSION, SESSIONS
 from parley.http.resources import View, chat_links, chat_tree, event_tree, events_tree, info_tree
 from parley.http.visitor import from_param, held
 from parley.services.agents import AgentLine, Agents
-from parley.domain.survey import PRECHAT
 from parley.services.participants import Participants
 from parley.services.surveys import Surveys
 from parley.wire.jsoncodec import BodyError, parse
@@ -53,8 +53,9 @@ async def events_resource(request: Request):
         def still_holds() -> bool:  # the stream ends when the chat leaves this agent (its key retires)
             return chat.agent_key == key and chat.agent_id == context.agent.id and context.session.id in sessions
 
-        return push.event_stream(engine, chat, push.stream_start(request, from_id), False,
-                                 lambda event: event_tree(event, view), still_holds)
+        return push.event_stream(
+            engine, chat, push.stream_start(request, from_id), False, lambda event: event_tree(event, view), still_holds
+        )
     await held(request, chat, view, from_id)
     return reply(request, {"events": events_tree(view, from_id)})
 
@@ -159,19 +160,23 @@ async def several_chats(request: Request):
             continue
         view = _view(request, context, chat)
         # This resource's documentation writes href/rel and id/type unprefixed: emit both.
-        items.append({
-            "link": Many([with_plain(item) for item in chat_links(view)]),
-            "events": events_tree(view, start, plain_keys=True),
-            "info": info_tree(view, plain_links=True),
-        })
+        items.append(
+            {
+                "link": Many([with_plain(item) for item in chat_links(view)]),
+                "events": events_tree(view, start, plain_keys=True),
+                "info": info_tree(view, plain_links=True),
+            }
+        )
     return reply(request, {"chats": {"chat": items}})
 
 
 async def transfer(request: Request):
     if request.method == "GET":
         context, _, _ = _chat(request)
-        skills = [{"id": str(skill.id), "name": skill.name, "onlineAgents": str(count)}
-                  for skill, count in Agents(engine_of(request)).transfer_skills(context.agent)]
+        skills = [
+            {"id": str(skill.id), "name": skill.name, "onlineAgents": str(count)}
+            for skill, count in Agents(engine_of(request)).transfer_skills(context.agent)
+        ]
         return reply(request, {"transfer": {"skill": skills}})
     context = context_of(request)
     engine = engine_of(request)
@@ -198,8 +203,10 @@ async def participant_info(request: Request):
     context = context_of(request)
     engine = engine_of(request)
     participant_id = request.path_params["participant_id"]
-    owned = any(c.details.get("participantId") == participant_id and c.agent_id == context.agent.id
-                for c in engine.chats.values())
+    owned = any(
+        c.details.get("participantId") == participant_id and c.agent_id == context.agent.id
+        for c in engine.chats.values()
+    )
     tree = await Participants(engine).extended_info(context.agent.account_id, participant_id) if owned else None
     if tree is None:
         raise NotFound("Participant not found")
@@ -230,10 +237,19 @@ async def visit(request: Request):
         "chatReferrer": details.get("chatReferrer"),
     }
     if answered is not None:
-        tree["preChatSurvey"] = {"survey": {"id": answered.survey_id, "question": [
-            {"id": answer.question_id, "label": answer.label,
-             "answer": list(answer.values) if len(answer.values) > 1 else (answer.values or ("",))[0]}
-            for answer in answered.answers]}}
+        tree["preChatSurvey"] = {
+            "survey": {
+                "id": answered.survey_id,
+                "question": [
+                    {
+                        "id": answer.question_id,
+                        "label": answer.label,
+                        "answer": list(answer.values) if len(answer.values) > 1 else (answer.values or ("",))[0],
+                    }
+                    for answer in answered.answers
+                ],
+            }
+        }
     return reply(request, {"visit": tree})
 
 

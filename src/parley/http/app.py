@@ -3,31 +3,43 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import logging
+import os
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.routing import Route
 
-from parley.config import Settings
-from parley.domain import refusals
-from parley.http import (admin, agent, agent_chats, bridge, discovery, login, metrics, surveys, transcripts, tunnel,
-                         visitor, widget)
-from parley.http.access import ROUTE_KEY, UNMATCHED, name_routes
-from parley.http.exchange import engine_of, reply
-from parley.http.gateway import Gateway
-from parley.http.openapi import openapi_json
-from parley.http.throttles import Throttles
-from parley.services import readiness
-from parley.services.engine import Engine
-from parley.services.mail import Mailer
 from parley.bus.local import LocalBus
 from parley.bus.redis import RedisBus
+from parley.config import Settings
+from parley.domain import refusals
+from parley.http import (
+    admin,
+    agent,
+    agent_chats,
+    bridge,
+    discovery,
+    login,
+    metrics,
+    surveys,
+    transcripts,
+    tunnel,
+    visitor,
+    widget,
+)
+from parley.http.access import ROUTE_KEY, UNMATCHED, name_routes
+from parley.http.exchange import engine_of, reply
 from parley.http.follower import FollowerGate
+from parley.http.gateway import Gateway
+from parley.http.openapi import openapi_json
 from parley.http.relay import RelayClient, RelayServer
+from parley.http.throttles import Throttles
+from parley.services import readiness
 from parley.services.cluster import Cluster
+from parley.services.engine import Engine
+from parley.services.mail import Mailer
 from parley.store import StoreUnavailable, is_postgres, open_store
 from parley.wire import errors
 from parley.wire.errors import ApiError, error_tree
@@ -92,8 +104,12 @@ async def on_store_unavailable(request: Request, exc: StoreUnavailable):
 async def on_unexpected(request: Request, exc: Exception):
     # The route pattern, never the path (a chat id is a secret); the request id ties it to the access line.
     request_id = (request.scope.get("state") or {}).get("request_id", b"").decode()
-    log.exception("unexpected error on %s %s", request.method, request.scope.get(ROUTE_KEY, UNMATCHED),
-                  extra={"request_id": request_id})
+    log.exception(
+        "unexpected error on %s %s",
+        request.method,
+        request.scope.get(ROUTE_KEY, UNMATCHED),
+        extra={"request_id": request_id},
+    )
     return error_response(request, ApiError(500, errors.INTERNAL, "Unexpected server error"))
 
 
@@ -187,8 +203,14 @@ def join_cluster(app: Starlette, engine: Engine) -> Cluster:
             await server.stop()
 
     bus = engine.bus
-    cluster = Cluster(engine, lead=lead, stop_leading=stop_leading, touch_leader=relay.touch,
-                      bus_connected=lambda: bool(getattr(bus, "connected", False)), leader_answers=relay.reachable)
+    cluster = Cluster(
+        engine,
+        lead=lead,
+        stop_leading=stop_leading,
+        touch_leader=relay.touch,
+        bus_connected=lambda: bool(getattr(bus, "connected", False)),
+        leader_answers=relay.reachable,
+    )
     if isinstance(bus, RedisBus):
         bus.on_news = cluster.news
         bus.on_reconnect = cluster.reconnected

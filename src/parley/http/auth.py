@@ -9,10 +9,10 @@ from starlette.requests import Request
 from parley.domain.account import Account, Agent
 from parley.domain.chat import Chat
 from parley.domain.refusals import Forbidden, NotFound
+from parley.domain.session import AgentSession, LoginSession
 from parley.http import fields
 from parley.http.exchange import check_version, engine_of, query
 from parley.services.agents import Agents
-from parley.domain.session import AgentSession, LoginSession
 
 
 def _authorization(request: Request) -> tuple[str, str]:

@@ -22,8 +22,9 @@ SCRIPT = "/postmessage/bridge.js"
 
 # Framed by anyone (frame-ancestors *: any http(s) page), but running only its own script and
 # talking only to its own origin; no X-Frame-Options, which could only forbid.
-PAGE_POLICY = ("default-src 'none'; script-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none';"
-               " frame-ancestors *")
+PAGE_POLICY = (
+    "default-src 'none'; script-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors *"
+)
 
 
 @cache
@@ -32,8 +33,9 @@ def _asset(name: str) -> bytes:
 
 
 async def page(request: Request) -> Response:
-    return Response(_asset("bridge.html"), media_type="text/html; charset=utf-8",
-                    headers={"Content-Security-Policy": PAGE_POLICY})
+    return Response(
+        _asset("bridge.html"), media_type="text/html; charset=utf-8", headers={"Content-Security-Policy": PAGE_POLICY}
+    )
 
 
 async def script(request: Request) -> Response:

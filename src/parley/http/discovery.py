@@ -6,12 +6,12 @@ from __future__ import annotations
 import secrets
 
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Route
 
 from parley.http.exchange import authority, engine_of
 from parley.wire import jsoncodec
 from parley.wire.tree import Many
-from starlette.responses import Response
 
 SERVICES = ("conversationVep", "agentVep", "smt", "adminArea", "liveEngageUI", "asyncMessagingEnt")
 
@@ -55,13 +55,15 @@ async def app_engagement(request: Request):
     }
     if skill is not None:
         details.update({"skillId": skill.id, "skillName": skill.name})
-    return _json({
-        "status": "Available",
-        "sessionId": secrets.token_urlsafe(16),
-        "visitorId": secrets.token_urlsafe(16),
-        "pageId": _digits(10),
-        "engagementDetails": details,
-    })
+    return _json(
+        {
+            "status": "Available",
+            "sessionId": secrets.token_urlsafe(16),
+            "visitorId": secrets.token_urlsafe(16),
+            "pageId": _digits(10),
+            "engagementDetails": details,
+        }
+    )
 
 
 routes = [

@@ -12,7 +12,7 @@ from parley.domain.refusals import Invalid, Malformed
 from parley.http import fields
 from parley.services.engine import Engine
 from parley.wire import jsoncodec, xmlcodec
-from parley.wire.errors import ApiError, TOO_LARGE
+from parley.wire.errors import TOO_LARGE, ApiError
 from parley.wire.negotiation import JSON, XML, body_format, choose
 
 MEDIA_TYPES = {JSON: "application/json", XML: "application/xml"}
@@ -95,8 +95,14 @@ async def scalar_body(request: Request, name: str) -> str | None:
     return fields.text(root_of(await read_body(request), name).get("$"), name)
 
 
-def reply(request: Request, tree: dict, status: int = 200, headers: dict | None = None,
-          default: str = XML, xml_root: str | None = None) -> Response:
+def reply(
+    request: Request,
+    tree: dict,
+    status: int = 200,
+    headers: dict | None = None,
+    default: str = XML,
+    xml_root: str | None = None,
+) -> Response:
     fmt = response_format(request, default)
     if fmt == JSON:
         body = jsoncodec.render(tree, always_arrays=engine_of(request).settings.json_always_arrays)
@@ -123,5 +129,3 @@ def query(request: Request, name: str) -> str | None:
         if key.lower() == wanted:
             return value
     return None
-
-

@@ -72,8 +72,9 @@ class FollowerGate:
             except LinkError as exc:
                 self.relay.forget()
                 if exc.sent:  # it may have been applied: only the client (with its idempotency key) may retry
-                    raise unavailable("The leader node stopped answering; the request may or may not have"
-                                      " been applied") from exc
+                    raise unavailable(
+                        "The leader node stopped answering; the request may or may not have been applied"
+                    ) from exc
                 if cluster.leading:  # this node took the lead meanwhile
                     await self.router(scope, _replay(body), send)
                     return

@@ -18,8 +18,10 @@ from parley.wire.negotiation import split_suffix
 _SLASHES = re.compile(r"/{2,}")
 
 CORS_METHODS = b"GET, POST, PUT, DELETE, OPTIONS"
-CORS_HEADERS = (b"Origin, X-Requested-With, Content-Type, Accept, Authorization, X-HTTP-Method-Override,"
-                b" Idempotency-Key, Last-Event-ID")
+CORS_HEADERS = (
+    b"Origin, X-Requested-With, Content-Type, Accept, Authorization, X-HTTP-Method-Override,"
+    b" Idempotency-Key, Last-Event-ID"
+)
 OVERRIDABLE = {"PUT", "DELETE", "GET", "PATCH"}
 
 
@@ -34,13 +36,19 @@ def clean_path(path: str) -> str:
 
 # On every answer, errors and preflights included: no caching, no MIME sniffing (an XML or
 # JSON body is never run as HTML), no chat URL (the visitor's only secret) in a Referer.
-ALWAYS = [(b"cache-control", b"no-cache, no-store"), (b"x-content-type-options", b"nosniff"),
-          (b"referrer-policy", b"no-referrer")]
+ALWAYS = [
+    (b"cache-control", b"no-cache, no-store"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+]
 # On HTML answers that set no framing policy of their own: only the page's own resources, never
 # framed. A page meant to be framed by other sites (the postMessage bridge) sets its own CSP.
 HTML_ONLY = [
-    (b"content-security-policy", b"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:;"
-                                 b" connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"),
+    (
+        b"content-security-policy",
+        b"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:;"
+        b" connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    ),
     (b"x-frame-options", b"DENY"),
 ]
 FRAMING = (b"content-security-policy", b"x-frame-options")
@@ -104,19 +112,26 @@ class Gateway:
 
     def _cors(self, origin: bytes) -> list[tuple[bytes, bytes]]:
         if origin in self.credentialed:  # never b"null": the setting refuses it
-            return [(b"access-control-allow-origin", origin), (b"access-control-allow-credentials", b"true"),
-                    *CORS_COMMON]
+            return [
+                (b"access-control-allow-origin", origin),
+                (b"access-control-allow-credentials", b"true"),
+                *CORS_COMMON,
+            ]
         # Sandboxed frames and file: pages send "null"; "*" lets them read, and can never carry credentials.
         return [(b"access-control-allow-origin", b"*" if origin == b"null" else origin), *CORS_COMMON]
 
     async def _preflight(self, origin: bytes, request_id: bytes, send) -> None:
-        headers = self._cors(origin) + ALWAYS + [
-            (REQUEST_ID_HEADER, request_id),
-            (b"access-control-allow-methods", CORS_METHODS),
-            (b"access-control-allow-headers", CORS_HEADERS),
-            (b"access-control-max-age", b"600"),
-            (b"content-length", b"0"),
-        ]
+        headers = (
+            self._cors(origin)
+            + ALWAYS
+            + [
+                (REQUEST_ID_HEADER, request_id),
+                (b"access-control-allow-methods", CORS_METHODS),
+                (b"access-control-allow-headers", CORS_HEADERS),
+                (b"access-control-max-age", b"600"),
+                (b"content-length", b"0"),
+            ]
+        )
         await send({"type": "http.response.start", "status": 204, "headers": headers})
         await send({"type": "http.response.body", "body": b""})
 

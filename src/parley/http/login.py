@@ -57,8 +57,9 @@ async def login(request: Request):
             "accountTimeZoneId": zone,
         },
         "csdsCollectionResponse": {"baseURIs": base_uris(request, account.id)},
-        "accountData": {"agentGroupsData": {"items": Many([{"id": -1, "deleted": False, "name": "Main Group"}]),
-                                            "revision": 1}},
+        "accountData": {
+            "agentGroupsData": {"items": Many([{"id": -1, "deleted": False, "name": "Main Group"}]), "revision": 1}
+        },
         "sessionTTl": str(engine.settings.session_ttl * 1000),
         "bearer": done.bearer,
     }

@@ -64,11 +64,14 @@ class Scrape:
         yield from _PROCESS.collect()
 
     def _requests(self) -> Iterator[Metric]:
-        total = CounterMetricFamily("parley_requests", "Requests answered, by route pattern and status class",
-                                    labels=["route", "status"])
-        latency = HistogramMetricFamily("parley_request_duration_seconds", "Time from a request's arrival to "
-                                        "its answer's end (long-polls and streams included)",
-                                        labels=["route", "status"])
+        total = CounterMetricFamily(
+            "parley_requests", "Requests answered, by route pattern and status class", labels=["route", "status"]
+        )
+        latency = HistogramMetricFamily(
+            "parley_request_duration_seconds",
+            "Time from a request's arrival to its answer's end (long-polls and streams included)",
+            labels=["route", "status"],
+        )
         for (route, status_class), cell in sorted(self.requests.cells.items()):
             labels = [route, STATUS_CLASSES.get(status_class, "none")]
             total.add_metric(labels, cell[0])
@@ -80,13 +83,17 @@ class Scrape:
         yield total
         yield latency
         held = push.capacity(self.engine)
-        gauge = GaugeMetricFamily("parley_held_requests", "Requests held open now: long-polls and event streams",
-                                  labels=["kind"])
+        gauge = GaugeMetricFamily(
+            "parley_held_requests", "Requests held open now: long-polls and event streams", labels=["kind"]
+        )
         gauge.add_metric(["poll"], held.held - held.streams)
         gauge.add_metric(["stream"], held.streams)
         yield gauge
-        yield GaugeMetricFamily("parley_held_requests_limit", "Held requests allowed at once (past it a poll "
-                                "answers at once)", value=held.limit)
+        yield GaugeMetricFamily(
+            "parley_held_requests_limit",
+            "Held requests allowed at once (past it a poll answers at once)",
+            value=held.limit,
+        )
 
     def _chats(self) -> Iterator[Metric]:
         engine = self.engine
@@ -104,10 +111,14 @@ class Scrape:
             skill = engine.directory.skill(chat.skill_id)
             key = (chat.account_id, skill.name if skill else "")
             waiting.setdefault(key, []).append(now - chat.waiting_since())
-        count = GaugeMetricFamily("parley_waiting_chats", "Chats waiting for an agent, by account and skill",
-                                  labels=["account", "skill"])
-        oldest = GaugeMetricFamily("parley_oldest_wait_seconds", "How long the longest-waiting chat has waited, "
-                                   "by account and skill", labels=["account", "skill"])
+        count = GaugeMetricFamily(
+            "parley_waiting_chats", "Chats waiting for an agent, by account and skill", labels=["account", "skill"]
+        )
+        oldest = GaugeMetricFamily(
+            "parley_oldest_wait_seconds",
+            "How long the longest-waiting chat has waited, by account and skill",
+            labels=["account", "skill"],
+        )
         for key, waits in sorted(waiting.items()):
             count.add_metric(list(key), len(waits))
             oldest.add_metric(list(key), max(waits) / 1000)
@@ -120,8 +131,11 @@ class Scrape:
         for agent in engine.directory.snapshot.agents.values():
             if agent.enabled:
                 by_availability[(agent.account_id, engine.presence.availability_of(agent.id))] += 1
-        gauge = GaugeMetricFamily("parley_agents", "Enabled agents by account and availability (Offline: no "
-                                  "agent session)", labels=["account", "availability"])
+        gauge = GaugeMetricFamily(
+            "parley_agents",
+            "Enabled agents by account and availability (Offline: no agent session)",
+            labels=["account", "availability"],
+        )
         for (account_id, availability), count in sorted(by_availability.items()):
             gauge.add_metric([account_id, availability], count)
         yield gauge
@@ -132,15 +146,19 @@ class Scrape:
         lines.add_metric(["visitor"], counts.visitor_lines)
         lines.add_metric(["agent"], counts.agent_lines)
         yield lines
-        yield CounterMetricFamily("parley_rings", "Chats offered to an agent (rings)",
-                                  value=self.engine.queue.rings_offered)
-        yield CounterMetricFamily("parley_ring_timeouts", "Rings not accepted in time (the agent was set Away)",
-                                  value=counts.ring_timeouts)
-        yield GaugeMetricFamily("parley_mail_outbox", f"Mail waiting to be sent (counted up to {OUTBOX_COUNT_CAP})",
-                                value=self.outbox)
+        yield CounterMetricFamily(
+            "parley_rings", "Chats offered to an agent (rings)", value=self.engine.queue.rings_offered
+        )
+        yield CounterMetricFamily(
+            "parley_ring_timeouts", "Rings not accepted in time (the agent was set Away)", value=counts.ring_timeouts
+        )
+        yield GaugeMetricFamily(
+            "parley_mail_outbox", f"Mail waiting to be sent (counted up to {OUTBOX_COUNT_CAP})", value=self.outbox
+        )
         yield CounterMetricFamily("parley_mail_sent", "Mail delivered to the SMTP server", value=counts.mail_sent)
-        yield CounterMetricFamily("parley_mail_retries", "Mail attempts that failed and will be retried",
-                                  value=counts.mail_retries)
+        yield CounterMetricFamily(
+            "parley_mail_retries", "Mail attempts that failed and will be retried", value=counts.mail_retries
+        )
         yield CounterMetricFamily("parley_mail_failures", "Mail given up for good", value=counts.mail_failures)
 
 
@@ -159,8 +177,9 @@ def check_reader(request: Request) -> None:
     token = engine_of(request).settings.secret("metrics_token")
     if token is None:
         if not _loopback(request):
-            raise ApiError(403, errors.UNAUTHORIZED, "Metrics are readable from this host only, unless "
-                           "--metrics-token is set")
+            raise ApiError(
+                403, errors.UNAUTHORIZED, "Metrics are readable from this host only, unless --metrics-token is set"
+            )
         return
     scheme, _, given = (request.headers.get("authorization") or "").partition(" ")
     if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):

@@ -172,8 +172,9 @@ def stream_start(request: Request, from_id: int) -> int:
     return from_id
 
 
-def event_stream(engine: Engine, chat: Chat, start: int, visitor: bool, render: Callable,
-                 still_allowed: Callable[[], bool]) -> StreamingResponse:
+def event_stream(
+    engine: Engine, chat: Chat, start: int, visitor: bool, render: Callable, still_allowed: Callable[[], bool]
+) -> StreamingResponse:
     """Each visible event once, in order, as ``id:`` + ``data:`` (JSON); ends after ``ended``."""
 
     async def frames() -> AsyncIterator[bytes]:

@@ -32,8 +32,19 @@ _FRAME = struct.Struct(">IB")
 # Frames above this are refused: a request body is capped far below it by the API's own limit.
 MAX_FRAME = 16 * 1024 * 1024
 # What of the scope crosses the link; the rest (the engine, the app) is the leader's own.
-SCOPE_KEYS = ("type", "http_version", "method", "scheme", "path", "raw_path", "root_path", "query_string",
-              "headers", "client", "server")
+SCOPE_KEYS = (
+    "type",
+    "http_version",
+    "method",
+    "scheme",
+    "path",
+    "raw_path",
+    "root_path",
+    "query_string",
+    "headers",
+    "client",
+    "server",
+)
 # Idle connections kept per follower; more are opened under load and closed when they come back.
 POOL_SIZE = 64
 
@@ -87,8 +98,9 @@ def _scope_in(payload: bytes) -> dict:
 class RelayServer:
     """The leader's end: runs each relayed request through ``app`` (the application behind the gateway)."""
 
-    def __init__(self, app: Callable, secret: str, on_touch: Callable[[list[str]], None],
-                 prepare: Callable[[dict], dict]) -> None:
+    def __init__(
+        self, app: Callable, secret: str, on_touch: Callable[[list[str]], None], prepare: Callable[[dict], dict]
+    ) -> None:
         self.app = app
         self.secret = secret
         self.on_touch = on_touch
@@ -158,8 +170,10 @@ class RelayServer:
             if gone.is_set():
                 return  # nobody to tell: the application finishes as it would for a closed socket
             if message["type"] == "http.response.start":
-                head = {"status": message["status"],
-                        "headers": [[n.decode("latin-1"), v.decode("latin-1")] for n, v in message.get("headers", ())]}
+                head = {
+                    "status": message["status"],
+                    "headers": [[n.decode("latin-1"), v.decode("latin-1")] for n, v in message.get("headers", ())],
+                }
                 await _write(writer, ANSWER_HEAD, orjson.dumps(head))
             elif message["type"] == "http.response.body":
                 if message.get("body"):
@@ -201,7 +215,7 @@ class RelayClient:
         host, _, port = address.rpartition(":")
         try:
             reader, writer = await asyncio.wait_for(asyncio.open_connection(host.strip("[]"), int(port)), 2)
-        except (OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, OSError) as exc:
             raise LinkError(f"leader at {address} unreachable: {exc}") from exc
         await _write(writer, HELLO, secret.encode())
         return address, reader, writer
@@ -253,8 +267,13 @@ class RelayClient:
             writer.close()
             raise LinkError("unexpected frame from the leader", sent=True)
         head = orjson.loads(payload)
-        await send({"type": "http.response.start", "status": head["status"],
-                    "headers": [(n.encode("latin-1"), v.encode("latin-1")) for n, v in head["headers"]]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": head["status"],
+                "headers": [(n.encode("latin-1"), v.encode("latin-1")) for n, v in head["headers"]],
+            }
+        )
         client_gone = asyncio.create_task(_disconnected(receive))
         try:
             while True:

@@ -79,12 +79,14 @@ def info_tree(view: View, *, plain_links: bool = False) -> dict:
     details = chat.details
     default_name = VISITOR_DEFAULT_NAME if view.visitor else AGENT_VIEW_DEFAULT_NAME
     return {
-        "link": Many([
-            link(uri, "self", plain_too=plain_links),
-            link(uri + "/visitorName", "visitor-name", plain_too=plain_links),
-            link(uri + "/visitorTyping", "visitor-typing", plain_too=plain_links),
-            link(uri + "/agentTyping", "agent-typing", plain_too=plain_links),
-        ]),
+        "link": Many(
+            [
+                link(uri, "self", plain_too=plain_links),
+                link(uri + "/visitorName", "visitor-name", plain_too=plain_links),
+                link(uri + "/visitorTyping", "visitor-typing", plain_too=plain_links),
+                link(uri + "/agentTyping", "agent-typing", plain_too=plain_links),
+            ]
+        ),
         "state": chat.state,
         # The agent side knows the chat by its assignment's key only (the chat id is the visitor's secret).
         "chatSessionKey": chat.id if view.visitor else chat.agent_key,
@@ -118,7 +120,10 @@ def _queue_fields(view: View) -> dict:
     if chat.state != "waiting" or chat.id not in queue.waiting:
         return {}
     position = queue.position(chat)
-    return {"queuePosition": position, "estimatedWaitTime": queue.estimate(chat.account_id, chat.skill_id, position - 1)}
+    return {
+        "queuePosition": position,
+        "estimatedWaitTime": queue.estimate(chat.account_id, chat.skill_id, position - 1),
+    }
 
 
 def chat_links(view: View) -> Many:
@@ -128,17 +133,19 @@ def chat_links(view: View) -> Many:
         rels = VISITOR_CHAT_LINKS
         links = [link(uri, "self")] + [link(next_href if suffix is None else uri + suffix, rel) for rel, suffix in rels]
         return Many(links)
-    return Many([
-        link(uri, "self"),
-        link(uri + "/events", "events"),
-        link(uri + "/info", "info"),
-        link(next_href, "next"),
-        link(uri + "/collaborationChannels", "collaboration-channels"),
-        link(f"{view.session_uri}/visits/visit/{visit_id(view.chat.agent_key)}", "visit-id"),
-        link(uri + "/transfer", "transfer"),
-        link(uri + "/transferAccount", "transfer-account"),
-        link(uri + "/survey", "agent-survey"),
-    ])
+    return Many(
+        [
+            link(uri, "self"),
+            link(uri + "/events", "events"),
+            link(uri + "/info", "info"),
+            link(next_href, "next"),
+            link(uri + "/collaborationChannels", "collaboration-channels"),
+            link(f"{view.session_uri}/visits/visit/{visit_id(view.chat.agent_key)}", "visit-id"),
+            link(uri + "/transfer", "transfer"),
+            link(uri + "/transferAccount", "transfer-account"),
+            link(uri + "/survey", "agent-survey"),
+        ]
+    )
 
 
 def chat_tree(view: View, from_id: int) -> dict:

@@ -62,8 +62,12 @@ def connection_limit(wanted: int) -> int:
     files = open_file_limit()
     limit = max(2, min(wanted, files - OTHER_FILES))
     if limit < wanted:
-        log.warning("max-connections %d lowered to %d: the open-file limit is %d (raise it with ulimit -n)",
-                    wanted, limit, files)
+        log.warning(
+            "max-connections %d lowered to %d: the open-file limit is %d (raise it with ulimit -n)",
+            wanted,
+            limit,
+            files,
+        )
     return limit
 
 
@@ -90,7 +94,7 @@ class InFlight:
         try:
             await asyncio.wait_for(self._idle.wait(), timeout)
             return True
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return False
 
 
@@ -109,11 +113,19 @@ async def serve(settings: Settings, on_stop: Callable[[], None] | None = None) -
     # HTTP/1.1 only: the "auto" mode's HTTP/2 detection about doubles what granian keeps per
     # connection (27 -> 12.5 KiB measured, held requests); browsers speak HTTP/2 only over TLS,
     # which a proxy in front terminates (and speaks HTTP/1.1 to us).
-    server = Server(app, address=settings.host, port=settings.port, interface=Interfaces.ASGINL,
-                    http=HTTPModes.http1, backlog=BACKLOG, backpressure=connections, log_access=False,
-                    # granian applies a logging configuration of its own: ours, so its lines look like ours.
-                    log_level=LogLevels(settings.log_level), log_dictconfig=logs.dict_config(settings.log_format,
-                                                                                             settings.log_level))
+    server = Server(
+        app,
+        address=settings.host,
+        port=settings.port,
+        interface=Interfaces.ASGINL,
+        http=HTTPModes.http1,
+        backlog=BACKLOG,
+        backpressure=connections,
+        log_access=False,
+        # granian applies a logging configuration of its own: ours, so its lines look like ours.
+        log_level=LogLevels(settings.log_level),
+        log_dictconfig=logs.dict_config(settings.log_format, settings.log_level),
+    )
     loop = asyncio.get_running_loop()
 
     def stop(signum: int) -> None:
@@ -134,8 +146,9 @@ async def serve(settings: Settings, on_stop: Callable[[], None] | None = None) -
             loop.remove_signal_handler(signum)
         engine.drain()
         if not await app.finished(FINISH_SECONDS):
-            log.warning("%d requests still running after %.0f s; closing the database anyway",
-                        app.running, FINISH_SECONDS)
+            log.warning(
+                "%d requests still running after %.0f s; closing the database anyway", app.running, FINISH_SECONDS
+            )
         await node.stop()
         logs.access.flush()
     log.info("stopped")

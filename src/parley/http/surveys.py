@@ -20,8 +20,15 @@ from parley.services.visitors import Visitors
 
 # What a submission may carry beside its answers (server spec V7, V23), kept with it.
 DETAIL_FIELDS = (
-    "skill", "visitorIp", "chatReferrer", "userAgent", "LETagVisitorId", "LETagSessionId", "LETagContextId",
-    "visitorSessionId", "visitorId",
+    "skill",
+    "visitorIp",
+    "chatReferrer",
+    "userAgent",
+    "LETagVisitorId",
+    "LETagSessionId",
+    "LETagContextId",
+    "visitorSessionId",
+    "visitorId",
 )
 MAX_DETAIL = 2000
 
@@ -43,7 +50,8 @@ async def _visitor_survey(request: Request, kind: str):
     skill = query(request, "visitorProfile") or query(request, "skill")
     surveys = Surveys(engine_of(request))
     survey = await surveys.find(
-        account.id, kind, name=query(request, "surveyName"), survey_id=_survey_id(request), skill_name=skill)
+        account.id, kind, name=query(request, "surveyName"), survey_id=_survey_id(request), skill_name=skill
+    )
     try:
         visitor_id = fields.integer(query(request, "visitorId"), "visitorId", low=1)
     except Invalid:
@@ -107,8 +115,8 @@ def _visitor_chat(request: Request) -> Chat:
 async def exit_survey(request: Request):
     chat = _visitor_chat(request)
     survey = await Surveys(engine_of(request)).find(
-        chat.account_id, EXIT, name=query(request, "surveyName"), survey_id=_survey_id(request),
-        skill_id=chat.skill_id)
+        chat.account_id, EXIT, name=query(request, "surveyName"), survey_id=_survey_id(request), skill_id=chat.skill_id
+    )
     return reply(request, render(survey, EXIT))
 
 
@@ -130,8 +138,8 @@ def _agent_chat(request: Request):
 async def agent_survey(request: Request):
     _, chat = _agent_chat(request)
     survey = await Surveys(engine_of(request)).find(
-        chat.account_id, AGENT, name=query(request, "surveyName"), survey_id=_survey_id(request),
-        skill_id=chat.skill_id)
+        chat.account_id, AGENT, name=query(request, "surveyName"), survey_id=_survey_id(request), skill_id=chat.skill_id
+    )
     return reply(request, render(survey, AGENT))
 
 

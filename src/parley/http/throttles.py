@@ -43,8 +43,9 @@ class Throttles:
 
     def __init__(self, settings: Settings) -> None:
         # wrap_exceptions: a shared store that is down raises StorageError, which fails open below.
-        self.limiter = MovingWindowRateLimiter(storage_from_string(storage_uri(settings.limits_storage),
-                                                                   wrap_exceptions=True))
+        self.limiter = MovingWindowRateLimiter(
+            storage_from_string(storage_uri(settings.limits_storage), wrap_exceptions=True)
+        )
         self.login_name = parse_rates(settings.login_limit)
         self.login_address = parse_rates(settings.login_address_limit)
         self.chat_requests = parse_rates(settings.chat_request_limit)

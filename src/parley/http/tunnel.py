@@ -51,9 +51,22 @@ MAX_HEADER_CHARS = 8192
 METHODS = {"GET", "POST", "PUT", "DELETE"}
 # Request headers the payload may not set: the replay's framing and format are the tunnel's, the
 # client address is the outer request's, and cookies are never passed (see above).
-NOT_FROM_PAYLOAD = {"host", "content-length", "content-type", "accept", "transfer-encoding", "connection",
-                    "cookie", "origin", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "forwarded",
-                    "x-real-ip", "lp-url"}
+NOT_FROM_PAYLOAD = {
+    "host",
+    "content-length",
+    "content-type",
+    "accept",
+    "transfer-encoding",
+    "connection",
+    "cookie",
+    "origin",
+    "x-forwarded-for",
+    "x-forwarded-proto",
+    "x-forwarded-host",
+    "forwarded",
+    "x-real-ip",
+    "lp-url",
+}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -162,11 +175,17 @@ async def js2rest(request: Request) -> Response:
             return _script(callback, {"responseCode": 200, "lpMeta": {"lpS": raw["lpS"]}})
         answer = await _replay(request, payload)
     except Refused as refusal:
-        answer = {"responseCode": refusal.status, "headers": {},
-                  "body": _error_body(request, refusal.status, refusal.code, refusal.message)}
+        answer = {
+            "responseCode": refusal.status,
+            "headers": {},
+            "body": _error_body(request, refusal.status, refusal.code, refusal.message),
+        }
     except Invalid as refusal:
-        answer = {"responseCode": 400, "headers": {},
-                  "body": _error_body(request, 400, errors.OUT_OF_RANGE, refusal.message)}
+        answer = {
+            "responseCode": 400,
+            "headers": {},
+            "body": _error_body(request, 400, errors.OUT_OF_RANGE, refusal.message),
+        }
     return _script(callback, answer)
 
 
@@ -200,8 +219,12 @@ def _part(request: Request, raw: dict[str, str], chunk: str) -> str | None:
     else:
         token = raw.get("lpS", "")
         sequence = sequences.get(token)
-        if sequence is None or sequence.account_id != account_id or sequence.parts != total \
-                or len(sequence.chunks) != number - 1:
+        if (
+            sequence is None
+            or sequence.account_id != account_id
+            or sequence.parts != total
+            or len(sequence.chunks) != number - 1
+        ):
             sequences.drop(token)
             raise Refused(400, errors.BAD_BODY, "lpS names no open JSONP sequence expecting this part")
     sequences.add(token, chunk)
@@ -252,12 +275,19 @@ async def _replay(request: Request, payload: dict) -> dict:
         body = data.encode() if isinstance(data, str) else orjson.dumps(data)
     outer = request.scope
     scope = {
-        "type": "http", "asgi": outer.get("asgi", {"version": "3.0"}), "http_version": outer.get("http_version", "1.1"),
-        "method": method, "scheme": target.scheme if target.scheme in ("http", "https") else outer.get("scheme", "http"),
-        "path": unquote(target.path), "raw_path": target.path.encode("latin-1", "replace"),
-        "query_string": target.query.encode("latin-1", "replace"), "root_path": "",
-        "headers": _headers(request, payload, target, body), "client": outer.get("client"),
-        "server": outer.get("server"), "extensions": {},
+        "type": "http",
+        "asgi": outer.get("asgi", {"version": "3.0"}),
+        "http_version": outer.get("http_version", "1.1"),
+        "method": method,
+        "scheme": target.scheme if target.scheme in ("http", "https") else outer.get("scheme", "http"),
+        "path": unquote(target.path),
+        "raw_path": target.path.encode("latin-1", "replace"),
+        "query_string": target.query.encode("latin-1", "replace"),
+        "root_path": "",
+        "headers": _headers(request, payload, target, body),
+        "client": outer.get("client"),
+        "server": outer.get("server"),
+        "extensions": {},
         "state": {k: v for k, v in (outer.get("state") or {}).items() if k != "format_suffix"},
     }
     return await _call(request, scope, body or b"")

@@ -36,9 +36,19 @@ ACCOUNT_LINKS = [
 MAX_WAIT = 86400
 # Request fields kept on the chat as given (info echoes some; agents read the rest).
 KEPT_FIELDS = (
-    "visitorIp", "chatReferrer", "userAgent", "LETagVisitorId", "LETagSessionId", "language",
-    "visitorSessionId", "buttonName", "a2aSourceSiteId", "a2aSourceSessionId", "a2aEventId",
-    "participantId", "conversationId",
+    "visitorIp",
+    "chatReferrer",
+    "userAgent",
+    "LETagVisitorId",
+    "LETagSessionId",
+    "language",
+    "visitorSessionId",
+    "buttonName",
+    "a2aSourceSiteId",
+    "a2aSourceSessionId",
+    "a2aEventId",
+    "participantId",
+    "conversationId",
 )
 NUMERIC_FIELDS = ("LETagContextId", "engagementId", "campaignId")
 # Client metadata events keep their fields as given and render them as XML elements or
@@ -161,8 +171,12 @@ def parse_variables(content: dict) -> list[dict[str, str]]:
     for item in one_or_many(content.get("customVariable")):
         if not isinstance(item, dict) or fields.text(item.get("name"), "name") in (None, ""):
             raise Invalid("each customVariable needs a name")
-        out.append({"name": fields.text(item["name"], "name", max_length=200),
-                    "value": fields.text(item.get("value", ""), "value", max_length=4000) or ""})
+        out.append(
+            {
+                "name": fields.text(item["name"], "name", max_length=200),
+                "value": fields.text(item.get("value", ""), "value", max_length=4000) or "",
+            }
+        )
     return out
 
 
@@ -212,8 +226,9 @@ async def conversation(request: Request):
     sso_key = fields.text(content.get("ssoKey"), "ssoKey", max_length=20000)
     record = await Participants(engine_of(request)).authenticate(account.id, sso_key)
     # JSON has no wrapper (JS SDK authenticate page); XML needs a root element.
-    return reply(request, {"conversationId": record.conversation_id, "participantId": record.id},
-                 xml_root="conversation")
+    return reply(
+        request, {"conversationId": record.conversation_id, "participantId": record.id}, xml_root="conversation"
+    )
 
 
 async def _chat(request: Request, want_event: int = -1) -> tuple[Chat, View]:
@@ -240,8 +255,12 @@ async def held(request: Request, chat: Chat, view: View, from_id: int) -> None:
     if seconds:
         engine = engine_of(request)
         with push.visitor_holding(engine, chat, view.visitor):
-            await push.hold(request, lambda left: engine.wait_for_chat(chat.id, left),
-                            lambda: bool(chat.visible_events(from_id, view.visitor)) or not chat.active, seconds)
+            await push.hold(
+                request,
+                lambda left: engine.wait_for_chat(chat.id, left),
+                lambda: bool(chat.visible_events(from_id, view.visitor)) or not chat.active,
+                seconds,
+            )
 
 
 async def chat_resource(request: Request):
@@ -255,8 +274,14 @@ async def events_resource(request: Request):
     from_id = from_param(request)
     chat, view = await _chat(request, from_id - 1)
     if push.wants_stream(request):
-        return push.event_stream(engine_of(request), chat, push.stream_start(request, from_id), True,
-                                 lambda event: event_tree(event, view), lambda: True)
+        return push.event_stream(
+            engine_of(request),
+            chat,
+            push.stream_start(request, from_id),
+            True,
+            lambda event: event_tree(event, view),
+            lambda: True,
+        )
     await held(request, chat, view, from_id)
     return reply(request, {"events": events_tree(view, from_id)})
 

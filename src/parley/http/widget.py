@@ -20,8 +20,10 @@ from parley.wire.errors import ApiError
 
 # Framed by any site (frame-ancestors *); otherwise the gateway's strict page policy: its own
 # scripts and styles only, no inline code, calls to its own origin only, no form posts anywhere.
-PAGE_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self';"
-               " base-uri 'none'; form-action 'none'; frame-ancestors *")
+PAGE_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self';"
+    " base-uri 'none'; form-action 'none'; frame-ancestors *"
+)
 
 SCRIPT = "text/javascript; charset=utf-8"
 ASSETS = {
@@ -45,8 +47,9 @@ def _asset(name: str) -> bytes:
 async def page(request: Request) -> Response:
     # "/widget/" arrives as "/widget": the gateway drops trailing slashes; the page names its
     # files by absolute path, so both spellings load them.
-    return Response(_asset("index.html"), media_type="text/html; charset=utf-8",
-                    headers={"Content-Security-Policy": PAGE_POLICY})
+    return Response(
+        _asset("index.html"), media_type="text/html; charset=utf-8", headers={"Content-Security-Policy": PAGE_POLICY}
+    )
 
 
 async def asset(request: Request) -> Response:

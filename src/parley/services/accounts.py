@@ -51,8 +51,14 @@ class Admin:
         await self.store.create_account(Account(account_id, name or account_id, timezone))
         return await self.create_app_key(account_id)
 
-    async def update_account(self, account_id: str, name: str | None = None, timezone: str | None = None,
-                             default_skill: str | None = None, offline_email: str | None = None) -> Account:
+    async def update_account(
+        self,
+        account_id: str,
+        name: str | None = None,
+        timezone: str | None = None,
+        default_skill: str | None = None,
+        offline_email: str | None = None,
+    ) -> Account:
         directory = await self.store.load_directory()
         account = self._account(directory, account_id)
         if name:
@@ -99,8 +105,15 @@ class Admin:
             raise Invalid(f"skill {name!r} already exists in account {account_id}")
         return await self.store.create_skill(account_id, name.strip())
 
-    async def create_agent(self, account_id: str, login: str, password: str, nickname: str | None = None,
-                           skills: list[str] | None = None, max_chats: int = 4) -> int:
+    async def create_agent(
+        self,
+        account_id: str,
+        login: str,
+        password: str,
+        nickname: str | None = None,
+        skills: list[str] | None = None,
+        max_chats: int = 4,
+    ) -> int:
         directory = await self.store.load_directory()
         self._account(directory, account_id)
         if any(a.account_id == account_id and a.login == login for a in directory.agents.values()):
@@ -111,8 +124,13 @@ class Admin:
         _check_name(nickname, "agent nickname")
         _check_max_chats(max_chats)
         agent = Agent(
-            id=0, account_id=account_id, login=login, password_hash=await hash_password(password),
-            nickname=nickname or login, display_name=nickname or login, max_chats=max_chats,
+            id=0,
+            account_id=account_id,
+            login=login,
+            password_hash=await hash_password(password),
+            nickname=nickname or login,
+            display_name=nickname or login,
+            max_chats=max_chats,
             skill_ids=self._skill_ids(directory, account_id, skills or []),
         )
         return await self.store.create_agent(agent)
@@ -133,8 +151,10 @@ class Admin:
         _check_name(name, "skill name")
         if not name:
             raise Invalid("a skill needs a name")
-        if any(s.account_id == account_id and s.id != skill_id and s.name.lower() == name.lower()
-               for s in directory.skills.values()):
+        if any(
+            s.account_id == account_id and s.id != skill_id and s.name.lower() == name.lower()
+            for s in directory.skills.values()
+        ):
             raise Invalid(f"skill {name!r} already exists in account {account_id}")
         await self.store.rename_skill(skill_id, name)
         return Skill(skill_id, account_id, name)
@@ -147,9 +167,16 @@ class Admin:
     async def agent(self, account_id: str, agent_id: int) -> Agent:
         return self._agent(await self.store.load_directory(), account_id, agent_id)
 
-    async def update_agent(self, account_id: str, agent_id: int, nickname: str | None = None,
-                           skills: list[str] | None = None, max_chats: int | None = None,
-                           password: str | None = None, enabled: bool | None = None) -> Agent:
+    async def update_agent(
+        self,
+        account_id: str,
+        agent_id: int,
+        nickname: str | None = None,
+        skills: list[str] | None = None,
+        max_chats: int | None = None,
+        password: str | None = None,
+        enabled: bool | None = None,
+    ) -> Agent:
         """Change what is given. A running server applies it at once (the admin API) or within a
         second (the CLI); disabling also ends the agent's logins there: its chats are requeued
         (or ended when nobody could take them), as when an agent logs out."""
@@ -203,8 +230,11 @@ class Admin:
     def _skill_ids(directory, account_id: str, names: list[str]) -> list[int]:
         ids = []
         for name in names:
-            match = [s.id for s in directory.skills.values()
-                     if s.account_id == account_id and s.name.lower() == name.strip().lower()]
+            match = [
+                s.id
+                for s in directory.skills.values()
+                if s.account_id == account_id and s.name.lower() == name.strip().lower()
+            ]
             if not match:
                 raise Invalid(f"no skill {name!r} in account {account_id}")
             if match[0] not in ids:  # named twice: one row, not a duplicate key

@@ -12,10 +12,11 @@ from parley.domain.html import sanitize
 from parley.domain.ids import digest, new_agent_key, new_session_number, new_token
 from parley.domain.numbers import is_integer, parse_integer
 from parley.domain.refusals import Invalid, NotFound, Unauthenticated
+from parley.domain.session import AgentSession, LoginSession
 from parley.services import passwords
 from parley.services.engine import Engine
 from parley.services.tally import tally
-from parley.domain.session import AgentSession, LoginSession
+
 
 # Chat details that only steer the routing of a waiting chat; an accepted chat drops them.
 @dataclass
@@ -193,16 +194,20 @@ class Agents:
         out = []
         for skill in engine.directory.skills(agent.account_id):
             online = sum(
-                1 for other in engine.directory.agents(agent.account_id)
-                if other.id != agent.id and skill.id in other.skill_ids and other.enabled
+                1
+                for other in engine.directory.agents(agent.account_id)
+                if other.id != agent.id
+                and skill.id in other.skill_ids
+                and other.enabled
                 and engine.presence.availability_of(other.id) == ONLINE
             )
             if online:
                 out.append((skill, online))
         return out
 
-    def roster(self, account_id: str, skill: str | None = None,
-               chat_state: str | None = None) -> list[tuple[Agent, str, int]]:
+    def roster(
+        self, account_id: str, skill: str | None = None, chat_state: str | None = None
+    ) -> list[tuple[Agent, str, int]]:
         """Every enabled agent of the account, online or not (A6), as (agent, availability, open
         chats), narrowed to a skill name and an availability (any letter case) when given."""
         engine = self.engine
@@ -217,8 +222,16 @@ class Agents:
             roster.append((agent, availability, engine.queue.open_chats(agent.id)))
         return roster
 
-    async def transfer(self, agent: Agent, chat: Chat, *, skill_id: int | None = None, target_id: int | None = None,
-                       note: str | None = None, request_key: str | None = None) -> None:
+    async def transfer(
+        self,
+        agent: Agent,
+        chat: Chat,
+        *,
+        skill_id: int | None = None,
+        target_id: int | None = None,
+        note: str | None = None,
+        request_key: str | None = None,
+    ) -> None:
         """Back to waiting for another skill or agent (A22): the whole history goes along, the
         sender loses access, the target is rung (an agent) or the chat heads its skill's queue."""
         engine = self.engine
@@ -243,8 +256,17 @@ class Agents:
                 line, new_skill = messages.TRANSFERRED_TO_SKILL, skill.id
             drafts = [rules.agent_line(note, "plain", agent.nickname, ONLY_TO_REP, None)] if note else []
             drafts += [rules.system_line(line), rules.state_event(WAITING)]
-            await engine.append(chat, drafts, request_key, state=WAITING, agent_id=None, skill_id=new_skill,
-                                routing=routing, agent_typing=Typing(), agent_key=new_agent_key())
+            await engine.append(
+                chat,
+                drafts,
+                request_key,
+                state=WAITING,
+                agent_id=None,
+                skill_id=new_skill,
+                routing=routing,
+                agent_typing=Typing(),
+                agent_key=new_agent_key(),
+            )
 
     async def transfer_account(self, agent: Agent, chat: Chat, base_url: str, account: str, skill: str) -> None:
         """The visitor is told where to ask again (an ``a2a-transfer`` event), then the chat ends."""
@@ -252,8 +274,12 @@ class Agents:
         async with engine.lock(chat.id):
             rules.require_open(chat, "transfer the chat")
             self._still_owned(agent, chat)
-            parameters = {"a2aEventId": chat.next_event_id, "a2aSourceSessionId": chat.rt_session_id,
-                          "a2aSourceSiteId": chat.account_id, "skill": skill}
+            parameters = {
+                "a2aEventId": chat.next_event_id,
+                "a2aSourceSessionId": chat.rt_session_id,
+                "a2aSourceSiteId": chat.account_id,
+                "skill": skill,
+            }
             fields = {
                 "domain": base_url.split("://", 1)[-1],
                 # A number when it is one a double can hold exactly (compatibility rule 13).
@@ -265,8 +291,7 @@ class Agents:
                 "a2aSourceSiteId": chat.account_id,
                 "link": {"@href": f"{base_url}/api/account/{account}/chat/request", "@rel": "a2a-transfer"},
             }
-            await engine.append(chat, [rules.Draft("a2a-transfer", fields)] + rules.ending(chat, None),
-                                state=ENDED)
+            await engine.append(chat, [rules.Draft("a2a-transfer", fields)] + rules.ending(chat, None), state=ENDED)
 
     async def set_typing(self, agent: Agent, chat: Chat, value: str) -> None:
         """Committed with the chat row (never an event), so the visitor reads it from any node."""
@@ -279,4 +304,3 @@ class Agents:
     def _still_owned(agent: Agent, chat: Chat) -> None:
         if chat.agent_id != agent.id or chat.state != CHATTING:
             raise NotFound()
-

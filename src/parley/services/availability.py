@@ -43,8 +43,11 @@ class Availability:
     def agent_available(self, account_id: str, login: str) -> bool:
         engine = self.engine
         agent = engine.directory.agent_by_login(account_id, login)
-        return (agent is not None and engine.presence.availability_of(agent.id) == ONLINE
-                and agent.has_capacity(engine.queue.load(agent.id)))
+        return (
+            agent is not None
+            and engine.presence.availability_of(agent.id) == ONLINE
+            and agent.has_capacity(engine.queue.load(agent.id))
+        )
 
     def skill_slots(self, account_id: str, skill_name: str | None) -> int:
         return self.engine.queue.free_slots(account_id, self.skill_id(account_id, skill_name))

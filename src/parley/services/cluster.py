@@ -50,9 +50,16 @@ TOUCH_SECONDS = 2.0
 
 
 class Cluster:
-    def __init__(self, engine: Engine, *, lead: Callable[[str], Awaitable[str]], stop_leading: Callable[[], Awaitable[None]],
-                 touch_leader: Callable[[list[str]], Awaitable[None]], bus_connected: Callable[[], bool],
-                 leader_answers: Callable[[], Awaitable[bool]]) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        lead: Callable[[str], Awaitable[str]],
+        stop_leading: Callable[[], Awaitable[None]],
+        touch_leader: Callable[[list[str]], Awaitable[None]],
+        bus_connected: Callable[[], bool],
+        leader_answers: Callable[[], Awaitable[bool]],
+    ) -> None:
         """``lead(secret)`` starts the node link and returns its address; ``touch_leader`` tells the leader
         which chats had visitor requests here; ``bus_connected`` whether news arrives now."""
         self.engine = engine
@@ -78,8 +85,11 @@ class Cluster:
             self._tasks = [asyncio.create_task(self._watch_lead_forever())]
             return
         await engine.load(replica=True)
-        self._tasks = [asyncio.create_task(self._elect_forever()), asyncio.create_task(self._follow_forever()),
-                       asyncio.create_task(self._report_forever())]
+        self._tasks = [
+            asyncio.create_task(self._elect_forever()),
+            asyncio.create_task(self._follow_forever()),
+            asyncio.create_task(self._report_forever()),
+        ]
 
     async def stop(self) -> None:
         for task in self._tasks:

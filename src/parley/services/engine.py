@@ -16,17 +16,28 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
+from parley.bus import DIRECTORY_TOPIC, Bus, agent_topic, chat_topic
 from parley.config import Settings
 from parley.domain import messages
 from parley.domain.account import ONLINE
-from parley.domain.chat import CHAT_ROW_FIELDS, ENDED, WAITING, Chat, Draft, Event, Typing, ending, state_event, system_line
+from parley.domain.chat import (
+    CHAT_ROW_FIELDS,
+    ENDED,
+    WAITING,
+    Chat,
+    Draft,
+    Event,
+    Typing,
+    ending,
+    state_event,
+    system_line,
+)
 from parley.domain.ids import new_agent_key
 from parley.domain.refusals import NotFound
-from parley.services.directory import DirectoryView
 from parley.domain.session import AgentSession
-from parley.services.presence import Presence
-from parley.bus import DIRECTORY_TOPIC, Bus, agent_topic, chat_topic
 from parley.services import timers
+from parley.services.directory import DirectoryView
+from parley.services.presence import Presence
 from parley.services.queue import Queue
 from parley.store.protocol import Directory, NotLeading, Store
 
@@ -218,8 +229,11 @@ class Engine:
         """A disabled agent's logins end now (its bearers stop working, its chats are requeued or
         ended as at a logout), whichever process disabled it."""
         agents = self.directory.snapshot.agents
-        gone = [login for login in self.presence.logins.values()
-                if login.agent_id in agents and not agents[login.agent_id].enabled]
+        gone = [
+            login
+            for login in self.presence.logins.values()
+            if login.agent_id in agents and not agents[login.agent_id].enabled
+        ]
         now = self.clock()
         for login in gone:
             await self.store.set_login_expiry(login.id, now)
@@ -273,8 +287,9 @@ class Engine:
         self._committed(chat, events)
         return events
 
-    async def create(self, chat: Chat, drafts: list[Draft], new_visitor: bool,
-                     request_key: str | None = None) -> list[Event]:
+    async def create(
+        self, chat: Chat, drafts: list[Draft], new_visitor: bool, request_key: str | None = None
+    ) -> list[Event]:
         events = self.stamp(chat, drafts, chat.start_ms, request_key)
         await self._fenced(self.store.insert_chat(chat, events, new_visitor))
         self.chats[chat.id] = chat
@@ -385,8 +400,12 @@ class Engine:
                 if self.queue.able_agents(chat.account_id, chat.skill_id, None):
                     # A direct or transferred-to-agent chat now goes to its skill's queue.
                     await self.append(
-                        chat, [system_line(messages.REQUEUED), state_event(WAITING)],
-                        state=WAITING, agent_id=None, agent_typing=Typing(), routing=chat.routing.requeued_to_skill(),
+                        chat,
+                        [system_line(messages.REQUEUED), state_event(WAITING)],
+                        state=WAITING,
+                        agent_id=None,
+                        agent_typing=Typing(),
+                        routing=chat.routing.requeued_to_skill(),
                         agent_key=new_agent_key(),
                     )
                 else:

@@ -59,8 +59,15 @@ class SmtpTransport:
     async def send(self, message: EmailMessage, sender: str, recipient: str) -> None:
         try:
             await aiosmtplib.send(
-                message, sender=sender, recipients=[recipient], hostname=self.hostname, port=self.port,
-                username=self.username, password=self.password, use_tls=self.use_tls, start_tls=self.start_tls,
+                message,
+                sender=sender,
+                recipients=[recipient],
+                hostname=self.hostname,
+                port=self.port,
+                username=self.username,
+                password=self.password,
+                use_tls=self.use_tls,
+                start_tls=self.start_tls,
                 timeout=SMTP_TIMEOUT,
             )
         except aiosmtplib.SMTPRecipientsRefused as exc:
@@ -71,7 +78,7 @@ class SmtpTransport:
             if 500 <= exc.code < 600:
                 raise PermanentFailure(str(exc)) from exc
             raise
-        except (OSError, asyncio.TimeoutError) as exc:  # refused, reset, timed out: the server is not there
+        except (TimeoutError, OSError) as exc:  # refused, reset, timed out: the server is not there
             raise Unreachable(str(exc) or type(exc).__name__) from exc
 
 
@@ -141,7 +148,7 @@ class Mailer:
             waits.append(max(0.0, (self._next_check_ms - self.engine.clock()) / 1000))
         try:
             await asyncio.wait_for(self._wake.wait(), timeout=max(0.05, min(waits)))
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
         self._wake.clear()
 
@@ -192,13 +199,20 @@ class Mailer:
     async def _retry_later(self, pending: Pending, attempts: int, now: int, exc: Exception) -> None:
         error = f"{type(exc).__name__}: {exc}"
         if attempts >= MAX_ATTEMPTS:
-            log.error("mail %s to %s failed after %d attempts: %s", pending.id, pending.message.recipient,
-                      attempts, error)
+            log.error(
+                "mail %s to %s failed after %d attempts: %s", pending.id, pending.message.recipient, attempts, error
+            )
             await self.outbox.mark_failed(pending.id, attempts, now, error)
             tally(self.engine).mail_failures += 1
             return
         delay = retry_delay_ms(attempts)
-        log.warning("mail %s to %s not sent (attempt %d), retrying in %.0f s: %s", pending.id,
-                    pending.message.recipient, attempts, delay / 1000, error)
+        log.warning(
+            "mail %s to %s not sent (attempt %d), retrying in %.0f s: %s",
+            pending.id,
+            pending.message.recipient,
+            attempts,
+            delay / 1000,
+            error,
+        )
         await self.outbox.mark_retry(pending.id, attempts, now + delay, error)
         tally(self.engine).mail_retries += 1

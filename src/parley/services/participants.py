@@ -18,8 +18,20 @@ from parley.services.engine import Engine
 from parley.store.protocol import ParticipantRecord
 
 # Claims that describe the customer; everything else in these lists is personal information.
-CUSTOMER_KEYS = ("customerId", "customerStatus", "customerType", "balance", "socialId", "imei", "userName",
-                 "companySize", "accountName", "role", "registrationDate", "lastPaymentDate")
+CUSTOMER_KEYS = (
+    "customerId",
+    "customerStatus",
+    "customerType",
+    "balance",
+    "socialId",
+    "imei",
+    "userName",
+    "companySize",
+    "accountName",
+    "role",
+    "registrationDate",
+    "lastPaymentDate",
+)
 PERSONAL_KEYS = ("name", "surname", "contacts", "gender", "language", "company")
 
 

@@ -18,7 +18,6 @@ from parley.domain.chat import WAITING, Chat
 from parley.services.directory import DirectoryView
 from parley.services.presence import Presence
 
-
 # How many recent acceptance delays per skill feed the wait-time estimate.
 WAIT_SAMPLES = 20
 
@@ -134,7 +133,9 @@ class Queue:
                 continue
             chat = self.chats[chat_id]
             direct = chat.routing.direct_agent_id
-            scope = (chat.account_id, "agent", direct) if direct is not None else (chat.account_id, "skill", chat.skill_id)
+            scope = (
+                (chat.account_id, "agent", direct) if direct is not None else (chat.account_id, "skill", chat.skill_id)
+            )
             if scope in blocked:
                 continue
             pool = self.candidates(chat.account_id)
@@ -185,8 +186,10 @@ class Queue:
 
     def online_agents(self, account_id: str, skill_id: int | None) -> int:
         return sum(
-            1 for agent in self._directory.agents(account_id)
-            if agent.enabled and self._presence.availability_of(agent.id) == ONLINE
+            1
+            for agent in self._directory.agents(account_id)
+            if agent.enabled
+            and self._presence.availability_of(agent.id) == ONLINE
             and (skill_id is None or skill_id in agent.skill_ids)
         )
 
@@ -194,8 +197,10 @@ class Queue:
         """1-based place of a waiting chat among the waiting chats of its account and skill."""
         mine = self.waiting[chat.id]
         return 1 + sum(
-            1 for other, key in self.waiting.items()
-            if key < mine and self.chats[other].account_id == chat.account_id
+            1
+            for other, key in self.waiting.items()
+            if key < mine
+            and self.chats[other].account_id == chat.account_id
             and self.chats[other].skill_id == chat.skill_id
         )
 
@@ -210,6 +215,8 @@ class Queue:
 
     def queue_length(self, account_id: str, skill_id: int | None) -> int:
         return sum(
-            1 for chat_id in self.waiting
-            if self.chats[chat_id].account_id == account_id and (skill_id is None or self.chats[chat_id].skill_id == skill_id)
+            1
+            for chat_id in self.waiting
+            if self.chats[chat_id].account_id == account_id
+            and (skill_id is None or self.chats[chat_id].skill_id == skill_id)
         )

@@ -38,7 +38,7 @@ async def check(engine: Engine) -> Readiness:
         return Readiness(False, None, expected, "stopping")
     try:
         applied = await asyncio.wait_for(engine.store.schema_version(), STORE_TIMEOUT_SECONDS)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         return Readiness(False, None, expected, f"store did not answer within {STORE_TIMEOUT_SECONDS:g} s")
     except Exception as exc:  # any driver error means the same to a load balancer: not ready
         return Readiness(False, None, expected, f"store unreachable: {type(exc).__name__}")
@@ -52,8 +52,11 @@ async def check(engine: Engine) -> Readiness:
     # so it stays ready: taking every node out when Redis is down would turn a slower cluster
     # into no cluster.
     ping = getattr(engine.bus, "ping", None)
-    bus = "none: reading the store every second" if ping is None else (
-        "connected" if await ping() else "unreachable: reading the store every second")
+    bus = (
+        "none: reading the store every second"
+        if ping is None
+        else ("connected" if await ping() else "unreachable: reading the store every second")
+    )
     if not cluster.leading and not await cluster.leader_known():
         return Readiness(False, applied, expected, "no leader node answers", role, bus)
     return Readiness(True, applied, expected, role=role, bus=bus)

@@ -11,8 +11,20 @@ from parley.domain.account import Agent
 from parley.domain.chat import Chat
 from parley.domain.ids import new_number
 from parley.domain.refusals import Invalid, NotFound
-from parley.domain.survey import (AGENT, EXIT, KINDS, OFFLINE, PRECHAT, Answer, Definition, Survey, check_answers,
-                                  choose, parse_answers, parse_document)
+from parley.domain.survey import (
+    AGENT,
+    EXIT,
+    KINDS,
+    OFFLINE,
+    PRECHAT,
+    Answer,
+    Definition,
+    Survey,
+    check_answers,
+    choose,
+    parse_answers,
+    parse_document,
+)
 from parley.services.engine import Engine
 from parley.store.protocol import Store, Submission
 
@@ -20,8 +32,15 @@ from parley.store.protocol import Store, Submission
 NEW_SURVEY_ID_RANGE = (10**6, 10**9)
 
 
-async def import_survey(store: Store, account_id: str, kind: str, document: dict,
-                        skill: str | None = None, name: str | None = None, now_ms: int = 0) -> int:
+async def import_survey(
+    store: Store,
+    account_id: str,
+    kind: str,
+    document: dict,
+    skill: str | None = None,
+    name: str | None = None,
+    now_ms: int = 0,
+) -> int:
     """Store a survey document for an account, kind and optional skill (replacing the one there)."""
     if kind not in KINDS:
         raise Invalid(f"kind must be one of: {', '.join(KINDS)}")
@@ -30,8 +49,11 @@ async def import_survey(store: Store, account_id: str, kind: str, document: dict
         raise Invalid(f"no account {account_id}")
     skill_id = None
     if skill:
-        match = [s.id for s in directory.skills.values()
-                 if s.account_id == account_id and s.name.lower() == skill.strip().lower()]
+        match = [
+            s.id
+            for s in directory.skills.values()
+            if s.account_id == account_id and s.name.lower() == skill.strip().lower()
+        ]
         if not match:
             raise Invalid(f"no skill {skill!r} in account {account_id}")
         skill_id = match[0]
@@ -46,22 +68,30 @@ class Surveys:
         self.engine = engine
         self.store = engine.store.surveys
 
-    async def find(self, account_id: str, kind: str, *, name: str | None = None, survey_id: int | None = None,
-                   skill_name: str | None = None, skill_id: int | None = None) -> Survey:
+    async def find(
+        self,
+        account_id: str,
+        kind: str,
+        *,
+        name: str | None = None,
+        survey_id: int | None = None,
+        skill_name: str | None = None,
+        skill_id: int | None = None,
+    ) -> Survey:
         """The survey a client asks for; a skill name that is not configured counts as none."""
         if skill_name:
             skill = self.engine.directory.skill_named(account_id, skill_name)
             skill_id = skill.id if skill else skill_id
-        definition = choose(await self.store.definitions(account_id, kind), name=name, survey_id=survey_id,
-                            skill_id=skill_id)
+        definition = choose(
+            await self.store.definitions(account_id, kind), name=name, survey_id=survey_id, skill_id=skill_id
+        )
         if definition is None:
             raise NotFound("No survey is configured")
         return definition.survey
 
     async def checked_answers(self, account_id: str, kind: str, content: dict) -> tuple[int, list[Answer]]:
         survey_id, given = parse_answers(content)
-        definition = next((d for d in await self.store.definitions(account_id, kind) if d.survey.id == survey_id),
-                          None)
+        definition = next((d for d in await self.store.definitions(account_id, kind) if d.survey.id == survey_id), None)
         if definition is None:
             raise Invalid(f"no {kind} survey {survey_id}")
         return survey_id, check_answers(definition.survey, given)
@@ -74,8 +104,15 @@ class Surveys:
         now = self.engine.clock()
         message = None
         if account.offline_email:
-            message = mail.offline_message(account.name, answers, details, now, self.engine.directory.zone(account_id),
-                                           account.offline_email, self.engine.settings.mail_from)
+            message = mail.offline_message(
+                account.name,
+                answers,
+                details,
+                now,
+                self.engine.directory.zone(account_id),
+                account.offline_email,
+                self.engine.settings.mail_from,
+            )
         submission = Submission(account_id, OFFLINE, None, survey_id, answers, details, now)
         await self.store.save_submission(submission, mail=message)
         return message is not None

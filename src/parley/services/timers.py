@@ -73,8 +73,11 @@ async def _idle_sessions(engine: Engine) -> None:
     presence = engine.presence
     for login in [login for login in presence.logins.values() if login.expires_ms <= now]:
         presence.drop_login(login)
-    ended = [s for s in presence.sessions.values()
-             if now - s.last_seen_ms > limit or s.login_session_id not in presence.logins]
+    ended = [
+        s
+        for s in presence.sessions.values()
+        if now - s.last_seen_ms > limit or s.login_session_id not in presence.logins
+    ]
     if ended:
         await engine.close_agent_sessions(ended)
 

@@ -6,8 +6,8 @@ import logging
 
 from parley.config import recipient_cap
 from parley.domain import mail
-from parley.domain.refusals import Invalid
 from parley.domain.chat import Chat
+from parley.domain.refusals import Invalid
 from parley.services.engine import Engine
 
 log = logging.getLogger("parley.mail")
@@ -22,8 +22,9 @@ class Transcripts:
         """Allowed in any state; the mail worker renders it once the chat is ``ended``. At most
         ``--transcript-recipients`` different addresses per chat, so a chat is no mail relay."""
         cap = recipient_cap(self.engine.settings.transcript_recipients)
-        stored = await self.outbox.request_transcript(chat.account_id, chat.id, email, subject, timezone_offset_ms,
-                                                      self.engine.clock(), max_recipients=cap)
+        stored = await self.outbox.request_transcript(
+            chat.account_id, chat.id, email, subject, timezone_offset_ms, self.engine.clock(), max_recipients=cap
+        )
         if not stored:
             raise Invalid(f"A chat's transcript goes to at most {cap} different addresses")
 
@@ -43,13 +44,18 @@ class Transcripts:
             message = None
             if chat is None:
                 # The chat id is the visitor's secret: the log names the account, never the chat.
-                log.warning("transcript of a chat of account %s dropped: the chat is no longer stored",
-                            request.account_id)
+                log.warning(
+                    "transcript of a chat of account %s dropped: the chat is no longer stored", request.account_id
+                )
             else:
-                zone = (mail.offset_zone(request.timezone_offset_ms) if request.timezone_offset_ms is not None
-                        else engine.directory.zone(request.account_id))
-                message = mail.transcript(chat, account_name, zone, request.email, engine.settings.mail_from,
-                                          request.subject)
+                zone = (
+                    mail.offset_zone(request.timezone_offset_ms)
+                    if request.timezone_offset_ms is not None
+                    else engine.directory.zone(request.account_id)
+                )
+                message = mail.transcript(
+                    chat, account_name, zone, request.email, engine.settings.mail_from, request.subject
+                )
             composed.append((request, message))
         await self.outbox.complete_transcripts(composed, engine.clock())
         return sum(1 for _, message in composed if message is not None)

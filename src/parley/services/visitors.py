@@ -69,8 +69,13 @@ class Visitors:
             skill = directory.skill(directory.account(account_id).default_skill_id)
         return (skill.id if skill else None), None
 
-    async def start_chat(self, account_id: str, request: ChatRequest, request_key: str | None = None,
-                         requester_agent_id: int | None = None) -> Chat:
+    async def start_chat(
+        self,
+        account_id: str,
+        request: ChatRequest,
+        request_key: str | None = None,
+        requester_agent_id: int | None = None,
+    ) -> Chat:
         """``requester_agent_id``: the agent user whose bearer asked (only that bearer opens the chat)."""
         engine = self.engine
         engine.directory.account(account_id)
@@ -143,7 +148,9 @@ class Visitors:
                 events = await engine.append(chat, [draft], request_key, visitor_typing=Typing())
                 tally(engine).visitor_lines += 1
             elif event.type in AGENT_VISIBLE_TYPES:
-                events = await engine.append(chat, [rules.Draft(event.type, event.fields, agents_only=True)], request_key)
+                events = await engine.append(
+                    chat, [rules.Draft(event.type, event.fields, agents_only=True)], request_key
+                )
             else:
                 raise Invalid(f"Unsupported event type {event.type!r}")
             return events[-1].id

@@ -18,7 +18,7 @@ def is_postgres(url: str) -> bool:
 def database_path(url: str) -> str:
     """The SQLite file of a ``sqlite:///`` URL or a bare path (ValueError for any other URL)."""
     if url.startswith("sqlite:///"):
-        return url[len("sqlite:///"):]
+        return url[len("sqlite:///") :]
     if "://" in url:
         raise ValueError(f"unsupported database URL {url!r}: use sqlite:///path.db or postgresql://user@host/db")
     return url

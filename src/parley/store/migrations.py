@@ -211,19 +211,22 @@ STEPS: list[Step] = [
     # 5: who asked for a chat with an agent bearer (only that user's bearer opens it on the visitor
     # side), and the agent side's key for the chat's current assignment. Chats stored before get a
     # key of the same shape from SQLite's randomness (seeded by the OS); new ones from ``secrets``.
-    Step("""
+    Step(
+        """
     ALTER TABLE chats ADD COLUMN requester_agent_id INTEGER;
     ALTER TABLE chats ADD COLUMN agent_key TEXT;
     UPDATE chats SET agent_key = 'H' || (1000000000000000000 + abs(random() % 8000000000000000000)) || '-'
         || lower(hex(randomblob(16))) || 'K' || (1000000 + abs(random() % 9000000));
     CREATE UNIQUE INDEX chats_agent_key ON chats (agent_key);
-    """, postgres="""
+    """,
+        postgres="""
     ALTER TABLE chats ADD COLUMN requester_agent_id BIGINT;
     ALTER TABLE chats ADD COLUMN agent_key TEXT;
     UPDATE chats SET agent_key = 'H' || (1000000000000000000 + floor(random() * 8000000000000000000)::bigint) || '-'
         || replace(gen_random_uuid()::text, '-', '') || 'K' || (1000000 + floor(random() * 9000000)::bigint);
     CREATE UNIQUE INDEX chats_agent_key ON chats (agent_key);
-    """),
+    """,
+    ),
     # 6: a start loads only open chats and those ended within retention; without an index on
     # ended_ms it read every chat and every event ever stored (start time grew with history).
     Step("""
@@ -233,7 +236,9 @@ STEPS: list[Step] = [
     # changes with it. SQLite has one (PRAGMA data_version); on PostgreSQL every statement that
     # writes configuration bumps this counter in its own transaction (a trigger, so no writer,
     # present or future, can forget it).
-    Step("", postgres="""
+    Step(
+        "",
+        postgres="""
     CREATE TABLE config_changes (id BIGINT PRIMARY KEY CHECK (id = 1), counter BIGINT NOT NULL);
     INSERT INTO config_changes (id, counter) VALUES (1, 0);
     CREATE FUNCTION parley_config_changed() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -253,7 +258,8 @@ STEPS: list[Step] = [
         FOR EACH STATEMENT EXECUTE FUNCTION parley_config_changed();
     CREATE TRIGGER survey_definitions_changed AFTER INSERT OR UPDATE OR DELETE ON survey_definitions
         FOR EACH STATEMENT EXECUTE FUNCTION parley_config_changed();
-    """),
+    """,
+    ),
     # 8: many nodes. A chat row's version (a node's view is behind when the store's is higher), its
     # typing flags (a visitor reading another node sees them), and the current leadership term:
     # its epoch fences the leader's writes, its address and secret open the node link.

@@ -15,15 +15,20 @@ if TYPE_CHECKING:  # the store holds its participants: imported here only for th
 
 
 class Participants:
-    def __init__(self, store: "SqliteStore") -> None:
+    def __init__(self, store: SqliteStore) -> None:
         self.store = store
 
     async def insert(self, record: ParticipantRecord) -> None:
         def job(db):
             db.execute(
                 "INSERT INTO participants (id, account_id, conversation_id, claims, created_ms) VALUES (?, ?, ?, ?, ?)",
-                (record.id, record.account_id, record.conversation_id, orjson.dumps(record.claims).decode(),
-                 int(time.time() * 1000)),
+                (
+                    record.id,
+                    record.account_id,
+                    record.conversation_id,
+                    orjson.dumps(record.claims).decode(),
+                    int(time.time() * 1000),
+                ),
             )
 
         await self.store.write(job)

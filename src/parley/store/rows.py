@@ -8,8 +8,14 @@ from parley.domain.chat import Chat, Event, Routing, Typing
 
 # A chat's routing is kept in its details column under these keys (the names the request used),
 # so stores written before Routing existed read the same.
-ROUTING_KEYS = {"priority": "queuePriority", "direct_agent_id": "directAgentId", "transfer_target": "transferTarget",
-                "max_wait_seconds": "maxWaitTime", "transferred": "transferred", "requeued": "requeued"}
+ROUTING_KEYS = {
+    "priority": "queuePriority",
+    "direct_agent_id": "directAgentId",
+    "transfer_target": "transferTarget",
+    "max_wait_seconds": "maxWaitTime",
+    "transferred": "transferred",
+    "requeued": "requeued",
+}
 _DEFAULT_ROUTING = Routing()
 
 
@@ -29,8 +35,12 @@ def routing(details: dict) -> Routing:
 
 
 def typing_column(chat: Chat) -> str:
-    return orjson.dumps({"visitor": [chat.visitor_typing.value, chat.visitor_typing.since_ms],
-                         "agent": [chat.agent_typing.value, chat.agent_typing.since_ms]}).decode()
+    return orjson.dumps(
+        {
+            "visitor": [chat.visitor_typing.value, chat.visitor_typing.since_ms],
+            "agent": [chat.agent_typing.value, chat.agent_typing.since_ms],
+        }
+    ).decode()
 
 
 def typing_of(column: str | None) -> tuple[Typing, Typing]:
@@ -44,27 +54,54 @@ def typing_of(column: str | None) -> tuple[Typing, Typing]:
 def chat_columns(chat: Chat, next_event_id: int) -> tuple:
     """The values of the chat row's changing columns, in the order both stores write them."""
     return (
-        chat.state, chat.skill_id, chat.agent_id, chat.start_ms, chat.chatting_ms, chat.ended_ms,
-        chat.chat_timeout, chat.visitor_name, orjson.dumps(stored_details(chat)).decode(),
-        orjson.dumps(chat.custom_variables).decode(), next_event_id, chat.agent_key, typing_column(chat),
+        chat.state,
+        chat.skill_id,
+        chat.agent_id,
+        chat.start_ms,
+        chat.chatting_ms,
+        chat.ended_ms,
+        chat.chat_timeout,
+        chat.visitor_name,
+        orjson.dumps(stored_details(chat)).decode(),
+        orjson.dumps(chat.custom_variables).decode(),
+        next_event_id,
+        chat.agent_key,
+        typing_column(chat),
         chat.version,
     )
 
 
 # What both stores read of a chat row, in the order ``chat_from_row`` takes it.
-CHAT_COLUMNS = ("id, account_id, rt_session_id, visitor_id, state, skill_id, agent_id, start_ms, chatting_ms,"
-                " ended_ms, chat_timeout, visitor_name, details, custom_variables, agent_key, requester_agent_id,"
-                " typing, version")
+CHAT_COLUMNS = (
+    "id, account_id, rt_session_id, visitor_id, state, skill_id, agent_id, start_ms, chatting_ms,"
+    " ended_ms, chat_timeout, visitor_name, details, custom_variables, agent_key, requester_agent_id,"
+    " typing, version"
+)
 
 
 def chat_from_row(row) -> Chat:
     details = orjson.loads(row[12])
     visitor_typing, agent_typing = typing_of(row[16])
     return Chat(
-        id=row[0], account_id=row[1], rt_session_id=row[2], visitor_id=row[3], state=row[4], skill_id=row[5],
-        agent_id=row[6], start_ms=row[7], chatting_ms=row[8], ended_ms=row[9], chat_timeout=row[10],
-        visitor_name=row[11], details=details, routing=routing(details), custom_variables=orjson.loads(row[13]),
-        agent_key=row[14], requester_agent_id=row[15], visitor_typing=visitor_typing, agent_typing=agent_typing,
+        id=row[0],
+        account_id=row[1],
+        rt_session_id=row[2],
+        visitor_id=row[3],
+        state=row[4],
+        skill_id=row[5],
+        agent_id=row[6],
+        start_ms=row[7],
+        chatting_ms=row[8],
+        ended_ms=row[9],
+        chat_timeout=row[10],
+        visitor_name=row[11],
+        details=details,
+        routing=routing(details),
+        custom_variables=orjson.loads(row[13]),
+        agent_key=row[14],
+        requester_agent_id=row[15],
+        visitor_typing=visitor_typing,
+        agent_typing=agent_typing,
         version=row[17],
     )
 

@@ -88,8 +88,14 @@ class SqliteStore:
             db.execute(
                 "INSERT INTO accounts (id, name, timezone, default_skill_id, offline_email, created_ms)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
-                (account.id, account.name, account.timezone, account.default_skill_id, account.offline_email,
-                 _now_ms()),
+                (
+                    account.id,
+                    account.name,
+                    account.timezone,
+                    account.default_skill_id,
+                    account.offline_email,
+                    _now_ms(),
+                ),
             )
 
         await self.write(job)
@@ -113,13 +119,26 @@ class SqliteStore:
         await self.write(job)
 
     async def app_keys(self, account_id: str) -> list[AppKeyRecord]:
-        return await self.read(lambda db: [AppKeyRecord(*row) for row in db.execute(
-            "SELECT key_digest, account_id, created_ms FROM app_keys WHERE account_id = ? ORDER BY created_ms,"
-            " key_digest", (account_id,))])
+        return await self.read(
+            lambda db: [
+                AppKeyRecord(*row)
+                for row in db.execute(
+                    "SELECT key_digest, account_id, created_ms FROM app_keys WHERE account_id = ? ORDER BY created_ms,"
+                    " key_digest",
+                    (account_id,),
+                )
+            ]
+        )
 
     async def delete_app_key(self, account_id: str, key_digest: str) -> bool:
-        return await self.write(lambda db: db.execute(
-            "DELETE FROM app_keys WHERE account_id = ? AND key_digest = ?", (account_id, key_digest)).rowcount == 1)
+        return await self.write(
+            lambda db: (
+                db.execute(
+                    "DELETE FROM app_keys WHERE account_id = ? AND key_digest = ?", (account_id, key_digest)
+                ).rowcount
+                == 1
+            )
+        )
 
     async def create_skill(self, account_id: str, name: str) -> int:
         def job(db):
@@ -132,8 +151,17 @@ class SqliteStore:
             agent_id = db.execute(
                 "INSERT INTO agents (account_id, login, password_hash, nickname, display_name, email,"
                 " privilege_group, max_chats, enabled) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (agent.account_id, agent.login, agent.password_hash, agent.nickname, agent.display_name,
-                 agent.email, agent.privilege_group, agent.max_chats, int(agent.enabled)),
+                (
+                    agent.account_id,
+                    agent.login,
+                    agent.password_hash,
+                    agent.nickname,
+                    agent.display_name,
+                    agent.email,
+                    agent.privilege_group,
+                    agent.max_chats,
+                    int(agent.enabled),
+                ),
             ).lastrowid
             db.executemany(
                 "INSERT INTO agent_skills (agent_id, skill_id) VALUES (?, ?)",
@@ -150,11 +178,20 @@ class SqliteStore:
             db.execute(
                 "UPDATE agents SET password_hash = ?, nickname = ?, display_name = ?, max_chats = ?, enabled = ?"
                 " WHERE id = ?",
-                (agent.password_hash, agent.nickname, agent.display_name, agent.max_chats, int(agent.enabled),
-                 agent.id))
+                (
+                    agent.password_hash,
+                    agent.nickname,
+                    agent.display_name,
+                    agent.max_chats,
+                    int(agent.enabled),
+                    agent.id,
+                ),
+            )
             db.execute("DELETE FROM agent_skills WHERE agent_id = ?", (agent.id,))
-            db.executemany("INSERT INTO agent_skills (agent_id, skill_id) VALUES (?, ?)",
-                           [(agent.id, skill_id) for skill_id in agent.skill_ids])
+            db.executemany(
+                "INSERT INTO agent_skills (agent_id, skill_id) VALUES (?, ?)",
+                [(agent.id, skill_id) for skill_id in agent.skill_ids],
+            )
 
         await self.write(job)
 
@@ -177,27 +214,41 @@ class SqliteStore:
     # -- admin tokens ----------------------------------------------------------------------
 
     async def create_admin_token(self, name: str, token_digest: str, created_ms: int) -> int:
-        return await self.write(lambda db: db.execute(
-            "INSERT INTO admin_tokens (name, token_digest, created_ms) VALUES (?, ?, ?)",
-            (name, token_digest, created_ms)).lastrowid)
+        return await self.write(
+            lambda db: (
+                db.execute(
+                    "INSERT INTO admin_tokens (name, token_digest, created_ms) VALUES (?, ?, ?)",
+                    (name, token_digest, created_ms),
+                ).lastrowid
+            )
+        )
 
     async def admin_tokens(self) -> list[AdminToken]:
-        return await self.read(lambda db: [AdminToken(*row) for row in db.execute(
-            f"SELECT {_ADMIN_TOKEN_COLUMNS} FROM admin_tokens ORDER BY id")])
+        return await self.read(
+            lambda db: [
+                AdminToken(*row) for row in db.execute(f"SELECT {_ADMIN_TOKEN_COLUMNS} FROM admin_tokens ORDER BY id")
+            ]
+        )
 
     async def admin_token(self, token_digest: str) -> AdminToken | None:
         def read(db):
-            row = db.execute(f"SELECT {_ADMIN_TOKEN_COLUMNS} FROM admin_tokens WHERE token_digest = ?",
-                             (token_digest,)).fetchone()
+            row = db.execute(
+                f"SELECT {_ADMIN_TOKEN_COLUMNS} FROM admin_tokens WHERE token_digest = ?", (token_digest,)
+            ).fetchone()
             return AdminToken(*row) if row else None
 
         return await self.read(read)
 
     async def revoke_admin_token(self, token_id: int, revoked_ms: int) -> bool:
         """True when the token existed and was live; revoking twice keeps the first time."""
-        return await self.write(lambda db: db.execute(
-            "UPDATE admin_tokens SET revoked_ms = ? WHERE id = ? AND revoked_ms IS NULL",
-            (revoked_ms, token_id)).rowcount == 1)
+        return await self.write(
+            lambda db: (
+                db.execute(
+                    "UPDATE admin_tokens SET revoked_ms = ? WHERE id = ? AND revoked_ms IS NULL", (revoked_ms, token_id)
+                ).rowcount
+                == 1
+            )
+        )
 
     # -- visitors and chats --------------------------------------------------------------
 
@@ -251,8 +302,11 @@ class SqliteStore:
         return await self.read(lambda db: _load_chat(db, chat_id, events_from))
 
     async def chat_versions(self, ended_after_ms: int) -> dict[str, int]:
-        return await self.read(lambda db: dict(db.execute(
-            "SELECT id, version FROM chats WHERE ended_ms IS NULL OR ended_ms > ?", (ended_after_ms,))))
+        return await self.read(
+            lambda db: dict(
+                db.execute("SELECT id, version FROM chats WHERE ended_ms IS NULL OR ended_ms > ?", (ended_after_ms,))
+            )
+        )
 
     async def identity(self) -> str:
         """The same for every process on this database, and for no other database."""
@@ -296,7 +350,8 @@ class SqliteStore:
         def read(db):
             rows = db.execute(
                 "SELECT id, account_id, agent_id, bearer_digest, csrf, expires_ms FROM login_sessions"
-                " WHERE expires_ms > ?", (now_ms,)
+                " WHERE expires_ms > ?",
+                (now_ms,),
             )
             return [LoginSession(*row) for row in rows]
 
@@ -335,7 +390,9 @@ _ADMIN_TOKEN_COLUMNS = "id, name, token_digest, created_ms, revoked_ms"
 
 
 def _migrate(db: sqlite3.Connection) -> int:
-    db.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_ms INTEGER NOT NULL)")
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_ms INTEGER NOT NULL)"
+    )
     applied = {row[0] for row in db.execute("SELECT version FROM schema_migrations")}
     for version, step in enumerate(STEPS, start=1):
         if version in applied:
@@ -350,8 +407,10 @@ def _insert_events(db: sqlite3.Connection, chat_id: str, events: list[Event]) ->
     db.executemany(
         "INSERT INTO events (chat_id, id, type, time_ms, agents_only, fields, request_key)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [(chat_id, e.id, e.type, e.time_ms, int(e.agents_only), orjson.dumps(e.fields).decode(), e.request_key)
-         for e in events],
+        [
+            (chat_id, e.id, e.type, e.time_ms, int(e.agents_only), orjson.dumps(e.fields).decode(), e.request_key)
+            for e in events
+        ],
     )
 
 
@@ -361,8 +420,10 @@ def _load_directory(db: sqlite3.Connection) -> Directory:
         for row in db.execute("SELECT id, name, timezone, default_skill_id, offline_email FROM accounts")
     }
     keys = {row[0]: row[1] for row in db.execute("SELECT key_digest, account_id FROM app_keys")}
-    skills = {row[0]: Skill(id=row[0], account_id=row[1], name=row[2]) for row in db.execute(
-        "SELECT id, account_id, name FROM skills ORDER BY id")}
+    skills = {
+        row[0]: Skill(id=row[0], account_id=row[1], name=row[2])
+        for row in db.execute("SELECT id, account_id, name FROM skills ORDER BY id")
+    }
     agents: dict[int, Agent] = {}
     availability: dict[int, str] = {}
     for row in db.execute(
@@ -370,8 +431,16 @@ def _load_directory(db: sqlite3.Connection) -> Directory:
         " max_chats, enabled, availability FROM agents ORDER BY id"
     ):
         agents[row[0]] = Agent(
-            id=row[0], account_id=row[1], login=row[2], password_hash=row[3], nickname=row[4],
-            display_name=row[5], email=row[6], privilege_group=row[7], max_chats=row[8], enabled=bool(row[9]),
+            id=row[0],
+            account_id=row[1],
+            login=row[2],
+            password_hash=row[3],
+            nickname=row[4],
+            display_name=row[5],
+            email=row[6],
+            privilege_group=row[7],
+            max_chats=row[8],
+            enabled=bool(row[9]),
         )
         availability[row[0]] = row[10]
     for agent_id, skill_id in db.execute("SELECT agent_id, skill_id FROM agent_skills ORDER BY skill_id"):
@@ -384,23 +453,30 @@ def _load_chat(db: sqlite3.Connection, chat_id: str, events_from: int) -> Chat |
     if row is None:
         return None
     chat = chat_from_row(row)
-    chat.events = [event_from_row(r) for r in db.execute(
-        "SELECT id, type, time_ms, agents_only, fields, request_key FROM events WHERE chat_id = ? AND id >= ?"
-        " ORDER BY id", (chat_id, events_from))]
+    chat.events = [
+        event_from_row(r)
+        for r in db.execute(
+            "SELECT id, type, time_ms, agents_only, fields, request_key FROM events WHERE chat_id = ? AND id >= ?"
+            " ORDER BY id",
+            (chat_id, events_from),
+        )
+    ]
     return chat
 
 
 def _load_chats(db: sqlite3.Connection, ended_after_ms: int) -> list[Chat]:
     chats: dict[str, Chat] = {}
-    for row in db.execute(f"SELECT {CHAT_COLUMNS} FROM chats WHERE ended_ms IS NULL OR ended_ms > ?",
-                          (ended_after_ms,)):
+    for row in db.execute(
+        f"SELECT {CHAT_COLUMNS} FROM chats WHERE ended_ms IS NULL OR ended_ms > ?", (ended_after_ms,)
+    ):
         chats[row[0]] = chat_from_row(row)
     if chats:
         for row in db.execute(
             # Driven from the chats (index chats_ended), then each one's events by primary key: a
             # join let SQLite walk the whole events table instead.
             "SELECT chat_id, id, type, time_ms, agents_only, fields, request_key FROM events WHERE chat_id IN"
-            " (SELECT id FROM chats WHERE ended_ms IS NULL OR ended_ms > ?) ORDER BY chat_id, id", (ended_after_ms,)
+            " (SELECT id FROM chats WHERE ended_ms IS NULL OR ended_ms > ?) ORDER BY chat_id, id",
+            (ended_after_ms,),
         ):
             chats[row[0]].events.append(event_from_row(row[1:]))
     return list(chats.values())

@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # the store holds its survey records: imported here only for 
 
 
 class SurveyStore:
-    def __init__(self, store: "SqliteStore") -> None:
+    def __init__(self, store: SqliteStore) -> None:
         self.store = store
 
     async def save_definition(self, account_id: str, definition: Definition, now_ms: int) -> None:
@@ -31,17 +31,28 @@ class SurveyStore:
             clash = db.execute(
                 "SELECT skill_id FROM survey_definitions WHERE account_id = ? AND kind = ? AND survey_id = ?"
                 " AND skill_id IS NOT ?",
-                (account_id, definition.kind, survey.id, definition.skill_id)).fetchone()
+                (account_id, definition.kind, survey.id, definition.skill_id),
+            ).fetchone()
             if clash is not None:
                 where = f"skill {clash[0]}" if clash[0] is not None else "the account default"
                 raise Invalid(f"survey id {survey.id} is already the {definition.kind} survey of {where}")
-            db.execute("DELETE FROM survey_definitions WHERE account_id = ? AND kind = ? AND skill_id IS ?",
-                       (account_id, definition.kind, definition.skill_id))
+            db.execute(
+                "DELETE FROM survey_definitions WHERE account_id = ? AND kind = ? AND skill_id IS ?",
+                (account_id, definition.kind, definition.skill_id),
+            )
             db.execute(
                 "INSERT INTO survey_definitions (account_id, kind, skill_id, name, survey_id, document, imported_ms)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (account_id, definition.kind, definition.skill_id, definition.name, survey.id,
-                 orjson.dumps(surveys.document(survey)).decode(), now_ms))
+                (
+                    account_id,
+                    definition.kind,
+                    definition.skill_id,
+                    definition.name,
+                    survey.id,
+                    orjson.dumps(surveys.document(survey)).decode(),
+                    now_ms,
+                ),
+            )
 
         await self.store.write(job)
 
@@ -51,20 +62,25 @@ class SurveyStore:
         def read(db):
             rows = db.execute(
                 "SELECT kind, skill_id, name, document FROM survey_definitions WHERE account_id = ? AND kind = ?"
-                " ORDER BY imported_ms DESC, id DESC", (account_id, kind))
+                " ORDER BY imported_ms DESC, id DESC",
+                (account_id, kind),
+            )
             return [Definition(row[0], row[1], row[2], surveys.parse_document(orjson.loads(row[3]))) for row in rows]
 
         return await self.store.read(read)
 
-    async def save_submission(self, submission: Submission, *, replace: bool = False,
-                              mail: Message | None = None) -> None:
+    async def save_submission(
+        self, submission: Submission, *, replace: bool = False, mail: Message | None = None
+    ) -> None:
         """Store answers (``replace``: instead of the chat's earlier ones of this kind), and queue ``mail``
         in the same transaction, so an acknowledged offline message always has its mail queued."""
 
         def job(db):
             if replace and submission.chat_id is not None:
-                db.execute("DELETE FROM survey_submissions WHERE chat_id = ? AND kind = ?",
-                           (submission.chat_id, submission.kind))
+                db.execute(
+                    "DELETE FROM survey_submissions WHERE chat_id = ? AND kind = ?",
+                    (submission.chat_id, submission.kind),
+                )
             _insert_submission(db, submission)
             if mail is not None:
                 insert_message(db, mail, submission.submitted_ms)
@@ -73,27 +89,32 @@ class SurveyStore:
 
     async def submissions(self, account_id: str, kind: str, chat_id: str | None = None) -> list[Submission]:
         def read(db):
-            query = ("SELECT account_id, kind, chat_id, survey_id, answers, details, submitted_ms"
-                     " FROM survey_submissions WHERE account_id = ? AND kind = ?")
+            query = (
+                "SELECT account_id, kind, chat_id, survey_id, answers, details, submitted_ms"
+                " FROM survey_submissions WHERE account_id = ? AND kind = ?"
+            )
             params: tuple = (account_id, kind)
             if chat_id is not None:
                 query += " AND chat_id = ?"
                 params += (chat_id,)
             rows = db.execute(query + " ORDER BY submitted_ms, id", params)
-            return [Submission(row[0], row[1], row[2], row[3], _answers(row[4]), orjson.loads(row[5]), row[6])
-                    for row in rows]
+            return [
+                Submission(row[0], row[1], row[2], row[3], _answers(row[4]), orjson.loads(row[5]), row[6])
+                for row in rows
+            ]
 
         return await self.store.read(read)
 
-
     async def latest_for_visitor(self, account_id: str, kind: str, visitor_id: int) -> Submission | None:
         """The newest submission of this kind made in a chat of this visitor."""
+
         def read(db):
             return db.execute(
                 "SELECT s.account_id, s.kind, s.chat_id, s.survey_id, s.answers, s.details, s.submitted_ms"
                 " FROM survey_submissions s JOIN chats c ON c.id = s.chat_id"
                 " WHERE s.account_id = ? AND s.kind = ? AND c.visitor_id = ?"
-                " ORDER BY s.submitted_ms DESC, s.id DESC LIMIT 1", (account_id, kind, visitor_id),
+                " ORDER BY s.submitted_ms DESC, s.id DESC LIMIT 1",
+                (account_id, kind, visitor_id),
             ).fetchone()
 
         row = await self.store.read(read)
@@ -103,15 +124,26 @@ class SurveyStore:
 
 
 def _insert_submission(db: sqlite3.Connection, submission: Submission) -> None:
-    answers = [{"id": a.question_id, "label": a.label, "answer": list(a.values), "validationType": a.validation_type}
-               for a in submission.answers]
+    answers = [
+        {"id": a.question_id, "label": a.label, "answer": list(a.values), "validationType": a.validation_type}
+        for a in submission.answers
+    ]
     db.execute(
         "INSERT INTO survey_submissions (account_id, kind, chat_id, survey_id, answers, details, submitted_ms)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (submission.account_id, submission.kind, submission.chat_id, submission.survey_id,
-         orjson.dumps(answers).decode(), orjson.dumps(submission.details).decode(), submission.submitted_ms))
+        (
+            submission.account_id,
+            submission.kind,
+            submission.chat_id,
+            submission.survey_id,
+            orjson.dumps(answers).decode(),
+            orjson.dumps(submission.details).decode(),
+            submission.submitted_ms,
+        ),
+    )
 
 
 def _answers(raw: str) -> list[Answer]:
-    return [Answer(item["id"], item["label"], tuple(item["answer"]), item["validationType"])
-            for item in orjson.loads(raw)]
+    return [
+        Answer(item["id"], item["label"], tuple(item["answer"]), item["validationType"]) for item in orjson.loads(raw)
+    ]

@@ -23,7 +23,9 @@ def test_state_codes():
 
 
 def agent(max_chats: int) -> Agent:
-    return Agent(id=1, account_id="1", login="a", password_hash="x", nickname="A", display_name="A", max_chats=max_chats)
+    return Agent(
+        id=1, account_id="1", login="a", password_hash="x", nickname="A", display_name="A", max_chats=max_chats
+    )
 
 
 def test_capacity_below_max_chats():

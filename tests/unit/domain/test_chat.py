@@ -2,14 +2,29 @@ import pytest
 
 from parley.domain import chat as rules
 from parley.domain.chat import (
-    CHATTING, ENDED, NOT_TYPING, ONLY_TO_REP, REGULAR, TYPING, WAITING, Chat, Event, Typing,
+    CHATTING,
+    ENDED,
+    NOT_TYPING,
+    ONLY_TO_REP,
+    REGULAR,
+    TYPING,
+    WAITING,
+    Chat,
+    Event,
+    Typing,
 )
 from parley.domain.refusals import Forbidden, NotFound
 
 
 def new_chat(**changes) -> Chat:
-    values = dict(id="H1000000000000000000-" + "0" * 32 + "K1000000", account_id="1", rt_session_id=4294967297,
-                  visitor_id=123, start_ms=1_000_000, chat_timeout=40)
+    values = dict(
+        id="H1000000000000000000-" + "0" * 32 + "K1000000",
+        account_id="1",
+        rt_session_id=4294967297,
+        visitor_id=123,
+        start_ms=1_000_000,
+        chat_timeout=40,
+    )
     values.update(changes)
     return Chat(**values)
 

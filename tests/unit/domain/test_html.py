@@ -22,7 +22,7 @@ def test_event_handler_attributes_are_removed():
     assert "onclick" not in cleaned
     assert "onmouseover" not in cleaned
     assert "steal" not in cleaned
-    assert "<div>text</div>" == cleaned
+    assert cleaned == "<div>text</div>"
 
 
 def test_javascript_urls_are_removed():

@@ -46,7 +46,7 @@ def test_visit_id_is_head_plus_tail():
 def test_visit_id_of_a_new_chat_id():
     chat_id = ids.new_chat_id()
     head = chat_id.split("-")[0]
-    tail = chat_id[chat_id.index("K"):]
+    tail = chat_id[chat_id.index("K") :]
     assert ids.visit_id(chat_id) == head + tail
 
 

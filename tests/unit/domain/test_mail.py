@@ -6,8 +6,16 @@ from zoneinfo import ZoneInfo
 
 from parley.domain import chat as rules
 from parley.domain.chat import Chat, Event
-from parley.domain.mail import (MAX_ATTEMPTS, MAX_RETRY_MS, html_to_text, offline_message, offset_zone,
-                                retry_delay_ms, transcript, transcript_lines)
+from parley.domain.mail import (
+    MAX_ATTEMPTS,
+    MAX_RETRY_MS,
+    html_to_text,
+    offline_message,
+    offset_zone,
+    retry_delay_ms,
+    transcript,
+    transcript_lines,
+)
 from parley.domain.survey import Answer
 
 # 2024-01-15T12:00:00Z
@@ -27,12 +35,16 @@ def test_the_outbox_keeps_trying_for_more_than_a_day():
 
 def chat_with_lines() -> Chat:
     chat = Chat(id="c1", account_id="1", rt_session_id=1, visitor_id=2, start_ms=START, chat_timeout=40)
-    drafts = rules.opening(["agents only: came from pricing"]) + rules.acceptance("Natalie") + [
-        rules.visitor_line("Hello", None),
-        rules.agent_line("<p>Hi <b>there</b></p><script>x()</script>", "html", "Natalie", rules.REGULAR, None),
-        rules.agent_line("note to colleagues", "plain", "Natalie", rules.ONLY_TO_REP, None),
-        rules.visitor_line("Thanks", "Ann"),
-    ]
+    drafts = (
+        rules.opening(["agents only: came from pricing"])
+        + rules.acceptance("Natalie")
+        + [
+            rules.visitor_line("Hello", None),
+            rules.agent_line("<p>Hi <b>there</b></p><script>x()</script>", "html", "Natalie", rules.REGULAR, None),
+            rules.agent_line("note to colleagues", "plain", "Natalie", rules.ONLY_TO_REP, None),
+            rules.visitor_line("Thanks", "Ann"),
+        ]
+    )
     for i, draft in enumerate(drafts):
         chat.events.append(Event(i, draft.type, START + i * 1000, draft.fields, draft.agents_only))
     return chat
@@ -76,10 +88,20 @@ def test_html_to_text_keeps_text_and_line_breaks():
 
 
 def test_offline_message_lists_answers_and_replies_to_the_visitor():
-    answers = [Answer(1, "Your name?", ("Ann",)), Answer(2, "E-mail", ("ann@example.com",), "email"),
-               Answer(3, "Message", ("Line one\nLine two",))]
-    message = offline_message("Acme", answers, {"skill": "Sales", "chatReferrer": "https://shop/p"}, START,
-                              ZoneInfo("UTC"), "sales@acme", "chat@acme")
+    answers = [
+        Answer(1, "Your name?", ("Ann",)),
+        Answer(2, "E-mail", ("ann@example.com",), "email"),
+        Answer(3, "Message", ("Line one\nLine two",)),
+    ]
+    message = offline_message(
+        "Acme",
+        answers,
+        {"skill": "Sales", "chatReferrer": "https://shop/p"},
+        START,
+        ZoneInfo("UTC"),
+        "sales@acme",
+        "chat@acme",
+    )
     assert message.reply_to == "ann@example.com"
     assert message.subject == "Offline message for Acme (Sales)"
     assert "Your name?\n    Ann\n" in message.text

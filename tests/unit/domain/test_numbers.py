@@ -12,10 +12,18 @@ from parley.domain.refusals import Invalid
 ODD_DIGITS = ["²", "①", "١", "５", "०", "𝟗"]
 
 
-@pytest.mark.parametrize("text, value", [
-    ("0", 0), ("7", 7), ("007", 7), ("42", 42), (" 42 ", 42), ("\n42\t", 42),
-    (str(MAX_SAFE_INTEGER), MAX_SAFE_INTEGER),
-])
+@pytest.mark.parametrize(
+    "text, value",
+    [
+        ("0", 0),
+        ("7", 7),
+        ("007", 7),
+        ("42", 42),
+        (" 42 ", 42),
+        ("\n42\t", 42),
+        (str(MAX_SAFE_INTEGER), MAX_SAFE_INTEGER),
+    ],
+)
 def test_reads_ascii_digits(text, value):
     assert parse_integer(text) == value
 
@@ -28,10 +36,29 @@ def test_refuses_digits_that_are_not_ascii(digit):
             parse_integer(text)
 
 
-@pytest.mark.parametrize("text", [
-    "", " ", "-", "+1", "1.0", "1e3", "0x10", "1_000", "1 000", "one", "-0", "-1", "\u20031",
-    "1" * 17, "1" * 5000, str(2**53), "9" * 16, "12\x00",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        " ",
+        "-",
+        "+1",
+        "1.0",
+        "1e3",
+        "0x10",
+        "1_000",
+        "1 000",
+        "one",
+        "-0",
+        "-1",
+        "\u20031",
+        "1" * 17,
+        "1" * 5000,
+        str(2**53),
+        "9" * 16,
+        "12\x00",
+    ],
+)
 def test_refuses_everything_else_non_negative(text):
     with pytest.raises(Invalid):
         parse_integer(text)
@@ -79,9 +106,24 @@ def test_to_integer_takes_numbers_and_digit_strings(value, expected):
     assert to_integer(value) == expected
 
 
-@pytest.mark.parametrize("value", [
-    True, False, 1.5, float("inf"), float("nan"), 1e20, -1, 2**53, [1], {"$": "1"}, None, "1²", "١",
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        True,
+        False,
+        1.5,
+        float("inf"),
+        float("nan"),
+        1e20,
+        -1,
+        2**53,
+        [1],
+        {"$": "1"},
+        None,
+        "1²",
+        "١",
+    ],
+)
 def test_to_integer_refuses_the_rest(value):
     with pytest.raises(Invalid):
         to_integer(value)
@@ -92,9 +134,25 @@ def test_decimal_reads_plain_fractions(text, value):
     assert parse_decimal(text, maximum=50) == value
 
 
-@pytest.mark.parametrize("text", [
-    "51", "-1", "soon", "nan", "inf", "1e1", "1_0", ".5", "5.", "١", "５", "1²", "1" * 5000, "+1",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "51",
+        "-1",
+        "soon",
+        "nan",
+        "inf",
+        "1e1",
+        "1_0",
+        ".5",
+        "5.",
+        "١",
+        "５",
+        "1²",
+        "1" * 5000,
+        "+1",
+    ],
+)
 def test_decimal_refuses_what_float_would_take(text):
     with pytest.raises(Invalid):
         parse_decimal(text, maximum=50)

@@ -6,8 +6,15 @@ SALES, SUPPORT = 1, 2
 
 def agent(agent_id: int, skills=(SALES,), max_chats: int = 2, enabled: bool = True) -> Agent:
     return Agent(
-        id=agent_id, account_id="1", login=f"a{agent_id}", password_hash="x", nickname=f"A{agent_id}",
-        display_name=f"A{agent_id}", max_chats=max_chats, enabled=enabled, skill_ids=list(skills),
+        id=agent_id,
+        account_id="1",
+        login=f"a{agent_id}",
+        password_hash="x",
+        nickname=f"A{agent_id}",
+        display_name=f"A{agent_id}",
+        max_chats=max_chats,
+        enabled=enabled,
+        skill_ids=list(skills),
     )
 
 

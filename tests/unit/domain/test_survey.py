@@ -9,20 +9,58 @@ import pytest
 from lxml import etree
 
 from parley.domain.refusals import Invalid, Malformed
-from parley.domain.survey import (AGENT, EXIT, OFFLINE, PRECHAT, Definition, Survey, check_answers, choose, document,
-                                  parse_answers, parse_document, render, visible_questions)
+from parley.domain.survey import (
+    AGENT,
+    EXIT,
+    OFFLINE,
+    PRECHAT,
+    Definition,
+    Survey,
+    check_answers,
+    choose,
+    document,
+    parse_answers,
+    parse_document,
+    render,
+    visible_questions,
+)
 from parley.wire import jsoncodec, xmlcodec
 
 # server spec V5, JSON example
-PRECHAT_EXAMPLE = {"survey": {
-  "id": "40216", "title": "", "header": "Before we start, please tell us a little about you.",
-  "questions": {"question": [
-    {"id": "12786273", "logicId": "4", "order": "0", "mandatory": "true", "type": "Dropdown Box",
-     "validationType": "alpha_numeric", "label": "Which team do you need?",
-     "entry": [{"value": "CATS", "checked": "false", "logic": {"showLogicId": "5"}},
-               {"value": "DOGS", "checked": "false"}]},
-    {"id": "16314710", "logicId": "5", "order": "1", "mandatory": "true", "type": "Text Field",
-     "validationType": "alpha_numeric", "label": "Your name?", "lastKnownValue": "John"}]}}}
+PRECHAT_EXAMPLE = {
+    "survey": {
+        "id": "40216",
+        "title": "",
+        "header": "Before we start, please tell us a little about you.",
+        "questions": {
+            "question": [
+                {
+                    "id": "12786273",
+                    "logicId": "4",
+                    "order": "0",
+                    "mandatory": "true",
+                    "type": "Dropdown Box",
+                    "validationType": "alpha_numeric",
+                    "label": "Which team do you need?",
+                    "entry": [
+                        {"value": "CATS", "checked": "false", "logic": {"showLogicId": "5"}},
+                        {"value": "DOGS", "checked": "false"},
+                    ],
+                },
+                {
+                    "id": "16314710",
+                    "logicId": "5",
+                    "order": "1",
+                    "mandatory": "true",
+                    "type": "Text Field",
+                    "validationType": "alpha_numeric",
+                    "label": "Your name?",
+                    "lastKnownValue": "John",
+                },
+            ]
+        },
+    }
+}
 
 # server spec V5, XML example (whitespace between elements removed)
 PRECHAT_XML = (
@@ -37,14 +75,40 @@ PRECHAT_XML = (
 )
 
 # server spec V22, JSON example
-EXIT_EXAMPLE = {"survey": {"id": 361348, "title": "", "header": "",
-  "questions": {"question": [
-    {"type": "Radio Button", "validationType": "alpha_numeric", "id": 4991315, "logicId": 1, "order": 0,
-     "mandatory": False, "label": "Shall we e-mail you a copy of this chat?",
-     "entry": [{"checked": False, "value": "yes", "displayValue": "Yes"},
-               {"checked": False, "value": "no", "displayValue": "No"}]},
-    {"type": "Text Field", "validationType": "email", "id": 4991311, "logicId": 2, "order": 1,
-     "mandatory": False, "label": "Your e-mail address:", "lastKnownValue": ""}]}}}
+EXIT_EXAMPLE = {
+    "survey": {
+        "id": 361348,
+        "title": "",
+        "header": "",
+        "questions": {
+            "question": [
+                {
+                    "type": "Radio Button",
+                    "validationType": "alpha_numeric",
+                    "id": 4991315,
+                    "logicId": 1,
+                    "order": 0,
+                    "mandatory": False,
+                    "label": "Shall we e-mail you a copy of this chat?",
+                    "entry": [
+                        {"checked": False, "value": "yes", "displayValue": "Yes"},
+                        {"checked": False, "value": "no", "displayValue": "No"},
+                    ],
+                },
+                {
+                    "type": "Text Field",
+                    "validationType": "email",
+                    "id": 4991311,
+                    "logicId": 2,
+                    "order": 1,
+                    "mandatory": False,
+                    "label": "Your e-mail address:",
+                    "lastKnownValue": "",
+                },
+            ]
+        },
+    }
+}
 
 
 def as_json(tree: dict) -> dict:
@@ -89,24 +153,64 @@ def test_exit_renders_the_spec_example_typed_with_display_values():
 
 
 def test_one_question_one_entry_and_one_logic_id_collapse_to_objects():
-    survey = parse_document({"survey": {"id": 7, "questions": {"question": {
-        "id": 1, "type": "Radio Button", "label": "Pick", "entry": {"value": "a", "logic": {"showLogicId": [1]}}}}}})
+    survey = parse_document(
+        {
+            "survey": {
+                "id": 7,
+                "questions": {
+                    "question": {
+                        "id": 1,
+                        "type": "Radio Button",
+                        "label": "Pick",
+                        "entry": {"value": "a", "logic": {"showLogicId": [1]}},
+                    }
+                },
+            }
+        }
+    )
     question = as_json(render(survey, PRECHAT))["survey"]["questions"]["question"]
     assert isinstance(question, dict)
     assert question["entry"] == {"value": "a", "checked": "false", "logic": {"showLogicId": "1"}}
 
 
 def test_several_show_logic_ids_stay_an_array():
-    survey = parse_document({"survey": {"id": 7, "questions": {"question": [
-        {"id": 1, "logicId": 1, "type": "Checkbox", "entry": {"value": "a", "logic": {"showLogicId": [2, 3]}}},
-        {"id": 2, "logicId": 2, "type": "Text Field"}, {"id": 3, "logicId": 3, "type": "Text Area"}]}}})
+    survey = parse_document(
+        {
+            "survey": {
+                "id": 7,
+                "questions": {
+                    "question": [
+                        {
+                            "id": 1,
+                            "logicId": 1,
+                            "type": "Checkbox",
+                            "entry": {"value": "a", "logic": {"showLogicId": [2, 3]}},
+                        },
+                        {"id": 2, "logicId": 2, "type": "Text Field"},
+                        {"id": 3, "logicId": 3, "type": "Text Area"},
+                    ]
+                },
+            }
+        }
+    )
     entry = as_json(render(survey, EXIT))["survey"]["questions"]["question"][0]["entry"]
     assert entry["logic"] == {"showLogicId": [2, 3]}
 
 
 def test_text_questions_always_carry_last_known_value_and_selection_questions_never():
-    survey = parse_document({"survey": {"id": 1, "questions": {"question": [
-        {"id": 1, "type": "Text Area"}, {"id": 2, "type": "Dropdown Box", "entry": {"value": "x"}}]}}})
+    survey = parse_document(
+        {
+            "survey": {
+                "id": 1,
+                "questions": {
+                    "question": [
+                        {"id": 1, "type": "Text Area"},
+                        {"id": 2, "type": "Dropdown Box", "entry": {"value": "x"}},
+                    ]
+                },
+            }
+        }
+    )
     first, second = as_json(render(survey, PRECHAT))["survey"]["questions"]["question"]
     assert first["lastKnownValue"] == "" and "entry" not in first
     assert "lastKnownValue" not in second and second["entry"]["value"] == "x"
@@ -117,7 +221,8 @@ def test_text_questions_always_carry_last_known_value_and_selection_questions_ne
 
 def test_numbers_and_strings_parse_alike():
     assert parse_document(PRECHAT_EXAMPLE) == parse_document(
-        {"survey": as_json(render(parse_document(PRECHAT_EXAMPLE), EXIT))["survey"]})
+        {"survey": as_json(render(parse_document(PRECHAT_EXAMPLE), EXIT))["survey"]}
+    )
 
 
 def test_the_stored_form_reads_back_the_same(prechat):
@@ -140,15 +245,35 @@ BAD_DOCUMENTS = [
     ({"survey": {"id": 1, "questions": {"question": {"type": "Text Field"}}}}, Malformed),
     ({"survey": {"id": 1, "questions": {"question": {"id": 1, "type": "Slider"}}}}, Invalid),
     ({"survey": {"id": 1, "questions": {"question": {"id": 1, "type": "Checkbox"}}}}, Invalid),
-    ({"survey": {"id": 1, "questions": {"question": {"id": 1, "type": "Text Field", "entry": {"value": "a"}}}}},
-     Invalid),
-    ({"survey": {"id": 1, "questions": {"question": [{"id": 1, "type": "Text Field"},
-                                                      {"id": 1, "type": "Text Area"}]}}}, Invalid),
-    ({"survey": {"id": 1, "questions": {"question": {"id": 1, "type": "Radio Button",
-                                                     "entry": {"value": "a", "logic": {"showLogicId": 9}}}}}}, Invalid),
+    (
+        {"survey": {"id": 1, "questions": {"question": {"id": 1, "type": "Text Field", "entry": {"value": "a"}}}}},
+        Invalid,
+    ),
+    (
+        {
+            "survey": {
+                "id": 1,
+                "questions": {"question": [{"id": 1, "type": "Text Field"}, {"id": 1, "type": "Text Area"}]},
+            }
+        },
+        Invalid,
+    ),
+    (
+        {
+            "survey": {
+                "id": 1,
+                "questions": {
+                    "question": {"id": 1, "type": "Radio Button", "entry": {"value": "a", "logic": {"showLogicId": 9}}}
+                },
+            }
+        },
+        Invalid,
+    ),
     ({"survey": {"id": 1, "questions": {"question": {"id": 1, "type": "Text Field", "mandatory": "maybe"}}}}, Invalid),
-    ({"survey": {"id": 1, "questions": {"question": {"id": 1, "type": "Text Field", "validationType": "phone"}}}},
-     Invalid),
+    (
+        {"survey": {"id": 1, "questions": {"question": {"id": 1, "type": "Text Field", "validationType": "phone"}}}},
+        Invalid,
+    ),
     ({"survey": {"id": "abc", "questions": {"question": {"id": 1, "type": "Text Field"}}}}, Invalid),
 ]
 
@@ -167,8 +292,9 @@ def answers(content: dict) -> dict:
 
 
 def test_answers_in_the_canonical_form(prechat):
-    survey_id, given = parse_answers({"id": 40216, "question": [{"id": 12786273, "answer": "CATS"},
-                                                                {"id": "16314710", "answer": "Ann"}]})
+    survey_id, given = parse_answers(
+        {"id": 40216, "question": [{"id": 12786273, "answer": "CATS"}, {"id": "16314710", "answer": "Ann"}]}
+    )
     assert survey_id == 40216
     checked = check_answers(prechat, given)
     assert [(a.question_id, a.values) for a in checked] == [(12786273, ("CATS",)), (16314710, ("Ann",))]
@@ -207,17 +333,33 @@ def test_a_selection_answer_must_be_one_of_its_entries(prechat):
         check_answers(prechat, {12786273: ["BIRDS"]})
 
 
-VALIDATED = parse_document({"survey": {"id": 3, "questions": {"question": [
-    {"id": 1, "type": "Text Field", "validationType": "email", "mandatory": True},
-    {"id": 2, "type": "Text Field", "validationType": "numeric"},
-    {"id": 3, "type": "Checkbox", "entry": [{"value": "a"}, {"value": "b"}]},
-    {"id": 4, "type": "Radio Button", "entry": [{"value": "a"}, {"value": "b"}]}]}}})
+VALIDATED = parse_document(
+    {
+        "survey": {
+            "id": 3,
+            "questions": {
+                "question": [
+                    {"id": 1, "type": "Text Field", "validationType": "email", "mandatory": True},
+                    {"id": 2, "type": "Text Field", "validationType": "numeric"},
+                    {"id": 3, "type": "Checkbox", "entry": [{"value": "a"}, {"value": "b"}]},
+                    {"id": 4, "type": "Radio Button", "entry": [{"value": "a"}, {"value": "b"}]},
+                ]
+            },
+        }
+    }
+)
 
 
-@pytest.mark.parametrize("given", [
-    {1: ["not an address"]}, {1: ["a@b", "c@d"]}, {1: ["a@b"], 2: ["12a"]}, {1: ["a@b"], 4: ["a", "b"]},
-    {1: ["a@b"], 3: ["a", "c"]},
-])
+@pytest.mark.parametrize(
+    "given",
+    [
+        {1: ["not an address"]},
+        {1: ["a@b", "c@d"]},
+        {1: ["a@b"], 2: ["12a"]},
+        {1: ["a@b"], 4: ["a", "b"]},
+        {1: ["a@b"], 3: ["a", "c"]},
+    ],
+)
 def test_validation_types_and_answer_counts_are_enforced(given):
     with pytest.raises(Invalid):
         check_answers(VALIDATED, given)
@@ -230,7 +372,9 @@ def test_lenient_email_numbers_and_several_checkbox_answers_pass():
 
 def test_checkbox_answers_may_be_an_array_and_blank_answers_count_as_none():
     assert answers({"id": 3, "question": [{"id": 3, "answer": ["a", "b"]}, {"id": 2, "answer": "  "}]}) == {
-        3: ["a", "b"], 2: []}
+        3: ["a", "b"],
+        2: [],
+    }
 
 
 def test_the_structure_form_answers_with_checked_entries_and_last_known_values(prechat):
@@ -243,14 +387,17 @@ def test_the_structure_form_answers_with_checked_entries_and_last_known_values(p
         check_answers(prechat, answers(structure))
 
 
-@pytest.mark.parametrize("content, refusal", [
-    ({"question": {"id": 1, "answer": "x"}}, Malformed),
-    ({"id": 1, "question": {"answer": "x"}}, Malformed),
-    ({"id": 1, "question": "x"}, Malformed),
-    ({"id": 1, "question": [{"id": 1, "answer": "a"}, {"id": 1, "answer": "b"}]}, Invalid),
-    ({"id": 1, "question": {"id": 1, "answer": {"nested": "x"}}}, Invalid),
-    ({"id": 1, "question": {"id": 1, "answer": True}}, Invalid),
-])
+@pytest.mark.parametrize(
+    "content, refusal",
+    [
+        ({"question": {"id": 1, "answer": "x"}}, Malformed),
+        ({"id": 1, "question": {"answer": "x"}}, Malformed),
+        ({"id": 1, "question": "x"}, Malformed),
+        ({"id": 1, "question": [{"id": 1, "answer": "a"}, {"id": 1, "answer": "b"}]}, Invalid),
+        ({"id": 1, "question": {"id": 1, "answer": {"nested": "x"}}}, Invalid),
+        ({"id": 1, "question": {"id": 1, "answer": True}}, Invalid),
+    ],
+)
 def test_malformed_answers_are_refused(content, refusal):
     with pytest.raises(refusal):
         parse_answers(content)

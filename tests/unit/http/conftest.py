@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from parley.http.app import create_app
-from parley.services.accounts import DEMO_ACCOUNT, DEMO_AGENT, DEMO_APP_KEY
+from parley.services.accounts import DEMO_ACCOUNT, DEMO_APP_KEY
 
 BASE = "http://parley.test"
 ACCOUNT_URL = f"{BASE}/api/account/{DEMO_ACCOUNT}"

@@ -30,7 +30,8 @@ async def test_every_answer_names_its_request_and_logs_one_line(http, access, ac
     assert [(line.method, line.route, line.status, line.account) for line in lines] == [
         ("POST", "/api/account/{account_id}/chat/request", 201, account_id),
         ("GET", "/api/account/{account_id}/chat/{chat_id:chat}/events", 200, account_id),
-        ("GET", "(unmatched)", 404, None)]
+        ("GET", "(unmatched)", 404, None),
+    ]
     assert all(line.duration_ms >= 0 for line in lines)
     chat_id = chat_url.rsplit("/", 1)[1]
     assert not any(chat_id in line.getMessage() or chat_id in str(vars(line)) for line in lines)
@@ -39,7 +40,7 @@ async def test_every_answer_names_its_request_and_logs_one_line(http, access, ac
 async def test_a_sane_incoming_id_is_kept_and_an_odd_one_replaced(http, access):
     kept = await http.get("/health", headers={"X-Request-Id": "proxy-7f3a:01.b"})
     assert kept.headers["x-request-id"] == "proxy-7f3a:01.b"
-    for odd in ("two words", "x" * 65, "a\u00e9".encode(), "quote\"d", ""):
+    for odd in ("two words", "x" * 65, "a\u00e9".encode(), 'quote"d', ""):
         replaced = await http.get("/health", headers={"X-Request-Id": odd})
         sent = odd.decode("latin-1") if isinstance(odd, bytes) else odd
         assert replaced.headers["x-request-id"] not in (sent, "")
@@ -48,8 +49,10 @@ async def test_a_sane_incoming_id_is_kept_and_an_odd_one_replaced(http, access):
 
 async def test_errors_and_preflights_carry_an_id_too(http, access):
     refused = await http.get(f"{ACCOUNT_URL}/chat/availability.json?v=1&appKey=wrong")
-    preflight = await http.options(f"{ACCOUNT_URL}/chat/request", headers={
-        "Origin": "https://shop.example", "Access-Control-Request-Method": "POST"})
+    preflight = await http.options(
+        f"{ACCOUNT_URL}/chat/request",
+        headers={"Origin": "https://shop.example", "Access-Control-Request-Method": "POST"},
+    )
     assert refused.status_code == 401 and refused.headers["x-request-id"]
     assert preflight.status_code == 204 and preflight.headers["x-request-id"]
     assert "X-Request-Id" in preflight.headers["access-control-expose-headers"]
@@ -71,8 +74,9 @@ async def test_an_unexpected_error_is_logged_by_route_and_request_id_never_by_pa
         raise RuntimeError("a bug")
 
     async with client(app, raise_app_exceptions=False) as http:
-        chat = (await http.post(f"{ACCOUNT_URL}/chat/request.json?v=1&{APP_KEY}",
-                                json={"request": {"skill": "Sales"}})).headers["location"]
+        chat = (
+            await http.post(f"{ACCOUNT_URL}/chat/request.json?v=1&{APP_KEY}", json={"request": {"skill": "Sales"}})
+        ).headers["location"]
         monkeypatch.setattr(Visitors, "post", broken)
         caplog.set_level(logging.INFO)
         answer = await http.post(f"{chat}/events.json?v=1&{APP_KEY}", json={"event": {"@type": "line", "text": "hi"}})

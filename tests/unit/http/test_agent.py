@@ -25,12 +25,15 @@ class Agent:
         self.csrf = login.get("csrf")
 
     @classmethod
-    async def log_in(cls, http, login: str = "natalie", password: str = "natalie") -> "Agent":
+    async def log_in(cls, http, login: str = "natalie", password: str = "natalie") -> Agent:
         logged = await http.post(f"{ACCOUNT_URL}/login?v=1.3", json={"username": login, "password": password})
         assert logged.status_code == 200, logged.text
         bearer = logged.json()["bearer"]
-        created = await http.post(f"{ACCOUNT_URL}/agentSession.json?v=1", json={"loginData": {}},
-                                  headers={"Authorization": f"Bearer {bearer}"})
+        created = await http.post(
+            f"{ACCOUNT_URL}/agentSession.json?v=1",
+            json={"loginData": {}},
+            headers={"Authorization": f"Bearer {bearer}"},
+        )
         assert created.status_code == 201, created.text
         session = created.json()["agentSessionLocation"]["link"]["@href"]
         assert created.headers["location"] == session
@@ -52,12 +55,20 @@ class Agent:
 
 
 async def test_login_refusals(http):
-    refused(await http.post(f"{ACCOUNT_URL}/login?v=1.3", json={"username": "natalie", "password": "wrong"}), 401,
-            errors.UNAUTHORIZED)
+    refused(
+        await http.post(f"{ACCOUNT_URL}/login?v=1.3", json={"username": "natalie", "password": "wrong"}),
+        401,
+        errors.UNAUTHORIZED,
+    )
     refused(await http.post(f"{ACCOUNT_URL}/login?v=1.3", json={"username": "natalie"}), 400, errors.BAD_BODY)
     refused(await http.post(f"{ACCOUNT_URL}/agentSession.json?v=1", json={}), 401, errors.UNAUTHORIZED)
-    refused(await http.post(f"{ACCOUNT_URL}/agentSession.json?v=1", json={},
-                            headers={"Authorization": "Bearer not-a-bearer"}), 401, errors.UNAUTHORIZED)
+    refused(
+        await http.post(
+            f"{ACCOUNT_URL}/agentSession.json?v=1", json={}, headers={"Authorization": "Bearer not-a-bearer"}
+        ),
+        401,
+        errors.UNAUTHORIZED,
+    )
 
 
 async def test_a_session_its_info_and_availability(http):
@@ -69,8 +80,11 @@ async def test_a_session_its_info_and_availability(http):
     assert [skill["name"] for skill in many(info["skillsInfo"]["skillInfo"])] == ["Sales"]
     away = await agent.put(f"{agent.session}/availability", {"availability": {"chat": "Away"}})
     assert away.json() == {"availability": {"chat": "Away", "voice": "Offline"}}
-    refused(await agent.put(f"{agent.session}/availability", {"availability": {"chat": "Dancing"}}), 400,
-            errors.OUT_OF_RANGE)
+    refused(
+        await agent.put(f"{agent.session}/availability", {"availability": {"chat": "Dancing"}}),
+        400,
+        errors.OUT_OF_RANGE,
+    )
     refused(await agent.get(f"{ACCOUNT_URL}/agentSession/999999"), 404, errors.NOT_FOUND)
     assert (await http.get(f"{agent.session}.json")).status_code == 401  # no bearer
     closed = await agent.http.delete(f"{agent.session}.json", headers=agent.auth)
@@ -80,8 +94,7 @@ async def test_a_session_its_info_and_availability(http):
 
 async def test_a_chat_from_ring_to_end_on_both_sides(http, account_id):
     agent = await Agent.log_in(http)
-    assert (await agent.get(f"{agent.session}/incomingRequests")).json() == {
-        "incomingRequests": {"ringingCount": "0"}}
+    assert (await agent.get(f"{agent.session}/incomingRequests")).json() == {"incomingRequests": {"ringingCount": "0"}}
     refused(await agent.post(f"{agent.session}/incomingRequests", {}), 404, errors.NOT_FOUND)
     chat = await new_chat(http, preChatLines={"line": ["from the pricing page"]})
     ringing = (await agent.get(f"{agent.session}/incomingRequests")).json()["incomingRequests"]
@@ -100,10 +113,14 @@ async def test_a_chat_from_ring_to_end_on_both_sides(http, account_id):
     assert (await agent.put(f"{agent_chat}/info/agentTyping", {"agentTyping": "typing"})).status_code == 200
     assert (await http.get(f"{chat}/info/agentTyping.json?{Q}")).json() == {"agentTyping": "typing"}
     refused(await agent.put(f"{agent_chat}/info/visitorName", {"visitorName": "x"}), 400, errors.OUT_OF_RANGE)
-    refused(await agent.post(f"{agent_chat}/events", {"event": {"@type": "state", "state": "chatting"}}), 400,
-            errors.OUT_OF_RANGE)
-    refused(await agent.post(f"{agent_chat}/events", {"event": {"@type": "line", "text": ""}}), 400,
-            errors.OUT_OF_RANGE)
+    refused(
+        await agent.post(f"{agent_chat}/events", {"event": {"@type": "state", "state": "chatting"}}),
+        400,
+        errors.OUT_OF_RANGE,
+    )
+    refused(
+        await agent.post(f"{agent_chat}/events", {"event": {"@type": "line", "text": ""}}), 400, errors.OUT_OF_RANGE
+    )
     ended = await agent.post(f"{agent_chat}/events", {"event": {"@type": "state", "state": "ended"}})
     assert ended.status_code == 201
     assert (await http.get(f"{chat}/info.json?{Q}")).json()["info"]["state"] == "ended"
@@ -143,8 +160,11 @@ async def test_a_transfer_to_a_skill_rings_an_agent_of_that_skill(http, engine, 
     chat = await new_chat(http)
     agent_chat = await natalie.accept()
     support = engine.directory.skill_named(account_id, "Support")
-    refused(await natalie.post(f"{agent_chat}/transfer", {"transfer": {"skill": {"id": support.id}}}), 400,
-            errors.OUT_OF_RANGE)  # nobody on Support yet
+    refused(
+        await natalie.post(f"{agent_chat}/transfer", {"transfer": {"skill": {"id": support.id}}}),
+        400,
+        errors.OUT_OF_RANGE,
+    )  # nobody on Support yet
     bob = await Agent.log_in(http, "bob", "bob-secret")
     offered = many((await natalie.get(f"{agent_chat}/transfer")).json()["transfer"]["skill"])
     assert [(skill["name"], skill["onlineAgents"]) for skill in offered] == [("Support", "1")]

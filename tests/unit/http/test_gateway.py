@@ -30,8 +30,14 @@ async def text(request):
 
 
 def client(engine) -> httpx.AsyncClient:
-    app = Starlette(routes=[Route("/page", page), Route("/bridge", framable_page), Route("/gone", broken_page),
-                            Route("/text", text)])
+    app = Starlette(
+        routes=[
+            Route("/page", page),
+            Route("/bridge", framable_page),
+            Route("/gone", broken_page),
+            Route("/text", text),
+        ]
+    )
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=Gateway(app, engine)), base_url="http://parley.test")
 
 

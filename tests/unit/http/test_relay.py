@@ -27,8 +27,13 @@ class Recorder:
             assert (await receive())["type"] == "http.disconnect"
             self.disconnected.set()
             return
-        await send({"type": "http.response.start", "status": 201,
-                    "headers": [(b"location", b"/x/1"), (b"content-type", b"text/plain")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 201,
+                "headers": [(b"location", b"/x/1"), (b"content-type", b"text/plain")],
+            }
+        )
         for part in (b"one ", b"two"):
             await send({"type": "http.response.body", "body": part, "more_body": True})
         await send({"type": "http.response.body", "body": b"", "more_body": False})
@@ -52,10 +57,20 @@ def client_for(address: str, secret: str = SECRET) -> RelayClient:
 
 
 def request_scope(path: str, method: str = "POST") -> dict:
-    return {"type": "http", "http_version": "1.1", "method": method, "scheme": "http", "path": path,
-            "raw_path": path.encode(), "root_path": "", "query_string": b"v=1&from=3",
-            "headers": [(b"content-type", b"application/json"), (b"x-odd", b"\xe9t\xe9")],
-            "client": ("203.0.113.9", 50000), "server": ("127.0.0.1", 8080), "state": {"format_suffix": "json"}}
+    return {
+        "type": "http",
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"v=1&from=3",
+        "headers": [(b"content-type", b"application/json"), (b"x-odd", b"\xe9t\xe9")],
+        "client": ("203.0.113.9", 50000),
+        "server": ("127.0.0.1", 8080),
+        "state": {"format_suffix": "json"},
+    }
 
 
 class Collector:

@@ -42,10 +42,8 @@ async def test_account_entry_links_every_visitor_resource(http, account_id):
 
 
 async def test_availability_follows_the_agents(http, agent_on):
-    assert (await http.get(f"{ACCOUNT_URL}/chat/availability.json?{Q}&skill=Sales")).json() == {
-        "availability": True}
-    assert (await http.get(f"{ACCOUNT_URL}/chat/availability.json?{Q}&skill=Support")).json() == {
-        "availability": False}
+    assert (await http.get(f"{ACCOUNT_URL}/chat/availability.json?{Q}&skill=Sales")).json() == {"availability": True}
+    assert (await http.get(f"{ACCOUNT_URL}/chat/availability.json?{Q}&skill=Support")).json() == {"availability": False}
     several = (await http.get(f"{ACCOUNT_URL}/chat/availability.json?{Q}&skill=Sales&skill=Support")).json()
     items = several["availability"]["AvailabilityForSkills"]["skillAvailability"]
     assert [(item["skill"], item["isAvailable"]) for item in items] == [("Sales", True), ("Support", False)]
@@ -56,11 +54,11 @@ async def test_availability_follows_the_agents(http, agent_on):
 
 
 async def test_availability_refusals(http):
-    refused(await http.get(f"{ACCOUNT_URL}/chat/availability.json?{Q}&agent=natalie&skill=Sales"), 400,
-            errors.OUT_OF_RANGE)
+    refused(
+        await http.get(f"{ACCOUNT_URL}/chat/availability.json?{Q}&agent=natalie&skill=Sales"), 400, errors.OUT_OF_RANGE
+    )
     refused(await http.get(f"{ACCOUNT_URL}/chat/availability.json?{Q}&maxWaitTime=soon"), 400, errors.OUT_OF_RANGE)
-    refused(await http.get(f"{ACCOUNT_URL}/chat/estimatedWaitTime.json?{Q}&agent=natalie"), 400,
-            errors.OUT_OF_RANGE)
+    refused(await http.get(f"{ACCOUNT_URL}/chat/estimatedWaitTime.json?{Q}&agent=natalie"), 400, errors.OUT_OF_RANGE)
     refused(await http.get(f"{ACCOUNT_URL}/chat/availability.json?v=1&appKey=wrong"), 401, errors.UNAUTHORIZED)
     refused(await http.get(f"/api/account/999/chat/availability.json?{Q}"), 404, errors.NOT_FOUND)
 
@@ -91,8 +89,11 @@ async def test_a_chat_from_request_to_end(http, agent_on):
     ended = await http.post(f"{chat}/events.json?{Q}", json={"event": {"@type": "state", "state": "ended"}})
     assert ended.status_code == 201
     assert (await http.get(f"{chat}/info.json?{Q}")).json()["info"]["state"] == "ended"
-    refused(await http.post(f"{chat}/events.json?{Q}", json={"event": {"@type": "line", "text": "late"}}), 403,
-            errors.UNAUTHORIZED)
+    refused(
+        await http.post(f"{chat}/events.json?{Q}", json={"event": {"@type": "line", "text": "late"}}),
+        403,
+        errors.UNAUTHORIZED,
+    )
 
 
 async def test_xml_is_the_default_answer(http, agent_on):
@@ -108,15 +109,23 @@ async def test_chat_refusals(http, agent_on):
     refused(await http.get(f"{chat}/events.json?{Q}&from=soon"), 400, errors.OUT_OF_RANGE)
     refused(await http.get(f"{chat}/events.json?{Q}&wait=51"), 400, errors.OUT_OF_RANGE)
     refused(await http.get(f"{chat}/events/999.json?{Q}"), 404, errors.NOT_FOUND)
-    refused(await http.post(f"{chat}/events.json?{Q}", json={"event": {"@type": "line", "text": "  "}}), 400,
-            errors.OUT_OF_RANGE)
+    refused(
+        await http.post(f"{chat}/events.json?{Q}", json={"event": {"@type": "line", "text": "  "}}),
+        400,
+        errors.OUT_OF_RANGE,
+    )
     refused(await http.post(f"{chat}/events.json?{Q}", json={"event": {"@type": "dance"}}), 400, errors.OUT_OF_RANGE)
-    refused(await http.post(f"{chat}/events.json?{Q}", content=b"{not json", headers={
-        "Content-Type": "application/json"}), 400, errors.BAD_BODY)
-    refused(await http.put(f"{chat}/info/visitorTyping.json?{Q}", json={"visitorTyping": "maybe"}), 400,
-            errors.OUT_OF_RANGE)
-    refused(await http.put(f"{chat}/info/visitorName.json?{Q}", json={"visitorName": "x" * 101}), 400,
-            errors.OUT_OF_RANGE)
+    refused(
+        await http.post(f"{chat}/events.json?{Q}", content=b"{not json", headers={"Content-Type": "application/json"}),
+        400,
+        errors.BAD_BODY,
+    )
+    refused(
+        await http.put(f"{chat}/info/visitorTyping.json?{Q}", json={"visitorTyping": "maybe"}), 400, errors.OUT_OF_RANGE
+    )
+    refused(
+        await http.put(f"{chat}/info/visitorName.json?{Q}", json={"visitorName": "x" * 101}), 400, errors.OUT_OF_RANGE
+    )
     refused(await http.delete(f"{chat}.json?{Q}"), 405, errors.METHOD)
     refused(await http.get(f"{chat}.json?v=1&appKey=wrong"), 401, errors.UNAUTHORIZED)
     huge = {"event": {"@type": "line", "text": "x" * 2_000_000}}

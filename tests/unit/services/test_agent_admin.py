@@ -21,8 +21,18 @@ async def test_agent_update_changes_what_is_given_only(engine):
     assert (await admin.agent(DEMO_ACCOUNT, natalie.id)).max_chats == -1
 
 
-@pytest.mark.parametrize("change", [{"nickname": " "}, {"skills": ["Nope"]}, {"max_chats": 1001}, {"max_chats": -2},
-                                    {"max_chats": True}, {"password": ""}, {"nickname": "a\nb"}])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"nickname": " "},
+        {"skills": ["Nope"]},
+        {"max_chats": 1001},
+        {"max_chats": -2},
+        {"max_chats": True},
+        {"password": ""},
+        {"nickname": "a\nb"},
+    ],
+)
 async def test_bad_agent_changes_are_refused_and_change_nothing(engine, change):
     admin = Admin(engine.store)
     (before,) = await admin.agents(DEMO_ACCOUNT)

@@ -241,7 +241,9 @@ async def test_visitor_lines_posted_while_waiting_reach_the_agent(agents, visito
     chat = await start_chat(visitors)
     await visitors.post(chat, VisitorEvent(type="line", text="anyone?"))
     await agents.accept(natalie[1])
-    texts = [e.fields.get("text") for e in agents.chat_of(natalie[1], chat.agent_key).visible_events(0, visitor_view=False)]
+    texts = [
+        e.fields.get("text") for e in agents.chat_of(natalie[1], chat.agent_key).visible_events(0, visitor_view=False)
+    ]
     assert "anyone?" in texts
 
 
@@ -268,7 +270,11 @@ async def test_agent_line_is_signed_with_the_nickname(agents, natalie, chatting)
     event_id = await agents.post_line(natalie[1], chatting, AgentLine("Hello!"))
     line = chatting.events[event_id]
     assert (line.fields["text"], line.fields["by"], line.fields["source"], line.fields["subType"]) == (
-        "Hello!", "Natalie", "agent", "REGULAR")
+        "Hello!",
+        "Natalie",
+        "agent",
+        "REGULAR",
+    )
     assert event_id in [e.id for e in chatting.visible_events(0, visitor_view=True)]
 
 

@@ -204,8 +204,9 @@ async def test_restart_keeps_every_chat_and_event_in_order(engine, agents, visit
     await agents.post_line(natalie[1], waiting, AgentLine("hello", sub_type="ONLY_TO_REP"))
     ended = await start_chat(visitors)
     await visitors.post(ended, VisitorEvent(type="state", state="ended"))
-    before = {c.id: [(e.id, e.type, e.time_ms, e.fields, e.agents_only) for e in c.events]
-              for c in (waiting, talking, ended)}
+    before = {
+        c.id: [(e.id, e.type, e.time_ms, e.fields, e.agents_only) for e in c.events] for c in (waiting, talking, ended)
+    }
     states = {c.id: c.state for c in (waiting, talking, ended)}
 
     engine = await restart(engine, db_path, clock)
@@ -228,15 +229,19 @@ async def test_restart_keeps_chat_fields(engine, agents, visitors, natalie, db_p
         reloaded = engine.chat(DEMO_ACCOUNT, chat.id)
         assert (reloaded.visitor_name, reloaded.chat_timeout, reloaded.agent_id) == ("Joe", 90, natalie[1].id)
         assert (reloaded.rt_session_id, reloaded.visitor_id, reloaded.skill_id) == (
-            chat.rt_session_id, chat.visitor_id, chat.skill_id)
+            chat.rt_session_id,
+            chat.visitor_id,
+            chat.skill_id,
+        )
         assert reloaded.chatting_ms == chat.chatting_ms
         assert reloaded.details["engagementId"] == 5
     finally:
         await engine.stop()
 
 
-async def test_restart_keeps_the_agent_key_and_who_requested_the_chat(engine, agents, visitors, natalie, db_path,
-                                                                       clock):
+async def test_restart_keeps_the_agent_key_and_who_requested_the_chat(
+    engine, agents, visitors, natalie, db_path, clock
+):
     chat = await visitors.start_chat(DEMO_ACCOUNT, ChatRequest(skill="Sales"), requester_agent_id=natalie[1].id)
     await agents.accept(natalie[1])
     key = chat.agent_key
@@ -320,7 +325,7 @@ async def test_a_waiting_chat_rings_again_after_restart(engine, visitors, natali
     try:
         agents = Agents(engine)
         assert agents.ringing_count(natalie[1].id) == 1
-        assert (await agents.accept(natalie[1])) .id == chat.id
+        assert (await agents.accept(natalie[1])).id == chat.id
         assert engine.chat(DEMO_ACCOUNT, chat.id).state == CHATTING
     finally:
         await engine.stop()
@@ -346,7 +351,8 @@ async def test_unanswered_ring_times_out_sets_away_and_rings_the_next_agent(engi
 
 
 async def test_unanswered_transfer_to_an_agent_falls_back_to_the_skill_durably(
-        engine, agents, visitors, natalie, db_path, clock):
+    engine, agents, visitors, natalie, db_path, clock
+):
     """A transfer names bob, who lets the ring time out: the chat may now go to any agent of its
     skill, and that change is committed like any other, so a restart does not bring bob back."""
     from .steps import add_agent
@@ -390,7 +396,8 @@ async def test_idle_agent_session_ends_and_its_chats_are_requeued(engine, agents
 
 
 async def test_restart_after_the_agents_login_expired_does_not_keep_an_orphan_chat(
-        engine, agents, visitors, natalie, db_path, clock):
+    engine, agents, visitors, natalie, db_path, clock
+):
     # Agent spec §4.6: bearer expiry ends the agent's sessions; its chats are requeued or ended (line 6).
     chat = await start_chat(visitors, interaction_timeout=86_400)
     await agents.accept(natalie[1])

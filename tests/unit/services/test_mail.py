@@ -26,13 +26,12 @@ def mailer(engine, mailbox):
     return Mailer(engine, SmtpTransport(Settings(smtp_url=mailbox.url)))
 
 
-async def test_a_down_server_gets_the_mail_once_it_is_up_with_backoff_between(engine, mailer, mailbox, clock,
-                                                                           db_path):
+async def test_a_down_server_gets_the_mail_once_it_is_up_with_backoff_between(engine, mailer, mailbox, clock, db_path):
     await engine.store.mail.enqueue(Message("v@example.com", "chat@acme", "Hi", "Body"), clock())
     expected_waits = [1, 2, 4, 8]
     for attempt, wait in enumerate(expected_waits, start=1):
         assert await mailer.deliver_due() == 0
-        (_, attempts, next_ms, sent, failed), = rows(db_path)
+        ((_, attempts, next_ms, sent, failed),) = rows(db_path)
         assert (attempts, next_ms - clock(), sent, failed) == (attempt, wait * 1000, None, None)
         clock.advance(wait - 0.001)
         assert await mailer.deliver_due() == 0  # not due yet: no attempt
@@ -40,9 +39,9 @@ async def test_a_down_server_gets_the_mail_once_it_is_up_with_backoff_between(en
         clock.advance(0.001)
     mailbox.start()
     assert await mailer.deliver_due() == 1
-    (_, attempts, _, sent, failed), = rows(db_path)
+    ((_, attempts, _, sent, failed),) = rows(db_path)
     assert (attempts, sent, failed) == (5, clock(), None)
-    message, = mailbox.wait(1)
+    (message,) = mailbox.wait(1)
     assert (message["To"], message["From"], message["Subject"]) == ("v@example.com", "chat@acme", "Hi")
     assert text_of(message).strip() == "Body"
     assert await mailer.deliver_due() == 0  # sent once only
@@ -57,7 +56,9 @@ async def test_a_refused_recipient_fails_for_good_and_others_still_go(engine, cl
         await outbox.enqueue(Message("ann@example.com", "chat@acme", "B", "b"), clock())
         assert await mailer.deliver_due() == 1
         assert [(r[0], r[3] is not None, r[4] is not None) for r in rows(db_path)] == [
-            ("nobody@example.com", False, True), ("ann@example.com", True, False)]
+            ("nobody@example.com", False, True),
+            ("ann@example.com", True, False),
+        ]
         clock.advance(3600)
         assert await mailer.deliver_due() == 0
         assert [to for to, _ in box.received] == [["ann@example.com"]]
@@ -73,7 +74,7 @@ async def test_the_outbox_gives_up_after_the_last_attempt(engine, mailer, clock,
     assert rows(db_path)[0][4] is None  # one attempt left
     clock.advance(3600)
     await mailer.deliver_due()
-    (_, attempts, _, sent, failed), = rows(db_path)
+    ((_, attempts, _, sent, failed),) = rows(db_path)
     assert (attempts, sent, failed) == (MAX_ATTEMPTS, None, clock())
 
 
@@ -99,7 +100,7 @@ async def test_a_transcript_waits_for_the_end_of_its_chat(engine, visitors, mail
     await visitors.post(chat, VisitorEvent("line", text="after the request"))
     await visitors.post(chat, VisitorEvent("state", state="ended"))
     await mailer.step()
-    message, = mailbox.wait(1)
+    (message,) = mailbox.wait(1)
     assert message["Subject"] == "Our chat"
     text = text_of(message)
     assert "You: first line" in text and "You: after the request" in text

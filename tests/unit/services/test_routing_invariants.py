@@ -47,8 +47,12 @@ class Routing(RuleBasedStateMachine):
         self.clock = ManualClock(START_MS)
         path = f"{self.folder}/p.db" if self.backend == "sqlite" else postgres.create_database()
         self.database = path
-        self.engine = Engine(Settings(database=path, chat_timeout=40, ring_timeout=20, ring_mode=self.ring_mode),
-                             open_store(path), LocalBus(), clock=self.clock)
+        self.engine = Engine(
+            Settings(database=path, chat_timeout=40, ring_timeout=20, ring_mode=self.ring_mode),
+            open_store(path),
+            LocalBus(),
+            clock=self.clock,
+        )
         self.agents = Agents(self.engine)
         self.visitors = Visitors(self.engine)
         self.logins: dict[str, object] = {}
@@ -148,8 +152,12 @@ class Routing(RuleBasedStateMachine):
             self.run(self.agents.end_chat(self.engine.directory.agent(chat.agent_id), chat))
             assert chat.state == ENDED
 
-    @rule(pick=st.integers(0, 50), to_skill=st.sampled_from(SKILLS), to_agent=st.sampled_from(sorted(AGENTS)),
-          by_agent=st.booleans())
+    @rule(
+        pick=st.integers(0, 50),
+        to_skill=st.sampled_from(SKILLS),
+        to_agent=st.sampled_from(sorted(AGENTS)),
+        by_agent=st.booleans(),
+    )
     def transfer(self, pick, to_skill, to_agent, by_agent) -> None:
         chatting = [c for c in self.chats if c.state == CHATTING]
         if not chatting:
@@ -243,8 +251,12 @@ class Routing(RuleBasedStateMachine):
             later = self.engine.chats[chat_id]
             for earlier_id, key in queue.waiting.items():
                 earlier = self.engine.chats[earlier_id]
-                if (plain(earlier_id) and key < queue.waiting[chat_id] and key[0] == queue.waiting[chat_id][0]
-                        and earlier.skill_id == later.skill_id):
+                if (
+                    plain(earlier_id)
+                    and key < queue.waiting[chat_id]
+                    and key[0] == queue.waiting[chat_id][0]
+                    and earlier.skill_id == later.skill_id
+                ):
                     assert earlier_id in queue.rings
 
 
@@ -267,8 +279,9 @@ class RoutingRingAll(Routing):
                     assert queue.load(agent.id) >= agent.max_chats  # only a full agent may be left out
 
 
-SETTINGS = settings(max_examples=100, stateful_step_count=40, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=100, stateful_step_count=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 TestRouting = Routing.TestCase
 TestRouting.settings = SETTINGS
 TestRoutingRingAll = RoutingRingAll.TestCase

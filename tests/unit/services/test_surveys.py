@@ -13,10 +13,19 @@ from parley.services.surveys import Surveys, check_prechat_answers, import_surve
 
 from .steps import skill_id, start_chat
 
-OFFLINE_DOC = {"survey": {"id": 361346, "header": "Send A Message", "questions": {"question": [
-    {"id": 4991310, "type": "Text Field", "label": "Your name?", "mandatory": True},
-    {"id": 4991311, "type": "Text Field", "validationType": "email", "label": "Your e-mail"},
-    {"id": 4991312, "type": "Text Area", "label": "Message", "mandatory": True}]}}}
+OFFLINE_DOC = {
+    "survey": {
+        "id": 361346,
+        "header": "Send A Message",
+        "questions": {
+            "question": [
+                {"id": 4991310, "type": "Text Field", "label": "Your name?", "mandatory": True},
+                {"id": 4991311, "type": "Text Field", "validationType": "email", "label": "Your e-mail"},
+                {"id": 4991312, "type": "Text Area", "label": "Message", "mandatory": True},
+            ]
+        },
+    }
+}
 
 
 def count(db_path: str, table: str) -> int:
@@ -25,8 +34,13 @@ def count(db_path: str, table: str) -> int:
 
 
 def survey_with_id(survey_id: int, header: str = "") -> dict:
-    return {"survey": {"id": survey_id, "header": header,
-                       "questions": {"question": {"id": 1, "type": "Text Field", "label": "Name"}}}}
+    return {
+        "survey": {
+            "id": survey_id,
+            "header": header,
+            "questions": {"question": {"id": 1, "type": "Text Field", "label": "Name"}},
+        }
+    }
 
 
 async def test_lookup_prefers_name_then_id_then_skill_then_default(engine):
@@ -83,10 +97,18 @@ async def test_bad_offline_answers_store_nothing(engine, db_path):
     await import_survey(engine.store, DEMO_ACCOUNT, OFFLINE, OFFLINE_DOC)
     await Admin(engine.store).update_account(DEMO_ACCOUNT, offline_email="sales@example.com")
     await engine.reload_directory()
-    for bad in ({"id": 361346, "question": {"id": 4991310, "answer": "Ann"}},
-                {"id": 999, "question": {"id": 4991310, "answer": "Ann"}},
-                {"id": 361346, "question": [{"id": 4991310, "answer": "Ann"}, {"id": 4991312, "answer": "x"},
-                                            {"id": 4991311, "answer": "not-mail"}]}):
+    for bad in (
+        {"id": 361346, "question": {"id": 4991310, "answer": "Ann"}},
+        {"id": 999, "question": {"id": 4991310, "answer": "Ann"}},
+        {
+            "id": 361346,
+            "question": [
+                {"id": 4991310, "answer": "Ann"},
+                {"id": 4991312, "answer": "x"},
+                {"id": 4991311, "answer": "not-mail"},
+            ],
+        },
+    ):
         with pytest.raises(Invalid):
             await Surveys(engine).submit_offline(DEMO_ACCOUNT, bad, {})
     assert (count(db_path, "survey_submissions"), count(db_path, "outbox")) == (0, 0)

@@ -153,8 +153,12 @@ async def test_line_while_waiting_is_accepted(visitors, natalie):
     event_id = await visitors.post(chat, VisitorEvent(type="line", text="hello?"))
     assert event_id == 2
     line = chat.events[2]
-    assert (line.type, line.fields["text"], line.fields["source"], line.agents_only) == ("line", "hello?", "visitor",
-                                                                                      False)
+    assert (line.type, line.fields["text"], line.fields["source"], line.agents_only) == (
+        "line",
+        "hello?",
+        "visitor",
+        False,
+    )
 
 
 async def test_lines_get_dense_ids(visitors, natalie):

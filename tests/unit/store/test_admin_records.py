@@ -14,8 +14,10 @@ async def test_admin_tokens_round_trip(store):
     assert await store.revoke_admin_token(first, 3000) is True
     assert await store.revoke_admin_token(first, 4000) is False  # the first revocation's time stays
     assert await store.revoke_admin_token(999, 4000) is False
-    assert await store.admin_tokens() == [AdminToken(first, "ops", "d1", 1000, 3000),
-                                          AdminToken(second, "ci", "d2", 2000, None)]
+    assert await store.admin_tokens() == [
+        AdminToken(first, "ops", "d1", 1000, 3000),
+        AdminToken(second, "ci", "d2", 2000, None),
+    ]
 
 
 async def test_a_digest_is_stored_once(store):

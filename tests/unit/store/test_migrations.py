@@ -83,9 +83,12 @@ async def test_chats_stored_before_step_5_get_their_own_agent_keys(db_path):
             db.execute("INSERT INTO schema_migrations VALUES (?, 0)", (version,))
         db.execute("INSERT INTO accounts (id, name, created_ms) VALUES ('1', 'A', 0)")
         for n in (1, 2):
-            db.execute("INSERT INTO chats (id, account_id, rt_session_id, visitor_id, state, start_ms, chat_timeout,"
-                       " details, custom_variables, next_event_id) VALUES (?, '1', ?, 1, 'chatting', 0, 40, '{}',"
-                       " '[]', 0)", (f"H{n}-x", n))
+            db.execute(
+                "INSERT INTO chats (id, account_id, rt_session_id, visitor_id, state, start_ms, chat_timeout,"
+                " details, custom_variables, next_event_id) VALUES (?, '1', ?, 1, 'chatting', 0, 40, '{}',"
+                " '[]', 0)",
+                (f"H{n}-x", n),
+            )
     store = open_store(db_path)
     await store.open()
     (one, two) = await store.load_chats(ended_after_ms=0)
@@ -126,8 +129,9 @@ async def test_postgresql_gets_every_step_once_even_when_two_processes_migrate_a
         assert await store.schema_version() == len(STEPS)
         await store.close()
     assert await pg_versions(pg_url) == list(range(1, len(STEPS) + 1))
-    tables = {row[0] for row in await postgres.execute(
-        pg_url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+    tables = {
+        row[0] for row in await postgres.execute(pg_url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+    }
     assert {"accounts", "app_keys", "skills", "agents", "chats", "events", "agent_sessions", "outbox"} <= tables
 
 
@@ -142,9 +146,13 @@ async def test_postgresql_chats_stored_before_step_5_get_their_own_agent_keys(pg
             await db.execute("INSERT INTO schema_migrations VALUES ($1, 0)", version)
         await db.execute("INSERT INTO accounts (id, name, created_ms) VALUES ('1', 'A', 0)")
         for n in (1, 2):
-            await db.execute("INSERT INTO chats (id, account_id, rt_session_id, visitor_id, state, start_ms,"
-                             " chat_timeout, details, custom_variables, next_event_id) VALUES ($1, '1', $2, 1,"
-                             " 'chatting', 0, 40, '{}', '[]', 0)", f"H{n}-x", n)
+            await db.execute(
+                "INSERT INTO chats (id, account_id, rt_session_id, visitor_id, state, start_ms,"
+                " chat_timeout, details, custom_variables, next_event_id) VALUES ($1, '1', $2, 1,"
+                " 'chatting', 0, 40, '{}', '[]', 0)",
+                f"H{n}-x",
+                n,
+            )
     finally:
         await db.close()
     store = open_store(pg_url)

@@ -112,7 +112,10 @@ async def test_a_database_that_does_not_answer_in_time_fails_the_write_and_rolls
 async def test_reads_survive_their_pooled_connections_being_ended(database):
     """Every pooled connection ended by the server (as by a restart): the next reads reconnect."""
     await asyncio.gather(*(database.read(lambda db: db.fetchval("SELECT pg_sleep(0.05)")) for _ in range(4)))
-    await postgres.execute(database.url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                                         " WHERE datname = current_database() AND pid != pg_backend_pid()")
+    await postgres.execute(
+        database.url,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND pid != pg_backend_pid()",
+    )
     for _ in range(4):
         assert await rows(database) == []

@@ -16,16 +16,25 @@ from parley.store.postgres import PostgresStore
 from parley.store.sqlite import SqliteStore
 
 SOURCE = Path(protocol.__file__).resolve().parents[1]
-STORE_BACKENDS = ("parley.store.sqlite", "parley.store.outbox", "parley.store.surveys", "parley.store.participants",
-                  "parley.store.writer", "parley.store.postgres")
+STORE_BACKENDS = (
+    "parley.store.sqlite",
+    "parley.store.outbox",
+    "parley.store.surveys",
+    "parley.store.participants",
+    "parley.store.writer",
+    "parley.store.postgres",
+)
 BUS_BACKENDS = ("parley.bus.local",)
 # Where backends are chosen: the app factory (store and bus) and the CLI (through open_store).
 COMPOSITION = {"parley/http/app.py"}
 
 
 def methods(cls) -> dict[str, inspect.Signature]:
-    return {name: inspect.signature(member) for name, member in vars(cls).items()
-            if callable(member) and not name.startswith("_")}
+    return {
+        name: inspect.signature(member)
+        for name, member in vars(cls).items()
+        if callable(member) and not name.startswith("_")
+    }
 
 
 def implementations():
@@ -40,8 +49,9 @@ def implementations():
     return found + [(Bus, LocalBus)]
 
 
-@pytest.mark.parametrize("contract, backend", implementations(),
-                         ids=lambda c: f"{c.__module__.rsplit('.', 1)[-1]}.{c.__name__}")
+@pytest.mark.parametrize(
+    "contract, backend", implementations(), ids=lambda c: f"{c.__module__.rsplit('.', 1)[-1]}.{c.__name__}"
+)
 def test_the_backend_implements_every_method_with_the_protocols_signature(contract, backend):
     wanted, offered = methods(contract), methods(backend)
     missing = sorted(set(wanted) - set(offered))
@@ -49,13 +59,18 @@ def test_the_backend_implements_every_method_with_the_protocols_signature(contra
     for name, signature in wanted.items():
         theirs = offered[name]
         assert [(p.name, p.kind, p.default) for p in theirs.parameters.values()] == [
-            (p.name, p.kind, p.default) for p in signature.parameters.values()], f"{backend.__name__}.{name}"
+            (p.name, p.kind, p.default) for p in signature.parameters.values()
+        ], f"{backend.__name__}.{name}"
         assert inspect.iscoroutinefunction(getattr(backend, name)) == inspect.iscoroutinefunction(
-            getattr(contract, name)), f"{backend.__name__}.{name} async or not as the protocol says"
+            getattr(contract, name)
+        ), f"{backend.__name__}.{name} async or not as the protocol says"
 
 
-@pytest.mark.parametrize("store", [SqliteStore(":memory:"), PostgresStore("postgresql://nobody@127.0.0.1:1/none")],
-                         ids=["sqlite", "postgres"])
+@pytest.mark.parametrize(
+    "store",
+    [SqliteStore(":memory:"), PostgresStore("postgresql://nobody@127.0.0.1:1/none")],
+    ids=["sqlite", "postgres"],
+)
 def test_the_stores_sub_records_are_attributes_the_protocol_names(store):
     for name in ("mail", "surveys", "participants"):
         assert isinstance(vars(protocol.Store)[name], property)

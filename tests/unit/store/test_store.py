@@ -23,8 +23,14 @@ async def given_account(store, account_id: str = "1234") -> str:
 
 
 def a_chat(account_id: str = "1234", rt: int = 4294967297, **changes) -> Chat:
-    values = dict(id=new_chat_id(), account_id=account_id, rt_session_id=rt, visitor_id=111_222_333_444_555,
-                  start_ms=T0, chat_timeout=40)
+    values = dict(
+        id=new_chat_id(),
+        account_id=account_id,
+        rt_session_id=rt,
+        visitor_id=111_222_333_444_555,
+        start_ms=T0,
+        chat_timeout=40,
+    )
     values.update(changes)
     return Chat(**values)
 
@@ -39,18 +45,30 @@ def opening_events(time_ms: int = T0) -> list[Event]:
 
 async def test_inserted_chat_loads_back_with_its_fields_and_events(store):
     account_id = await given_account(store)
-    chat = a_chat(account_id, skill_id=None, visitor_name=None, details={"engagementId": 7, "language": "en-US"},
-                  custom_variables=[{"name": "cart", "value": "3"}])
+    chat = a_chat(
+        account_id,
+        skill_id=None,
+        visitor_name=None,
+        details={"engagementId": 7, "language": "en-US"},
+        custom_variables=[{"name": "cart", "value": "3"}],
+    )
     await store.insert_chat(chat, opening_events(), new_visitor=True)
 
     (loaded,) = await store.load_chats(ended_after_ms=0)
     assert (loaded.id, loaded.account_id, loaded.rt_session_id, loaded.visitor_id) == (
-        chat.id, account_id, 4294967297, 111_222_333_444_555)
+        chat.id,
+        account_id,
+        4294967297,
+        111_222_333_444_555,
+    )
     assert (loaded.state, loaded.start_ms, loaded.chat_timeout) == (WAITING, T0, 40)
     assert loaded.details == {"engagementId": 7, "language": "en-US"}
     assert loaded.custom_variables == [{"name": "cart", "value": "3"}]
     assert [(e.id, e.type, e.agents_only) for e in loaded.events] == [
-        (0, "state", False), (1, "line", False), (2, "line", True)]
+        (0, "state", False),
+        (1, "line", False),
+        (2, "line", True),
+    ]
     assert loaded.events[1].fields == {"textType": "plain", "text": "Thank you", "systemMessageId": 4}
     assert loaded.next_event_id == 3
 
@@ -90,7 +108,9 @@ async def test_agent_key_and_requester_are_stored_and_a_new_key_replaces_the_old
     # Looked up by key on the agent side: unique and indexed.
     assert await raw(database_url, "SELECT COUNT(*) FROM chats WHERE agent_key = $1", first_key) == [(0,)]
     if is_postgres(database_url):
-        (definition,), = await raw(database_url, "SELECT indexdef FROM pg_indexes WHERE indexname = 'chats_agent_key'")
+        ((definition,),) = await raw(
+            database_url, "SELECT indexdef FROM pg_indexes WHERE indexname = 'chats_agent_key'"
+        )
         assert "UNIQUE" in definition and "(agent_key)" in definition
     else:
         plan = await raw(database_url, "EXPLAIN QUERY PLAN SELECT id FROM chats WHERE agent_key = $1", "x")
@@ -170,17 +190,24 @@ async def test_routing_round_trips_and_reads_stores_written_before_it_had_a_type
     from parley.domain.chat import Routing
 
     account_id = await given_account(store)
-    routed = a_chat(account_id, rt=1, details={"language": "en-US"},
-                    routing=Routing(priority=3, direct_agent_id=9, transfer_target=9, max_wait_seconds=60,
-                                    transferred=True))
+    routed = a_chat(
+        account_id,
+        rt=1,
+        details={"language": "en-US"},
+        routing=Routing(priority=3, direct_agent_id=9, transfer_target=9, max_wait_seconds=60, transferred=True),
+    )
     plain = a_chat(account_id, rt=2, details={"language": "en-US"})
     for chat in (routed, plain):
         await store.insert_chat(chat, opening_events(), new_visitor=True)
     # A row as earlier versions wrote it: the hints among the details, under the request's names.
     legacy = a_chat(account_id, rt=3)
     await store.insert_chat(legacy, opening_events(), new_visitor=True)
-    await raw(database_url, "UPDATE chats SET details = $1 WHERE id = $2",
-              '{"queuePriority": 2, "maxWaitTime": 30, "requeued": true, "language": "fr"}', legacy.id)
+    await raw(
+        database_url,
+        "UPDATE chats SET details = $1 WHERE id = $2",
+        '{"queuePriority": 2, "maxWaitTime": 30, "requeued": true, "language": "fr"}',
+        legacy.id,
+    )
 
     by_id = {c.id: c for c in await store.load_chats(ended_after_ms=0)}
     assert by_id[routed.id].routing == routed.routing
@@ -225,17 +252,32 @@ async def test_directory_loads_accounts_keys_skills_and_agents(store):
     await store.add_app_key(account_id, digest("secret-key"))
     sales = await store.create_skill(account_id, "Sales")
     support = await store.create_skill(account_id, "Support")
-    agent_id = await store.create_agent(Agent(
-        id=0, account_id=account_id, login="natalie", password_hash="h", nickname="Nat", display_name="Natalie N",
-        email="n@example.com", privilege_group="administrators", max_chats=-1, skill_ids=[support, sales]))
+    agent_id = await store.create_agent(
+        Agent(
+            id=0,
+            account_id=account_id,
+            login="natalie",
+            password_hash="h",
+            nickname="Nat",
+            display_name="Natalie N",
+            email="n@example.com",
+            privilege_group="administrators",
+            max_chats=-1,
+            skill_ids=[support, sales],
+        )
+    )
 
     directory = await store.load_directory()
     assert directory.accounts[account_id].timezone == "Asia/Kolkata"
     assert directory.key_digests == {digest("secret-key"): account_id}
     assert {s.name for s in directory.skills.values()} == {"Sales", "Support"}
     agent = directory.agents[agent_id]
-    assert (agent.login, agent.nickname, agent.display_name, agent.email) == ("natalie", "Nat", "Natalie N",
-                                                                              "n@example.com")
+    assert (agent.login, agent.nickname, agent.display_name, agent.email) == (
+        "natalie",
+        "Nat",
+        "Natalie N",
+        "n@example.com",
+    )
     assert (agent.privilege_group, agent.max_chats, agent.enabled) == ("administrators", -1, True)
     assert sorted(agent.skill_ids) == sorted([sales, support])
     assert directory.availability[agent_id] == "Online"
@@ -243,8 +285,9 @@ async def test_directory_loads_accounts_keys_skills_and_agents(store):
 
 async def test_saved_availability_is_loaded(store):
     account_id = await given_account(store)
-    agent_id = await store.create_agent(Agent(id=0, account_id=account_id, login="a", password_hash="h",
-                                              nickname="A", display_name="A"))
+    agent_id = await store.create_agent(
+        Agent(id=0, account_id=account_id, login="a", password_hash="h", nickname="A", display_name="A")
+    )
     await store.save_availability(agent_id, "Away")
     assert (await store.load_directory()).availability[agent_id] == "Away"
 
@@ -281,8 +324,9 @@ async def test_chat_traffic_does_not_move_the_change_counter(store):
     """The counter says "configuration changed, reload the directory": chats, events, logins and
     the outbox must not move it, or every sweep would reload for nothing."""
     account_id = await given_account(store)
-    agent_id = await store.create_agent(Agent(id=0, account_id=account_id, login="a", password_hash="h",
-                                              nickname="A", display_name="A"))
+    agent_id = await store.create_agent(
+        Agent(id=0, account_id=account_id, login="a", password_hash="h", nickname="A", display_name="A")
+    )
     before = await store.change_counter()
     chat = a_chat(account_id)
     chat.events = opening_events()

@@ -24,11 +24,33 @@ def parses_or_refuses(parse, body: bytes) -> None:
 # -- anything in, a tree or a refusal out ------------------------------------------------------
 
 # Pieces of markup, so that the fuzzer reaches past the first syntax error often.
-XML_PIECES = st.sampled_from([
-    "<event>", "</event>", "<a ", "b='1'", ' c="2"', "/>", ">", "<", "&amp;", "&x;", "<!DOCTYPE e>",
-    "<![CDATA[x]]>", "<!-- c -->", "<?pi x?>", '<?xml version="1.0" encoding="UTF-16"?>', "text", "²",
-    "\x00", "<a:b xmlns:a='urn:x'>", "</a:b>", "<!ENTITY e 'x'>", "]>", "<!DOCTYPE e [",
-])
+XML_PIECES = st.sampled_from(
+    [
+        "<event>",
+        "</event>",
+        "<a ",
+        "b='1'",
+        ' c="2"',
+        "/>",
+        ">",
+        "<",
+        "&amp;",
+        "&x;",
+        "<!DOCTYPE e>",
+        "<![CDATA[x]]>",
+        "<!-- c -->",
+        "<?pi x?>",
+        '<?xml version="1.0" encoding="UTF-16"?>',
+        "text",
+        "²",
+        "\x00",
+        "<a:b xmlns:a='urn:x'>",
+        "</a:b>",
+        "<!ENTITY e 'x'>",
+        "]>",
+        "<!DOCTYPE e [",
+    ]
+)
 
 
 @FUZZ

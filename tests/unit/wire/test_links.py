@@ -26,7 +26,11 @@ def test_plain_spelling_is_json_only():
 
     tree = {"info": {"link": [link("https://h/x", "self", plain_too=True), with_plain(link("https://h/y", "next"))]}}
     assert orjson.loads(jsoncodec.render(tree))["info"]["link"][1] == {
-        "@href": "https://h/y", "@rel": "next", "href": "https://h/y", "rel": "next"}
+        "@href": "https://h/y",
+        "@rel": "next",
+        "href": "https://h/y",
+        "rel": "next",
+    }
     xml = xmlcodec.render(tree)
     assert b'<link href="https://h/x" rel="self"/><link href="https://h/y" rel="next"/>' in xml
     assert b"<href>" not in xml and b"<rel>" not in xml

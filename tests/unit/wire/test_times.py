@@ -1,5 +1,5 @@
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from parley.wire.times import format_time
@@ -8,7 +8,7 @@ SHAPE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}[+-]\d{2}:\d{2}$
 
 
 def ms(iso_utc: str) -> int:
-    return int(datetime.fromisoformat(iso_utc).replace(tzinfo=timezone.utc).timestamp() * 1000)
+    return int(datetime.fromisoformat(iso_utc).replace(tzinfo=UTC).timestamp() * 1000)
 
 
 def test_spec_example_in_new_york_winter():
@@ -30,13 +30,13 @@ def test_negative_half_hour_offset():
 
 
 def test_utc_renders_plus_zero():
-    assert format_time(ms("2024-01-15T12:00:00.000"), timezone.utc) == "2024-01-15T12:00:00.000+00:00"
+    assert format_time(ms("2024-01-15T12:00:00.000"), UTC) == "2024-01-15T12:00:00.000+00:00"
     assert format_time(ms("2024-01-15T12:00:00.000"), ZoneInfo("UTC")) == "2024-01-15T12:00:00.000+00:00"
 
 
 def test_milliseconds_are_always_three_digits():
-    assert format_time(ms("2024-01-15T12:00:00.000") + 9, timezone.utc).endswith(":00.009+00:00")
-    assert format_time(ms("2024-01-15T12:00:00.000") + 999, timezone.utc).endswith(":00.999+00:00")
+    assert format_time(ms("2024-01-15T12:00:00.000") + 9, UTC).endswith(":00.009+00:00")
+    assert format_time(ms("2024-01-15T12:00:00.000") + 999, UTC).endswith(":00.999+00:00")
 
 
 def test_date_changes_with_the_zone():
@@ -44,5 +44,5 @@ def test_date_changes_with_the_zone():
 
 
 def test_shape_matches_the_spec_pattern():
-    for zone in (timezone.utc, ZoneInfo("America/New_York"), ZoneInfo("Asia/Kolkata"), ZoneInfo("Pacific/Kiritimati")):
+    for zone in (UTC, ZoneInfo("America/New_York"), ZoneInfo("Asia/Kolkata"), ZoneInfo("Pacific/Kiritimati")):
         assert SHAPE.match(format_time(1_705_320_000_123, zone))

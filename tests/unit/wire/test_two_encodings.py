@@ -3,9 +3,9 @@
 
 import orjson
 from hypothesis import given, settings
-from tests.unit.wire.trees import NAMES, trees
 
 from parley.wire import jsoncodec, xmlcodec
+from tests.unit.wire.trees import NAMES, trees
 
 TREES = trees(min_repeat=1, max_leaves=12)
 

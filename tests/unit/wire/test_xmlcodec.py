@@ -12,7 +12,7 @@ def body_of(tree, **options) -> bytes:
     """The rendered document without its declaration."""
     document = render(tree, **options)
     assert document.startswith(DECLARATION)
-    return document[len(DECLARATION):]
+    return document[len(DECLARATION) :]
 
 
 # -- rendering -------------------------------------------------------------------------------

@@ -101,8 +101,8 @@ class Database:
             await asyncio.wait_for(migrate(self._connection), self.timeout * 6)
             # min_size 0: the pool connects on demand, so it also comes back by itself after an outage.
             self._pool = await asyncpg.create_pool(
-                self.url, min_size=0, max_size=READERS, timeout=CONNECT_TIMEOUT_SECONDS,
-                command_timeout=self.timeout)
+                self.url, min_size=0, max_size=READERS, timeout=CONNECT_TIMEOUT_SECONDS, command_timeout=self.timeout
+            )
         except UNREACHABLE as exc:
             await self._drop_writer_connection()
             raise self.unavailable(exc) from None
@@ -119,7 +119,7 @@ class Database:
         if self._pool is not None:
             try:
                 await asyncio.wait_for(self._pool.close(), CONNECT_TIMEOUT_SECONDS)
-            except (asyncio.TimeoutError, *UNREACHABLE):
+            except (TimeoutError, *UNREACHABLE):
                 self._pool.terminate()
             self._pool = None
 
@@ -137,7 +137,8 @@ class Database:
             self.epoch = await db.fetchval(
                 "INSERT INTO leadership (id, epoch, since_ms) VALUES (1, 1, $1) ON CONFLICT (id) DO UPDATE"
                 " SET epoch = leadership.epoch + 1, address = NULL, secret = NULL, since_ms = $1 RETURNING epoch",
-                _now_ms())
+                _now_ms(),
+            )
             return True
         except UNREACHABLE as exc:
             await self._drop_lock_connection()
@@ -159,8 +160,9 @@ class Database:
             raise self.unavailable(exc) from None
 
     async def announce(self, address: str, secret: str) -> None:
-        await self.write(lambda db: db.execute(
-            "UPDATE leadership SET address = $1, secret = $2 WHERE id = 1", address, secret))
+        await self.write(
+            lambda db: db.execute("UPDATE leadership SET address = $1, secret = $2 WHERE id = 1", address, secret)
+        )
 
     async def _drop_lock_connection(self) -> None:
         connection, self._lock_connection = self._lock_connection, None
@@ -188,8 +190,13 @@ class Database:
                 try:
                     async with self._pool.acquire() as connection:
                         return await fn(connection)
-                except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.InternalClientError,
-                        asyncpg.exceptions.AdminShutdownError, ConnectionError):
+                except (
+                    asyncpg.PostgresConnectionError,
+                    asyncpg.InterfaceError,
+                    asyncpg.InternalClientError,
+                    asyncpg.exceptions.AdminShutdownError,
+                    ConnectionError,
+                ):
                     if not tries_left:
                         raise
                     # Its idle siblings died with it (the server went away): renew them all.
@@ -223,8 +230,8 @@ class Database:
         self._queue.put_nowait((job, future))
         try:  # a safety net only: the writer answers within its own bound long before this
             return await asyncio.wait_for(future, self.timeout * 3)
-        except asyncio.TimeoutError:
-            raise self.unavailable(asyncio.TimeoutError()) from None
+        except TimeoutError:
+            raise self.unavailable(TimeoutError()) from None
 
     async def _run(self) -> None:
         assert self._queue is not None
@@ -269,8 +276,12 @@ class Database:
             except UNREACHABLE as exc:
                 await self._drop_writer_connection()
                 if attempt.committing is not None:
-                    log.error("PostgreSQL did not answer a COMMIT (transaction %s): its %d write(s) were answered"
-                              " 503 but may have been applied", attempt.committing, len(batch))
+                    log.error(
+                        "PostgreSQL did not answer a COMMIT (transaction %s): its %d write(s) were answered"
+                        " 503 but may have been applied",
+                        attempt.committing,
+                        len(batch),
+                    )
                 if tries_left and not attempt.began:
                     continue
                 log.warning("store write failed: %s", self.unavailable(exc))
@@ -292,7 +303,7 @@ class Database:
                 raise NotLeading(f"term {self.epoch} ended: another node leads (term {epoch})")
         return await db.fetchval("SELECT txid_current()")
 
-    async def _transaction(self, batch: list, attempt: "_Attempt") -> list[tuple[bool, Any]]:
+    async def _transaction(self, batch: list, attempt: _Attempt) -> list[tuple[bool, Any]]:
         if self._connection is None or self._connection.is_closed():
             self._connection = await self._connect()
         db = self._connection
@@ -341,7 +352,8 @@ async def migrate(connection: asyncpg.Connection) -> int:
     async with connection.transaction():
         await connection.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK)
         await connection.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_ms BIGINT NOT NULL)")
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_ms BIGINT NOT NULL)"
+        )
         applied = {row[0] for row in await connection.fetch("SELECT version FROM schema_migrations")}
         for version, step in enumerate(STEPS, start=1):
             if version in applied:
@@ -349,6 +361,7 @@ async def migrate(connection: asyncpg.Connection) -> int:
             script = step.script("postgres")
             if script.strip():
                 await connection.execute(script)  # no arguments: the simple protocol runs the whole script
-            await connection.execute("INSERT INTO schema_migrations (version, applied_ms) VALUES ($1, $2)",
-                                     version, _now_ms())
+            await connection.execute(
+                "INSERT INTO schema_migrations (version, applied_ms) VALUES ($1, $2)", version, _now_ms()
+            )
     return len(STEPS)
