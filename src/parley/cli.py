@@ -493,3 +493,7 @@ def main(argv: list[str] | None = None) -> int:
         click.echo("parley: aborted", err=True)
         return 130
     return result if isinstance(result, int) else 0
+
+
+# The administration verbs the admin API mirrors live in their own module; importing it registers them.
+from parley import administration  # noqa: E402,F401

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import math
 import os
+import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 
@@ -34,7 +36,7 @@ from schemathesis.core.failures import FailureGroup
 
 from parley.domain.ids import visit_id
 from parley.http.openapi import document
-from tests.e2e.conftest import ACCOUNT, KEY
+from tests.e2e.conftest import ACCOUNT, KEY, database_url
 from tests.e2e.test_surveys import surveyed  # noqa: F401  (a fixture)
 
 TARGET = int(os.environ.get("PARLEY_FUZZ_REQUESTS") or (10_000 if os.environ.get("CI") == "true" else 1_000))
@@ -140,6 +142,20 @@ class World:
     chat: str = ""  # the visitor side's chat id
     agent_chat: str = ""  # the last segment of an agent-side chat URI
     notes: list[str] = field(default_factory=list)
+    # The admin API's: a token, and an agent, a skill and a key of its own to change (never the
+    # agents and skills the world's chats use, so a fuzzed disable or rename cannot break them).
+    admin_token: str = ""
+    admin_ids: dict = field(default_factory=dict)
+
+    def prepare_admin(self, token: str) -> None:
+        self.admin_token = token
+        auth, admin = {"Authorization": f"Bearer {token}"}, f"{self.url}/admin/v1/accounts/{ACCOUNT}"
+        skill = self.http.post(f"{admin}/skills", json={"name": "Fuzzed"}, headers=auth).json()["skill"]
+        agent = self.http.post(
+            f"{admin}/agents", json={"login": "fuzzed", "password": "fuzzed", "skills": ["Fuzzed"]}, headers=auth
+        ).json()["agent"]
+        key = self.http.post(f"{admin}/appKeys", headers=auth).json()["appKey"]
+        self.admin_ids = {"skill_id": str(skill["id"]), "agent_id": str(agent["id"]), "key_id": key["id"]}
 
     @property
     def base(self) -> str:
@@ -237,6 +253,7 @@ def realistic(case, world: World, dice: int) -> None:
             "session_id": world.session,
             "event_id": str(dice),
             "visit_id": visit_id(world.agent_chat) if world.agent_chat else "",
+            **world.admin_ids,
         }
         for name, value in real.items():
             if case.path_parameters and name in case.path_parameters:
@@ -250,6 +267,8 @@ def realistic(case, world: World, dice: int) -> None:
             case.headers = {k: v for k, v in (case.headers or {}).items() if k.lower() != "authorization"}
         elif "agentBearer" in schemes:  # visitor routes take the key: a bearer there is another case
             case.headers = {**(case.headers or {}), "Authorization": f"Bearer {world.bearer}"}
+        elif "adminToken" in schemes:
+            case.headers = {**(case.headers or {}), "Authorization": f"Bearer {world.admin_token}"}
     if case.query and "wait" in case.query:
         try:
             seconds = float(case.query["wait"])
@@ -374,9 +393,28 @@ def test_fuzz_every_operation(surveyed, http, capsys):  # noqa: F811  (pytest in
     schema = schemathesis.openapi.from_dict(document())
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) == sum(
-        len([m for m in item if m in ("get", "put", "post", "delete")]) for item in document()["paths"].values()
+        len([m for m in item if m in ("get", "put", "post", "delete", "patch")])
+        for item in document()["paths"].values()
     )
     world = World(server.url, http)
+    made = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "parley",
+            "admin-token",
+            "create",
+            "--name",
+            "fuzz",
+            "--database",
+            database_url(server.database),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert made.returncode == 0, made.stderr
+    world.prepare_admin(made.stdout.strip())
     tally = Tally()
     started = time.monotonic()
     deadline = started + BUDGET_SECONDS

@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 import pytest
 
 from parley.config import Settings
+from parley.domain.ids import digest
 from parley.http.app import create_app
+from parley.services.admin_tokens import AdminTokens
 from tests.e2e.conftest import ACCOUNT, KEY, Server, seed
 from tests.e2e.test_agent_api import Agent
 
@@ -82,7 +84,15 @@ BODIES = {
 }
 
 
+# The admin API's bearers: one live (the control), one revoked before the server started.
+ADMIN_TOKENS: dict[str, str] = {}
+
+
 async def _other_account(admin) -> None:
+    tokens = AdminTokens(admin.store)
+    _, ADMIN_TOKENS["live"] = await tokens.create("isolation")
+    revoked_id, ADMIN_TOKENS["revoked"] = await tokens.create("isolation, revoked")
+    await tokens.revoke(revoked_id)
     await admin.create_agent(ACCOUNT, "bob", "bob-secret", "Bob", ["Sales", "Support"], 2)
     await admin.create_account(OTHER_ACCOUNT)
     await admin.create_app_key(OTHER_ACCOUNT, OTHER_KEY)
@@ -166,6 +176,9 @@ def build_world(server, http) -> World:
         "participant_id": auth["participantId"],
         "visit_id": bob_visit.rsplit("/", 1)[1],
         "canned_id": canned.headers["location"].rsplit("/", 1)[1],
+        "key_id": digest(KEY)[:16],  # the demo key's id: a revocation that went through would show below
+        "skill_id": "1",
+        "agent_id": "1",  # Sales and Natalie: a change that went through would show below
     }
     natalie_values = {
         "session_id": natalie.session.rsplit("/", 1)[1],
@@ -182,6 +195,15 @@ def attempts_for(path: str, world: World) -> list[Attempt] | None:
     other_bearer = Attempt("other account's bearer", {}, world.oscar.auth)
     app_key = Attempt("app key on the agent side", {}, query=f"v=1&appKey={KEY}")
     natalie, bob = world.natalie.auth, world.bob.auth
+    if path.startswith("/admin/"):
+        return [
+            nobody,
+            app_key,
+            other_bearer,
+            Attempt("agent bearer of this account", {}, bob),
+            Attempt("app key as a bearer", {}, {"Authorization": f"Bearer {KEY}"}),
+            Attempt("revoked admin token", {}, {"Authorization": f"Bearer {ADMIN_TOKENS['revoked']}"}),
+        ]
     if path.startswith(AGENT_CHAT):
         return [
             nobody,
@@ -260,6 +282,8 @@ def rightful(path: str, world: World) -> Attempt:
     """The credential that does open the route: the control that its URL is well formed."""
     if path.startswith(S):
         return Attempt("the holder", {}, world.bob.auth)
+    if path.startswith("/admin/"):
+        return Attempt("an admin", {}, {"Authorization": f"Bearer {ADMIN_TOKENS['live']}"})
     return Attempt("the visitor", {}, query=f"v=1&appKey={KEY}")
 
 
@@ -313,5 +337,12 @@ def test_every_route_refuses_every_credential_that_should_not_open_it(two_accoun
     assert "intruder" not in json.dumps(chat)
     assert bob.get("/availability").json()["availability"]["chat"] == "Online"
     assert bob.get("/cannedResponses").json()["cannedResponses"]["cannedResponse"]["title"] == "Hi"  # one, kept
+    # The admin routes changed nothing either: the demo key still opens its account, no new account.
+    assert http.get(f"{world.url}/api/account/{ACCOUNT}/chat/availability.json?v=1&appKey={KEY}").status_code == 200
+    admin = {"Authorization": f"Bearer {ADMIN_TOKENS['live']}"}
+    listed = http.get(f"{world.url}/admin/v1/accounts", headers=admin).json()["accounts"]
+    assert sorted(a["id"] for a in listed) == sorted([ACCOUNT, OTHER_ACCOUNT])
+    natalie = http.get(f"{world.url}/admin/v1/accounts/{ACCOUNT}/agents/1", headers=admin).json()["agent"]
+    assert (natalie["login"], natalie["enabled"], natalie["skills"]) == ("natalie", True, [{"id": 1, "name": "Sales"}])
     assert http.get(f"{world.natalie.session}.json", headers=world.natalie.auth).status_code == 200
     assert http.get(f"{world.oscar.session}.json", headers=world.oscar.auth).status_code == 200

@@ -37,6 +37,10 @@ class Bus(Protocol):
         """The server is stopping: wake every waiter, and let nobody wait from now on."""
 
 
+# News that the administrators' configuration changed: every node reads it from the store again.
+DIRECTORY_TOPIC = "directory"
+
+
 def chat_topic(chat_id: str) -> str:
     return f"chat:{chat_id}"
 

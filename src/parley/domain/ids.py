@@ -54,3 +54,12 @@ def new_app_key() -> str:
 def digest(secret: str) -> str:
     """How high-entropy secrets (app keys, bearers) are stored: never in the clear."""
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+# Admin tokens carry a prefix so a leaked one is recognisable (in a log, by a secret scanner).
+ADMIN_TOKEN_PREFIX = "padm_"
+
+
+def new_admin_token() -> str:
+    """``padm_`` + 64 hex characters (256 random bits)."""
+    return ADMIN_TOKEN_PREFIX + secrets.token_hex(32)

@@ -18,6 +18,7 @@ from parley.bus.redis import RedisBus
 from parley.config import Settings
 from parley.domain import refusals
 from parley.http import (
+    admin,
     agent,
     agent_chats,
     bridge,
@@ -66,6 +67,8 @@ def error_response(request: Request, error: ApiError):
     engine = engine_of(request)
     account_id = (request.path_params or {}).get("account_id", "")
     zone = engine.directory.zone(account_id)
+    if request.url.path.startswith(admin.PREFIX + "/"):  # the admin API speaks JSON only
+        return admin.answer(error_tree(format_time(engine.clock(), zone), error), error.status)
     default = JSON if request.url.path.endswith(JSON_FIRST) or "/app/engagement" in request.url.path else "xml"
     return reply(request, error_tree(format_time(engine.clock(), zone), error), error.status, default=default)
 
@@ -164,6 +167,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     routes += bridge.routes + tunnel.routes  # the JS Chat SDK's browser transports
     routes += widget.routes  # the visitor chat widget and its embed script
     routes += console.routes  # the agent console's pages
+    routes += admin.routes  # /admin/v1/: accounts, keys, skills, agents (admin tokens)
     name_routes(routes)  # the access log and /metrics name a request by its route's pattern
     # Each handler takes the exception class it is registered for; Starlette's annotation wants
     # every handler to take any Exception, which no handler of a narrower class can satisfy.

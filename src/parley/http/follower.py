@@ -68,7 +68,8 @@ class FollowerGate:
         deadline = time.monotonic() + LEADER_WAIT_SECONDS
         while True:
             try:
-                await self.relay.forward(scope, body, receive, _caught_up(send, self.engine, chat_id))
+                admin_change = scope["path"].startswith("/admin/") and scope["method"] != "GET"
+                await self.relay.forward(scope, body, receive, _caught_up(send, self.engine, chat_id, admin_change))
                 return
             except LinkError as exc:
                 self.relay.forget()
@@ -90,10 +91,14 @@ def unavailable(message: str) -> ApiError:
     return error
 
 
-def _caught_up(send, engine, chat_id: str | None):
-    """Before a visitor's successful write is answered, this node's view takes it in."""
+def _caught_up(send, engine, chat_id: str | None, admin_change: bool = False):
+    """Before a visitor's successful write is answered, this node's view takes it in; so does an
+    administrator's change (a key revoked through this node is refused here on the next request;
+    other nodes hear of it on the bus)."""
 
     async def sending(message) -> None:
+        if message["type"] == "http.response.start" and 200 <= message["status"] < 300 and admin_change:
+            await engine.reload_directory()
         if message["type"] == "http.response.start" and 200 <= message["status"] < 300:
             target = chat_id
             if target is None:  # a new chat: its id is in the Location

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from parley.domain.account import Account, Agent
+from parley.domain.account import Account, Agent, Skill
 from parley.domain.email import valid_email
 from parley.domain.ids import digest, new_app_key
-from parley.domain.refusals import Invalid
+from parley.domain.refusals import Invalid, NotFound
 from parley.services.passwords import hash_password
-from parley.store.protocol import Store
+from parley.store.protocol import AppKeyRecord, Store
 
 DEMO_ACCOUNT = "12345"
 # The key LivePerson's documentation publishes; only ever seeded by --demo.
@@ -20,13 +21,32 @@ DEMO_AGENT = "natalie"
 # The demo's human agent, for the console (/console/): on Support, the skill the demo bot does not take.
 DEMO_HUMAN = "alex"
 DEMO_HUMAN_SKILL = "Support"
+# Account ids appear in every API path: letters, digits and underscores (LivePerson's are digits).
+ACCOUNT_ID = re.compile(r"^[A-Za-z0-9_]{1,20}$")
+MAX_NAME_LENGTH = 200
+# How many characters of a key's digest name it in lists and revocations (64 bits: no two keys
+# of an account share one in practice, and it says nothing usable about the key).
+KEY_ID_LENGTH = 16
+
+
+def key_id(record: AppKeyRecord) -> str:
+    return record.key_digest[:KEY_ID_LENGTH]
 
 
 @dataclass
 class Admin:
     store: Store
 
+    async def accounts(self) -> list[Account]:
+        return sorted((await self.store.load_directory()).accounts.values(), key=lambda a: a.id)
+
+    async def account(self, account_id: str) -> Account:
+        return self._account(await self.store.load_directory(), account_id)
+
     async def create_account(self, account_id: str, name: str | None = None, timezone: str = "UTC") -> str:
+        if not ACCOUNT_ID.match(account_id or ""):
+            raise Invalid("an account id is 1 to 20 letters, digits or underscores")
+        _check_name(name, "account name")
         _check_zone(timezone)
         directory = await self.store.load_directory()
         if account_id in directory.accounts:
@@ -45,6 +65,7 @@ class Admin:
         directory = await self.store.load_directory()
         account = self._account(directory, account_id)
         if name:
+            _check_name(name, "account name")
             account.name = name
         if timezone:
             _check_zone(timezone)
@@ -63,6 +84,20 @@ class Admin:
         key = key or new_app_key()
         await self.store.add_app_key(account_id, digest(key))
         return key
+
+    async def app_keys(self, account_id: str) -> list[AppKeyRecord]:
+        """The account's keys as stored: an id (a prefix of the digest) and a time, never a key."""
+        self._account(await self.store.load_directory(), account_id)
+        return await self.store.app_keys(account_id)
+
+    async def revoke_app_key(self, account_id: str, wanted: str) -> AppKeyRecord:
+        """Delete the key: a server reloads its directory at once (the admin API) or within a
+        second (a change by another process), and refuses the key from then on."""
+        keys = [k for k in await self.app_keys(account_id) if wanted and key_id(k) == wanted.strip().lower()]
+        if len(keys) != 1:
+            raise NotFound(f"no app key {wanted!r} in account {account_id}")
+        await self.store.delete_app_key(account_id, keys[0].key_digest)
+        return keys[0]
 
     async def create_skill(self, account_id: str, name: str) -> int:
         directory = await self.store.load_directory()
@@ -88,6 +123,9 @@ class Admin:
             raise Invalid(f"agent {login!r} already exists in account {account_id}")
         if not login or not password:
             raise Invalid("an agent needs a login and a password")
+        _check_name(login, "agent login")
+        _check_name(nickname, "agent nickname")
+        _check_max_chats(max_chats)
         agent = Agent(
             id=0,
             account_id=account_id,
@@ -99,6 +137,72 @@ class Admin:
             skill_ids=self._skill_ids(directory, account_id, skills or []),
         )
         return await self.store.create_agent(agent)
+
+    async def skills(self, account_id: str) -> list[Skill]:
+        directory = await self.store.load_directory()
+        self._account(directory, account_id)
+        return [s for s in directory.skills.values() if s.account_id == account_id]
+
+    async def rename_skill(self, account_id: str, skill_id: int, name: str) -> Skill:
+        """Chats, agents and surveys hold the skill's id: they follow the new name."""
+        directory = await self.store.load_directory()
+        self._account(directory, account_id)
+        skill = directory.skills.get(skill_id)
+        if skill is None or skill.account_id != account_id:
+            raise NotFound(f"no skill {skill_id} in account {account_id}")
+        name = name.strip()
+        _check_name(name, "skill name")
+        if not name:
+            raise Invalid("a skill needs a name")
+        if any(
+            s.account_id == account_id and s.id != skill_id and s.name.lower() == name.lower()
+            for s in directory.skills.values()
+        ):
+            raise Invalid(f"skill {name!r} already exists in account {account_id}")
+        await self.store.rename_skill(skill_id, name)
+        return Skill(skill_id, account_id, name)
+
+    async def agents(self, account_id: str) -> list[Agent]:
+        directory = await self.store.load_directory()
+        self._account(directory, account_id)
+        return [a for a in directory.agents.values() if a.account_id == account_id]
+
+    async def agent(self, account_id: str, agent_id: int) -> Agent:
+        return self._agent(await self.store.load_directory(), account_id, agent_id)
+
+    async def update_agent(
+        self,
+        account_id: str,
+        agent_id: int,
+        nickname: str | None = None,
+        skills: list[str] | None = None,
+        max_chats: int | None = None,
+        password: str | None = None,
+        enabled: bool | None = None,
+    ) -> Agent:
+        """Change what is given. A running server applies it at once (the admin API) or within a
+        second (the CLI); disabling also ends the agent's logins there: its chats are requeued
+        (or ended when nobody could take them), as when an agent logs out."""
+        directory = await self.store.load_directory()
+        agent = self._agent(directory, account_id, agent_id)
+        if nickname is not None:
+            nickname = nickname.strip()
+            if not nickname:
+                raise Invalid("a nickname cannot be empty")
+            _check_name(nickname, "agent nickname")
+            agent.nickname = agent.display_name = nickname
+        if skills is not None:
+            agent.skill_ids = self._skill_ids(directory, account_id, skills)
+        if max_chats is not None:
+            agent.max_chats = _check_max_chats(max_chats)
+        if password is not None:
+            if not password:
+                raise Invalid("a password cannot be empty")
+            agent.password_hash = await hash_password(password)
+        if enabled is not None:
+            agent.enabled = enabled
+        await self.store.update_agent(agent)
+        return agent
 
     async def seed_demo(self) -> bool:
         """Create the demo account, key, skills and agent if absent; True when anything was created."""
@@ -123,8 +227,15 @@ class Admin:
     @staticmethod
     def _account(directory, account_id: str) -> Account:
         if account_id not in directory.accounts:
-            raise Invalid(f"no account {account_id}")
+            raise NotFound(f"no account {account_id}")
         return directory.accounts[account_id]
+
+    def _agent(self, directory, account_id: str, agent_id: int) -> Agent:
+        self._account(directory, account_id)
+        agent = directory.agents.get(agent_id)
+        if agent is None or agent.account_id != account_id:
+            raise NotFound(f"no agent {agent_id} in account {account_id}")
+        return agent
 
     @staticmethod
     def _skill_ids(directory, account_id: str, names: list[str]) -> list[int]:
@@ -137,12 +248,30 @@ class Admin:
             ]
             if not match:
                 raise Invalid(f"no skill {name!r} in account {account_id}")
-            ids.append(match[0])
+            if match[0] not in ids:  # named twice: one row, not a duplicate key
+                ids.append(match[0])
         return ids
+
+
+def _check_name(name: str | None, what: str) -> None:
+    if name is not None and (len(name) > MAX_NAME_LENGTH or not name.isprintable()):
+        raise Invalid(f"an {what} is at most {MAX_NAME_LENGTH} printable characters")
+
+
+# Chats at once: -1 is unlimited (agent spec §4.1); more than this is a typo, not a staffing plan.
+MAX_CHATS = 1000
+
+
+def _check_max_chats(value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not -1 <= value <= MAX_CHATS:
+        raise Invalid(f"maxChats is -1 (unlimited) or 0 to {MAX_CHATS}")
+    return value
 
 
 def _check_zone(name: str) -> None:
     try:
+        if len(name) > 64:  # longer than any IANA name; the file system would refuse it (OSError)
+            raise ValueError(name)
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise Invalid(f"unknown time zone {name!r}") from exc

@@ -32,7 +32,7 @@ import secrets
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from parley.bus import chat_topic
+from parley.bus import DIRECTORY_TOPIC, chat_topic
 
 if TYPE_CHECKING:
     from parley.services.engine import Engine
@@ -166,7 +166,12 @@ class Cluster:
 
     async def news(self, topic: str, version: int | None) -> None:
         """The bus says a chat changed: bring the view up to date before waking anyone."""
-        if self.leading or not topic.startswith("chat:"):
+        if self.leading:
+            return
+        if topic == DIRECTORY_TOPIC:  # an admin change through the leader: keys, agents, skills
+            await self.engine.reload_directory()
+            return
+        if not topic.startswith("chat:"):
             return
         chat_id = topic[5:]
         chat = self.engine.chats.get(chat_id)

@@ -16,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
-from parley.bus import Bus, agent_topic, chat_topic
+from parley.bus import DIRECTORY_TOPIC, Bus, agent_topic, chat_topic
 from parley.config import Settings
 from parley.domain import messages
 from parley.domain.account import ONLINE
@@ -110,8 +110,10 @@ class Engine:
         self.presence.availability.update(self._stored_availability)
         self.queue = Queue(self.directory, self.presence, self.settings.ring_mode)
         self.queue.notify = lambda agent_id: self.bus.publish(agent_topic(agent_id))
+        agents = self.directory.snapshot.agents
         for login in logins:
-            self.presence.add_login(login)
+            if login.agent_id not in agents or agents[login.agent_id].enabled:  # disabled while we were down: out
+                self.presence.add_login(login)
         for session in sessions:
             if session.login_session_id in self.presence.logins:
                 session.last_seen_ms = now  # idle time counts from the restart
@@ -220,6 +222,31 @@ class Engine:
         self._stored_availability = snapshot.availability
         for agent_id, availability in snapshot.availability.items():
             self.presence.availability.setdefault(agent_id, availability)
+        if not self.replica:
+            await self._log_out_disabled()
+
+    async def _log_out_disabled(self) -> None:
+        """A disabled agent's logins end now (its bearers stop working, its chats are requeued or
+        ended as at a logout), whichever process disabled it."""
+        agents = self.directory.snapshot.agents
+        gone = [
+            login
+            for login in self.presence.logins.values()
+            if login.agent_id in agents and not agents[login.agent_id].enabled
+        ]
+        now = self.clock()
+        for login in gone:
+            await self.store.set_login_expiry(login.id, now)
+            await self.close_agent_sessions(self.presence.drop_login(login))
+
+    async def directory_changed(self) -> None:
+        """An administrator changed the configuration through this process (the admin API): read it
+        now, route with it, and tell the other nodes (they also notice by the store's change
+        counter, within a second, should the bus be down). SQLite's counter does not move for a
+        process's own writes, so this call is what makes such a change reach this engine."""
+        await self.reload_directory()
+        self.route()
+        self.bus.publish(DIRECTORY_TOPIC)
 
     # -- the writer path -------------------------------------------------------------------
 

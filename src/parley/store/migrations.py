@@ -285,4 +285,15 @@ STEPS: list[Step] = [
     );
     CREATE INDEX canned_responses_account ON canned_responses (account_id, id);
     """),
+    # 10: admin tokens (the /admin/v1/ API's bearers): stored as their digest only, named, and kept
+    # after revocation (revoked_ms) so the list still says which token was switched off and when.
+    Step("""
+    CREATE TABLE admin_tokens (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT NOT NULL,
+        token_digest TEXT NOT NULL UNIQUE,
+        created_ms INTEGER NOT NULL,
+        revoked_ms INTEGER
+    );
+    """),
 ]

@@ -18,7 +18,7 @@ from parley.store.canned import CannedStore
 from parley.store.migrations import STEPS, statements
 from parley.store.outbox import Outbox
 from parley.store.participants import Participants
-from parley.store.protocol import Commits, Directory, StoreUnavailable
+from parley.store.protocol import AdminToken, AppKeyRecord, Commits, Directory, StoreUnavailable
 from parley.store.rows import CHAT_COLUMNS, chat_columns, chat_from_row, event_from_row
 from parley.store.surveys import SurveyStore
 from parley.store.writer import GroupCommitWriter
@@ -121,6 +121,28 @@ class SqliteStore:
 
         await self.write(job)
 
+    async def app_keys(self, account_id: str) -> list[AppKeyRecord]:
+        return await self.read(
+            lambda db: [
+                AppKeyRecord(*row)
+                for row in db.execute(
+                    "SELECT key_digest, account_id, created_ms FROM app_keys WHERE account_id = ? ORDER BY created_ms,"
+                    " key_digest",
+                    (account_id,),
+                )
+            ]
+        )
+
+    async def delete_app_key(self, account_id: str, key_digest: str) -> bool:
+        return await self.write(
+            lambda db: (
+                db.execute(
+                    "DELETE FROM app_keys WHERE account_id = ? AND key_digest = ?", (account_id, key_digest)
+                ).rowcount
+                == 1
+            )
+        )
+
     async def create_skill(self, account_id: str, name: str) -> int:
         def job(db):
             return db.execute("INSERT INTO skills (account_id, name) VALUES (?, ?)", (account_id, name)).lastrowid
@@ -152,6 +174,33 @@ class SqliteStore:
 
         return await self.write(job)
 
+    async def update_agent(self, agent: Agent) -> None:
+        """Its password hash, names, slots, enabled flag and skills (replaced whole)."""
+
+        def job(db):
+            db.execute(
+                "UPDATE agents SET password_hash = ?, nickname = ?, display_name = ?, max_chats = ?, enabled = ?"
+                " WHERE id = ?",
+                (
+                    agent.password_hash,
+                    agent.nickname,
+                    agent.display_name,
+                    agent.max_chats,
+                    int(agent.enabled),
+                    agent.id,
+                ),
+            )
+            db.execute("DELETE FROM agent_skills WHERE agent_id = ?", (agent.id,))
+            db.executemany(
+                "INSERT INTO agent_skills (agent_id, skill_id) VALUES (?, ?)",
+                [(agent.id, skill_id) for skill_id in agent.skill_ids],
+            )
+
+        await self.write(job)
+
+    async def rename_skill(self, skill_id: int, name: str) -> None:
+        await self.write(lambda db: db.execute("UPDATE skills SET name = ? WHERE id = ?", (name, skill_id)))
+
     async def save_availability(self, agent_id: int, availability: str) -> None:
         def job(db):
             db.execute("UPDATE agents SET availability = ? WHERE id = ?", (availability, agent_id))
@@ -164,6 +213,45 @@ class SqliteStore:
     async def change_counter(self) -> int:
         """Changes when another connection (the CLI) committed to the database."""
         return await self.write(lambda db: db.execute("PRAGMA data_version").fetchone()[0])
+
+    # -- admin tokens ----------------------------------------------------------------------
+
+    async def create_admin_token(self, name: str, token_digest: str, created_ms: int) -> int:
+        return await self.write(
+            lambda db: (
+                db.execute(
+                    "INSERT INTO admin_tokens (name, token_digest, created_ms) VALUES (?, ?, ?)",
+                    (name, token_digest, created_ms),
+                ).lastrowid
+            )
+        )
+
+    async def admin_tokens(self) -> list[AdminToken]:
+        return await self.read(
+            lambda db: [
+                AdminToken(*row) for row in db.execute(f"SELECT {_ADMIN_TOKEN_COLUMNS} FROM admin_tokens ORDER BY id")
+            ]
+        )
+
+    async def admin_token(self, token_digest: str) -> AdminToken | None:
+        def read(db):
+            row = db.execute(
+                f"SELECT {_ADMIN_TOKEN_COLUMNS} FROM admin_tokens WHERE token_digest = ?", (token_digest,)
+            ).fetchone()
+            return AdminToken(*row) if row else None
+
+        return await self.read(read)
+
+    async def revoke_admin_token(self, token_id: int, revoked_ms: int) -> bool:
+        """True when the token existed and was live; revoking twice keeps the first time."""
+        return await self.write(
+            lambda db: (
+                db.execute(
+                    "UPDATE admin_tokens SET revoked_ms = ? WHERE id = ? AND revoked_ms IS NULL", (revoked_ms, token_id)
+                ).rowcount
+                == 1
+            )
+        )
 
     # -- visitors and chats --------------------------------------------------------------
 
@@ -299,6 +387,9 @@ class SqliteStore:
             return [AgentSession(*row) for row in rows]
 
         return await self.read(read)
+
+
+_ADMIN_TOKEN_COLUMNS = "id, name, token_digest, created_ms, revoked_ms"
 
 
 def _migrate(db: sqlite3.Connection) -> int:

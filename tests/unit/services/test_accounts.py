@@ -1,7 +1,7 @@
 import pytest
 
-from parley.domain.refusals import Invalid, Unauthenticated
-from parley.services.accounts import DEMO_ACCOUNT, DEMO_APP_KEY, Admin
+from parley.domain.refusals import Invalid, NotFound, Unauthenticated
+from parley.services.accounts import DEMO_ACCOUNT, DEMO_APP_KEY, Admin, key_id
 
 
 @pytest.fixture
@@ -122,3 +122,43 @@ async def test_update_account_with_an_unknown_default_skill_is_refused(admin):
     await admin.create_account("1")
     with pytest.raises(Invalid):
         await admin.update_account("1", default_skill="Nope")
+
+
+async def test_accounts_are_listed_by_id_and_an_unknown_one_is_not_found(admin):
+    await admin.create_account("b")
+    await admin.create_account("a", name="Shop A")
+    assert [(a.id, a.name) for a in await admin.accounts()] == [("a", "Shop A"), ("b", "b")]
+    assert (await admin.account("a")).name == "Shop A"
+    with pytest.raises(NotFound):
+        await admin.account("nope")
+
+
+@pytest.mark.parametrize("account_id", ["", "a/b", "a b", "x" * 21, "ü", "1;DROP"])
+async def test_account_ids_are_refused_unless_letters_digits_underscores(admin, account_id):
+    with pytest.raises(Invalid):
+        await admin.create_account(account_id)
+    assert await admin.accounts() == []
+
+
+@pytest.mark.parametrize("zone", ["", "x" * 5000, "../etc/passwd", "UTC\x00"])
+async def test_garbage_time_zones_are_refused(admin, zone):
+    with pytest.raises(Invalid):
+        await admin.create_account("1", timezone=zone)
+
+
+async def test_app_keys_are_listed_without_secrets_and_revoked_by_id(admin, store):
+    first = await admin.create_account("1")
+    second = await admin.create_app_key("1")
+    listed = await admin.app_keys("1")
+    assert len(listed) == 2 and all(len(key_id(k)) == 16 for k in listed)
+    assert {first, second}.isdisjoint({k.key_digest for k in listed})
+    revoked = await admin.revoke_app_key("1", key_id(listed[0]).upper())
+    assert revoked == listed[0]
+    assert await admin.app_keys("1") == listed[1:]
+    assert list((await store.load_directory()).key_digests) == [listed[1].key_digest]
+    with pytest.raises(NotFound):
+        await admin.revoke_app_key("1", key_id(listed[0]))
+    with pytest.raises(NotFound):
+        await admin.revoke_app_key("1", "")
+    with pytest.raises(NotFound):
+        await admin.app_keys("nope")

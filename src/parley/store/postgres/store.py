@@ -18,7 +18,7 @@ from parley.domain.chat import Chat, Event
 from parley.domain.session import AgentSession, LoginSession
 from parley.store.postgres.database import Database
 from parley.store.postgres.records import CannedStore, Outbox, Participants, SurveyStore
-from parley.store.protocol import Directory
+from parley.store.protocol import AdminToken, AppKeyRecord, Directory
 from parley.store.rows import CHAT_COLUMNS, chat_columns, chat_from_row, event_from_row
 
 
@@ -92,6 +92,24 @@ class PostgresStore:
             )
         )
 
+    async def app_keys(self, account_id: str) -> list[AppKeyRecord]:
+        rows = await self.read(
+            lambda db: db.fetch(
+                "SELECT key_digest, account_id, created_ms FROM app_keys WHERE account_id = $1 ORDER BY created_ms,"
+                " key_digest",
+                account_id,
+            )
+        )
+        return [AppKeyRecord(*row) for row in rows]
+
+    async def delete_app_key(self, account_id: str, key_digest: str) -> bool:
+        status = await self.write(
+            lambda db: db.execute(
+                "DELETE FROM app_keys WHERE account_id = $1 AND key_digest = $2", account_id, key_digest
+            )
+        )
+        return status == "DELETE 1"
+
     async def create_skill(self, account_id: str, name: str) -> int:
         return await self.write(
             lambda db: db.fetchval(
@@ -123,6 +141,32 @@ class PostgresStore:
 
         return await self.write(job)
 
+    async def update_agent(self, agent: Agent) -> None:
+        """Its password hash, names, slots, enabled flag and skills (replaced whole)."""
+
+        async def job(db):
+            await db.execute(
+                "UPDATE agents SET password_hash = $1, nickname = $2, display_name = $3, max_chats = $4, enabled = $5"
+                " WHERE id = $6",
+                agent.password_hash,
+                agent.nickname,
+                agent.display_name,
+                agent.max_chats,
+                int(agent.enabled),
+                agent.id,
+            )
+            await db.execute("DELETE FROM agent_skills WHERE agent_id = $1", agent.id)
+            if agent.skill_ids:
+                await db.executemany(
+                    "INSERT INTO agent_skills (agent_id, skill_id) VALUES ($1, $2)",
+                    [(agent.id, skill_id) for skill_id in agent.skill_ids],
+                )
+
+        await self.write(job)
+
+    async def rename_skill(self, skill_id: int, name: str) -> None:
+        await self.write(lambda db: db.execute("UPDATE skills SET name = $1 WHERE id = $2", name, skill_id))
+
     async def save_availability(self, agent_id: int, availability: str) -> None:
         await self.write(
             lambda db: db.execute("UPDATE agents SET availability = $1 WHERE id = $2", availability, agent_id)
@@ -134,6 +178,39 @@ class PostgresStore:
     async def change_counter(self) -> int:
         """Bumped by every configuration write, by this process or another (migration step 7)."""
         return await self.read(lambda db: db.fetchval("SELECT counter FROM config_changes WHERE id = 1"))
+
+    # -- admin tokens ----------------------------------------------------------------------
+
+    async def create_admin_token(self, name: str, token_digest: str, created_ms: int) -> int:
+        return await self.write(
+            lambda db: db.fetchval(
+                "INSERT INTO admin_tokens (name, token_digest, created_ms) VALUES ($1, $2, $3) RETURNING id",
+                name,
+                token_digest,
+                created_ms,
+            )
+        )
+
+    async def admin_tokens(self) -> list[AdminToken]:
+        rows = await self.read(lambda db: db.fetch(f"SELECT {_ADMIN_TOKEN_COLUMNS} FROM admin_tokens ORDER BY id"))
+        return [AdminToken(*row) for row in rows]
+
+    async def admin_token(self, token_digest: str) -> AdminToken | None:
+        row = await self.read(
+            lambda db: db.fetchrow(
+                f"SELECT {_ADMIN_TOKEN_COLUMNS} FROM admin_tokens WHERE token_digest = $1", token_digest
+            )
+        )
+        return AdminToken(*row) if row else None
+
+    async def revoke_admin_token(self, token_id: int, revoked_ms: int) -> bool:
+        """True when the token existed and was live; revoking twice keeps the first time."""
+        status = await self.write(
+            lambda db: db.execute(
+                "UPDATE admin_tokens SET revoked_ms = $1 WHERE id = $2 AND revoked_ms IS NULL", revoked_ms, token_id
+            )
+        )
+        return status == "UPDATE 1"
 
     # -- visitors and chats --------------------------------------------------------------
 
@@ -285,6 +362,8 @@ class PostgresStore:
         )
         return [AgentSession(*row) for row in rows]
 
+
+_ADMIN_TOKEN_COLUMNS = "id, name, token_digest, created_ms, revoked_ms"
 
 _INSERT_EVENT = (
     "INSERT INTO events (chat_id, id, type, time_ms, agents_only, fields, request_key)"

@@ -1,0 +1,231 @@
+"""The administration verbs the admin API mirrors (``parley account list``, ``appkey revoke``,
+``agent disable``, ``admin-token create`` …): the same service functions as ``/admin/v1/``.
+
+Kept beside ``cli.py`` (which defines the groups, the options and ``_run_admin``) so neither file
+grows past a screenful of screens; ``cli.py`` imports this module last, which registers them.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import click
+
+from parley.cli import CONTEXT, _option, _run_admin, account, agent, appkey, cli, database_options, skill
+from parley.services import accounts
+from parley.services.admin_tokens import AdminTokens
+
+
+def _account_line(account: Any) -> str:
+    return (
+        f"{account.id}\t{account.name}\ttimezone={account.timezone}"
+        f"\tdefault_skill={account.default_skill_id or '-'}\toffline_email={account.offline_email or '-'}"
+    )
+
+
+@account.command("list", context_settings=CONTEXT)
+@database_options
+def account_list(config: str | None, database: str | None) -> int:
+    """List accounts: id, name, time zone, default skill id, offline address."""
+    return _run_admin(
+        config,
+        database,
+        lambda a: a.accounts(),
+        lambda accounts: "\n".join(map(_account_line, accounts)) or "no accounts",
+    )
+
+
+@account.command("show", context_settings=CONTEXT)
+@_option("--id", "account_id", required=True, help="the account")
+@database_options
+def account_show(config: str | None, database: str | None, account_id: str) -> int:
+    """Show one account."""
+    return _run_admin(config, database, lambda a: a.account(account_id), _account_line)
+
+
+@appkey.command("list", context_settings=CONTEXT)
+@_option("--account", required=True, help="account id")
+@database_options
+def appkey_list(config: str | None, database: str | None, account: str) -> int:
+    """List an account's app keys: id and creation time (the keys themselves are not stored)."""
+    return _run_admin(
+        config,
+        database,
+        lambda a: a.app_keys(account),
+        lambda keys: "\n".join(f"{accounts.key_id(k)}\t{_utc(k.created_ms)}" for k in keys) or "no app keys",
+    )
+
+
+@appkey.command("revoke", context_settings=CONTEXT)
+@_option("--account", required=True, help="account id")
+@_option("--id", "key_id", required=True, help="the key's id (see `parley appkey list`)")
+@database_options
+def appkey_revoke(config: str | None, database: str | None, account: str, key_id: str) -> int:
+    """Revoke an app key: a running server refuses it within a second."""
+    return _run_admin(
+        config,
+        database,
+        lambda a: a.revoke_app_key(account, key_id),
+        lambda k: f"app key {accounts.key_id(k)} of account {account} revoked",
+    )
+
+
+@skill.command("list", context_settings=CONTEXT)
+@_option("--account", required=True, help="account id")
+@database_options
+def skill_list(config: str | None, database: str | None, account: str) -> int:
+    """List an account's skills: id and name."""
+    return _run_admin(
+        config,
+        database,
+        lambda a: a.skills(account),
+        lambda skills: "\n".join(f"{s.id}\t{s.name}" for s in skills) or "no skills",
+    )
+
+
+@skill.command("rename", context_settings=CONTEXT)
+@_option("--account", required=True, help="account id")
+@_option("--id", "skill_id", type=int, required=True, help="the skill's id (see `parley skill list`)")
+@_option("--name", required=True, help="the new name")
+@database_options
+def skill_rename(config: str | None, database: str | None, account: str, skill_id: int, name: str) -> int:
+    """Rename a skill; its chats, agents and surveys follow (they hold its id)."""
+    return _run_admin(
+        config, database, lambda a: a.rename_skill(account, skill_id, name), lambda s: f"skill {s.id} renamed {s.name}"
+    )
+
+
+def _agent_line(agent: Any) -> str:
+    return (
+        f"{agent.id}\t{agent.login}\tnickname={agent.nickname}\tmax_chats={agent.max_chats}"
+        f"\tskills={','.join(map(str, agent.skill_ids)) or '-'}\t{'enabled' if agent.enabled else 'disabled'}"
+    )
+
+
+@agent.command("list", context_settings=CONTEXT)
+@_option("--account", required=True, help="account id")
+@database_options
+def agent_list(config: str | None, database: str | None, account: str) -> int:
+    """List an account's agents: id, login, nickname, chats at once, skill ids, enabled."""
+    return _run_admin(
+        config, database, lambda a: a.agents(account), lambda agents: "\n".join(map(_agent_line, agents)) or "no agents"
+    )
+
+
+@agent.command("show", context_settings=CONTEXT)
+@_option("--account", required=True, help="account id")
+@_option("--id", "agent_id", type=int, required=True, help="the agent's id (see `parley agent list`)")
+@database_options
+def agent_show(config: str | None, database: str | None, account: str, agent_id: int) -> int:
+    """Show one agent."""
+    return _run_admin(config, database, lambda a: a.agent(account, agent_id), _agent_line)
+
+
+@agent.command("update", context_settings=CONTEXT)
+@_option("--account", required=True, help="account id")
+@_option("--id", "agent_id", type=int, required=True, help="the agent's id")
+@_option("--nickname", help="name visitors see")
+@_option("--skills", help="comma-separated skill names (replaces the agent's skills; '' for none)")
+@_option("--max-chats", type=int, help="chats at once; -1 = unlimited")
+@database_options
+def agent_update(
+    config: str | None,
+    database: str | None,
+    account: str,
+    agent_id: int,
+    nickname: str | None,
+    skills: str | None,
+    max_chats: int | None,
+) -> int:
+    """Change an agent's nickname, skills or chats at once."""
+    names = None if skills is None else [name for name in skills.split(",") if name.strip()]
+    return _run_admin(
+        config, database, lambda a: a.update_agent(account, agent_id, nickname, names, max_chats), _agent_line
+    )
+
+
+@agent.command("reset-password", context_settings=CONTEXT)
+@_option("--account", required=True, help="account id")
+@_option("--id", "agent_id", type=int, required=True, help="the agent's id")
+@_option("--password", required=True, help="the new password")
+@database_options
+def agent_reset_password(config: str | None, database: str | None, account: str, agent_id: int, password: str) -> int:
+    """Set an agent's password (logins already open stay open; disable to end them)."""
+    return _run_admin(
+        config,
+        database,
+        lambda a: a.update_agent(account, agent_id, password=password),
+        lambda agent: f"agent {agent.id} ({agent.login}): password changed",
+    )
+
+
+@agent.command("disable", context_settings=CONTEXT)
+@_option("--account", required=True, help="account id")
+@_option("--id", "agent_id", type=int, required=True, help="the agent's id")
+@database_options
+def agent_disable(config: str | None, database: str | None, account: str, agent_id: int) -> int:
+    """Switch an agent's login off: a running server ends its sessions within a second (its chats
+    are requeued, or ended when nobody could take them) and refuses its logins."""
+    return _run_admin(config, database, lambda a: a.update_agent(account, agent_id, enabled=False), _agent_line)
+
+
+@agent.command("enable", context_settings=CONTEXT)
+@_option("--account", required=True, help="account id")
+@_option("--id", "agent_id", type=int, required=True, help="the agent's id")
+@database_options
+def agent_enable(config: str | None, database: str | None, account: str, agent_id: int) -> int:
+    """Let a disabled agent log in again."""
+    return _run_admin(config, database, lambda a: a.update_agent(account, agent_id, enabled=True), _agent_line)
+
+
+@cli.group("admin-token", context_settings=CONTEXT)
+def admin_token() -> None:
+    """Admin tokens: the bearers of the /admin/v1/ API."""
+
+
+@admin_token.command("create", context_settings=CONTEXT)
+@_option("--name", required=True, help="whose token this is, or what it is for")
+@database_options
+def admin_token_create(config: str | None, database: str | None, name: str) -> int:
+    """Create an admin token; prints it (the only time it is shown: only its digest is stored)."""
+
+    def show(result: tuple[int, str]) -> str:
+        token_id, token = result
+        click.echo(f"parley: admin token {token_id} ({name}) created; it is not shown again", err=True)
+        return token
+
+    return _run_admin(config, database, lambda a: AdminTokens(a.store).create(name), show)
+
+
+@admin_token.command("list", context_settings=CONTEXT)
+@database_options
+def admin_token_list(config: str | None, database: str | None) -> int:
+    """List admin tokens: id, created, revoked (or -), name. Never the tokens themselves."""
+
+    def show(tokens: list) -> str:
+        return (
+            "\n".join(
+                f"{t.id}\t{_utc(t.created_ms)}\t{_utc(t.revoked_ms) if t.revoked_ms else '-'}\t{t.name}" for t in tokens
+            )
+            or "no admin tokens"
+        )
+
+    return _run_admin(config, database, lambda a: AdminTokens(a.store).list(), show)
+
+
+@admin_token.command("revoke", context_settings=CONTEXT)
+@_option("--id", "token_id", type=int, required=True, help="the token's id (see `parley admin-token list`)")
+@database_options
+def admin_token_revoke(config: str | None, database: str | None, token_id: int) -> int:
+    """Revoke an admin token: refused from its next request on, by every running server."""
+    return _run_admin(
+        config,
+        database,
+        lambda a: AdminTokens(a.store).revoke(token_id),
+        lambda t: f"admin token {t.id} ({t.name}) revoked",
+    )
+
+
+def _utc(ms: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ms / 1000))
