@@ -17,8 +17,8 @@ from tests.e2e.conftest import Server, seed_url
 REDIS = os.environ.get("PARLEY_TEST_REDIS", "redis://127.0.0.1:6379/0")
 
 
-def seed(url: str) -> None:
-    seed_url(url)
+def seed(url: str, extra=None) -> None:
+    seed_url(url, extra)
 
 
 def seed_agent(url: str, login: str, password: str, nickname: str, skills: list[str], max_chats: int = 4) -> None:
