@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import orjson
 
+from parley.domain.account import Account, Agent, Skill
 from parley.domain.chat import Chat, Event, Routing, Typing
+from parley.store.protocol import Directory
 
 # A chat's routing is kept in its details column under these keys (the names the request used),
 # so stores written before Routing existed read the same.
@@ -109,3 +111,45 @@ def chat_from_row(row) -> Chat:
 def event_from_row(row) -> Event:
     event_id, kind, time_ms, agents_only, fields, request_key = row
     return Event(event_id, kind, time_ms, orjson.loads(fields), bool(agents_only), request_key)
+
+
+# What a directory is read from, the same SQL on both stores (no parameters), in the order
+# ``directory_from_rows`` takes the results.
+DIRECTORY_QUERIES = (
+    "SELECT id, name, timezone, default_skill_id, offline_email FROM accounts",
+    "SELECT key_digest, account_id FROM app_keys",
+    "SELECT id, account_id, name FROM skills ORDER BY id",
+    "SELECT id, account_id, login, password_hash, nickname, display_name, email, privilege_group,"
+    " max_chats, enabled, availability FROM agents ORDER BY id",
+    "SELECT agent_id, skill_id FROM agent_skills ORDER BY skill_id",
+)
+
+
+def directory_from_rows(accounts, keys, skills, agents, agent_skills) -> Directory:
+    directory = Directory(
+        {
+            row[0]: Account(id=row[0], name=row[1], timezone=row[2], default_skill_id=row[3], offline_email=row[4])
+            for row in accounts
+        },
+        {row[0]: row[1] for row in keys},
+        {row[0]: Skill(id=row[0], account_id=row[1], name=row[2]) for row in skills},
+        {},
+        {},
+    )
+    for row in agents:
+        directory.agents[row[0]] = Agent(
+            id=row[0],
+            account_id=row[1],
+            login=row[2],
+            password_hash=row[3],
+            nickname=row[4],
+            display_name=row[5],
+            email=row[6],
+            privilege_group=row[7],
+            max_chats=row[8],
+            enabled=bool(row[9]),
+        )
+        directory.availability[row[0]] = row[10]
+    for agent_id, skill_id in agent_skills:
+        directory.agents[agent_id].skill_ids.append(skill_id)
+    return directory

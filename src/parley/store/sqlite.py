@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from parley.domain.account import Account, Agent, Skill
+from parley.domain.account import Account, Agent
 from parley.domain.chat import Chat, Event
 from parley.domain.session import AgentSession, LoginSession
 from parley.store.canned import CannedStore
@@ -19,7 +19,14 @@ from parley.store.migrations import STEPS, statements
 from parley.store.outbox import Outbox
 from parley.store.participants import Participants
 from parley.store.protocol import AdminToken, AppKeyRecord, Commits, Directory, StoreUnavailable
-from parley.store.rows import CHAT_COLUMNS, chat_columns, chat_from_row, event_from_row
+from parley.store.rows import (
+    CHAT_COLUMNS,
+    DIRECTORY_QUERIES,
+    chat_columns,
+    chat_from_row,
+    directory_from_rows,
+    event_from_row,
+)
 from parley.store.surveys import SurveyStore
 from parley.store.writer import GroupCommitWriter
 
@@ -418,37 +425,7 @@ def _insert_events(db: sqlite3.Connection, chat_id: str, events: list[Event]) ->
 
 
 def _load_directory(db: sqlite3.Connection) -> Directory:
-    accounts = {
-        row[0]: Account(id=row[0], name=row[1], timezone=row[2], default_skill_id=row[3], offline_email=row[4])
-        for row in db.execute("SELECT id, name, timezone, default_skill_id, offline_email FROM accounts")
-    }
-    keys = {row[0]: row[1] for row in db.execute("SELECT key_digest, account_id FROM app_keys")}
-    skills = {
-        row[0]: Skill(id=row[0], account_id=row[1], name=row[2])
-        for row in db.execute("SELECT id, account_id, name FROM skills ORDER BY id")
-    }
-    agents: dict[int, Agent] = {}
-    availability: dict[int, str] = {}
-    for row in db.execute(
-        "SELECT id, account_id, login, password_hash, nickname, display_name, email, privilege_group,"
-        " max_chats, enabled, availability FROM agents ORDER BY id"
-    ):
-        agents[row[0]] = Agent(
-            id=row[0],
-            account_id=row[1],
-            login=row[2],
-            password_hash=row[3],
-            nickname=row[4],
-            display_name=row[5],
-            email=row[6],
-            privilege_group=row[7],
-            max_chats=row[8],
-            enabled=bool(row[9]),
-        )
-        availability[row[0]] = row[10]
-    for agent_id, skill_id in db.execute("SELECT agent_id, skill_id FROM agent_skills ORDER BY skill_id"):
-        agents[agent_id].skill_ids.append(skill_id)
-    return Directory(accounts, keys, skills, agents, availability)
+    return directory_from_rows(*(db.execute(sql).fetchall() for sql in DIRECTORY_QUERIES))
 
 
 def _load_chat(db: sqlite3.Connection, chat_id: str, events_from: int) -> Chat | None:

@@ -13,13 +13,20 @@ from typing import Any
 import asyncpg
 import orjson
 
-from parley.domain.account import Account, Agent, Skill
+from parley.domain.account import Account, Agent
 from parley.domain.chat import Chat, Event
 from parley.domain.session import AgentSession, LoginSession
 from parley.store.postgres.database import Database
 from parley.store.postgres.records import CannedStore, Outbox, Participants, SurveyStore
 from parley.store.protocol import AdminToken, AppKeyRecord, Directory
-from parley.store.rows import CHAT_COLUMNS, chat_columns, chat_from_row, event_from_row
+from parley.store.rows import (
+    CHAT_COLUMNS,
+    DIRECTORY_QUERIES,
+    chat_columns,
+    chat_from_row,
+    directory_from_rows,
+    event_from_row,
+)
 
 
 def _now_ms() -> int:
@@ -383,37 +390,7 @@ async def _insert_events(db: asyncpg.Connection, chat_id: str, events: list[Even
 
 
 async def _load_directory(db: asyncpg.Connection) -> Directory:
-    accounts = {
-        row[0]: Account(id=row[0], name=row[1], timezone=row[2], default_skill_id=row[3], offline_email=row[4])
-        for row in await db.fetch("SELECT id, name, timezone, default_skill_id, offline_email FROM accounts")
-    }
-    keys = {row[0]: row[1] for row in await db.fetch("SELECT key_digest, account_id FROM app_keys")}
-    skills = {
-        row[0]: Skill(id=row[0], account_id=row[1], name=row[2])
-        for row in await db.fetch("SELECT id, account_id, name FROM skills ORDER BY id")
-    }
-    agents: dict[int, Agent] = {}
-    availability: dict[int, str] = {}
-    for row in await db.fetch(
-        "SELECT id, account_id, login, password_hash, nickname, display_name, email, privilege_group,"
-        " max_chats, enabled, availability FROM agents ORDER BY id"
-    ):
-        agents[row[0]] = Agent(
-            id=row[0],
-            account_id=row[1],
-            login=row[2],
-            password_hash=row[3],
-            nickname=row[4],
-            display_name=row[5],
-            email=row[6],
-            privilege_group=row[7],
-            max_chats=row[8],
-            enabled=bool(row[9]),
-        )
-        availability[row[0]] = row[10]
-    for agent_id, skill_id in await db.fetch("SELECT agent_id, skill_id FROM agent_skills ORDER BY skill_id"):
-        agents[agent_id].skill_ids.append(skill_id)
-    return Directory(accounts, keys, skills, agents, availability)
+    return directory_from_rows(*[await db.fetch(sql) for sql in DIRECTORY_QUERIES])
 
 
 async def _load_chats(db: asyncpg.Connection, ended_after_ms: int) -> list[Chat]:
