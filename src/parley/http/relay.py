@@ -156,6 +156,7 @@ class RelayServer:
                 raise LinkError("expected a body frame")
             body += payload
         delivered = False
+        finished = False
         gone = asyncio.Event()
 
         async def receive() -> dict:
@@ -180,6 +181,8 @@ class RelayServer:
                     await _write(writer, ANSWER_BODY, message["body"])
                 if not message.get("more_body", False):
                     await _write(writer, ANSWER_END)
+                    nonlocal finished
+                    finished = True
 
         # Nothing may arrive on the connection while the request runs: bytes or EOF both mean
         # the follower's client went away (the follower closes the connection then).
@@ -187,6 +190,13 @@ class RelayServer:
         watch.add_done_callback(lambda _: gone.set())
         try:
             await self.app(self.prepare(scope), receive, send)
+        except Exception as exc:
+            # The application's error handler answered (a 500 in the API's format, logged there)
+            # and Starlette re-raises for the server: the connection stays usable when the answer
+            # went out whole, else it is closed (the follower's client sees a cut-off answer).
+            if not finished:
+                raise ConnectionError("the relayed answer was cut short") from exc
+            log.debug("relayed request failed after its answer: %s", exc)
         finally:
             if watch.done():
                 raise ConnectionError("the relayed client went away")

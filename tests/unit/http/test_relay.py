@@ -22,6 +22,10 @@ class Recorder:
     async def __call__(self, scope, receive, send) -> None:
         message = await receive()
         self.seen.append((scope, message["body"]))
+        if scope["path"] == "/fails":  # an error answered by the error handler, then re-raised (Starlette)
+            await send({"type": "http.response.start", "status": 500, "headers": []})
+            await send({"type": "http.response.body", "body": b"error body", "more_body": False})
+            raise RuntimeError("re-raised for the server to log")
         if scope["path"] == "/hold":  # a held poll: answers only when the client leaves
             await send({"type": "http.response.start", "status": 200, "headers": []})
             assert (await receive())["type"] == "http.disconnect"
@@ -150,3 +154,14 @@ async def test_visitor_activity_reaches_the_leader(leader):
     _, touched, address = leader
     await client_for(address).touch(["chat-a", "chat-b"])
     assert touched == ["chat-a", "chat-b"]
+
+
+async def test_a_request_that_failed_after_its_answer_leaves_the_connection_usable(leader):
+    app, _, address = leader
+    client, failed = client_for(address), Collector()
+    await client.forward(request_scope("/fails", "GET"), b"", never_leaves, failed)
+    assert failed.messages[0]["status"] == 500 and failed.body == b"error body"
+    after = Collector()
+    await client.forward(request_scope("/a", "GET"), b"", never_leaves, after)  # on the same pooled connection
+    assert after.messages[0]["status"] == 201 and after.body == b"one two"
+    assert len(app.seen) == 2
