@@ -72,7 +72,6 @@ class Cluster:
         self._leader_answers = leader_answers
         self._touched: set[str] = set()
         self._tasks: list[asyncio.Task] = []
-        self._versions: dict[str, int] = {}
 
     # -- life ------------------------------------------------------------------------------
 
