@@ -77,8 +77,9 @@ async def test_redis_stopped_and_started_mid_chat(tmp_path, database_url, redis)
         try:
             await visitor.request_chat(skill="Sales")
             chat_uri = await agent.accept()
-            while len(await visitor.poll(wait=2)) == 0:
-                pass
+            seen: list[dict] = []
+            while not any(e.get("systemMessageId") == 3 for e in seen):  # "You are now chatting with…"
+                seen += await visitor.poll(wait=2)
             assert bus_of(second) == "connected"
 
             redis.stop()

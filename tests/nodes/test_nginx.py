@@ -52,9 +52,10 @@ http {{
 
 
 @pytest.fixture
-def nginx_in_front(nodes, tmp_path):
+def nginx_in_front(nodes, tmp_path, database_url):
     if not Path(NGINX).exists():
         pytest.fail("nginx is needed (apt-get install nginx-light; .ci/run installs it)")
+    prepare(tmp_path, database_url)  # the survey and Bob exist before the nodes load the directory
     first, second = nodes.start(2)
     port = free_port()
     folder = tmp_path / "nginx"
@@ -84,8 +85,7 @@ def nginx_in_front(nodes, tmp_path):
             process.wait()
 
 
-async def test_a_whole_conversation_through_nginx_round_robin(nginx_in_front, tmp_path, database_url):
-    prepare(tmp_path, database_url)
+async def test_a_whole_conversation_through_nginx_round_robin(nginx_in_front, database_url):
     roles = [httpx.get(nginx_in_front + "/ready.json").json()["ready"]["role"] for _ in range(4)]
     assert roles in (["leader", "follower"] * 2, ["follower", "leader"] * 2)  # consecutive requests alternate
     natalie = AgentClient(nginx_in_front, ACCOUNT)
