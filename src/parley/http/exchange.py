@@ -51,16 +51,34 @@ def authority(request: Request) -> str:
     return base_url(request).split("://", 1)[-1].split("/", 1)[0]
 
 
+# A client still sending a body that is refused would see its connection reset instead of the 413
+# when the answer came before the body was read: up to this many times the limit is read and dropped.
+DRAIN_FACTOR = 4
+
+
+async def _drain(request: Request, expected: int, limit: int) -> None:
+    """Read (and drop) the rest of a refused body, unless it is too large to be worth reading."""
+    if expected > limit * DRAIN_FACTOR:
+        return
+    read = 0
+    async for chunk in request.stream():
+        read += len(chunk)
+        if read > limit * DRAIN_FACTOR:
+            return
+
+
 async def read_body(request: Request, default_format: str = XML) -> dict:
     """The parsed body as ``{root: content}``; an empty body is ``{}``."""
     limit = engine_of(request).settings.max_body_bytes
     declared = request.headers.get("content-length")
     if declared and parse_integer(declared, "Content-Length") > limit:
+        await _drain(request, parse_integer(declared, "Content-Length"), limit)
         raise ApiError(413, TOO_LARGE, f"Request body larger than {limit} bytes")
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
+            await _drain(request, size, limit)
             raise ApiError(413, TOO_LARGE, f"Request body larger than {limit} bytes")
         chunks.append(chunk)
     raw = b"".join(chunks)
