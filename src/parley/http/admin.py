@@ -193,7 +193,7 @@ async def create_skill(request: Request) -> Response:
     skill_id = await _admin(request).create_skill(account_id, name)
     await engine_of(request).directory_changed()
     location = f"{base_url(request)}{PREFIX}/accounts/{account_id}/skills/{skill_id}"
-    return answer({"skill": {"id": skill_id, "name": name.strip()}}, 201, {"Location": location})
+    return answer({"skill": {"id": skill_id, "name": name.strip(), "retired": False}}, 201, {"Location": location})
 
 
 def _skill_id(request: Request) -> int:
@@ -241,7 +241,7 @@ def agent_tree(snapshot: Directory, agent: Agent) -> dict:
         "nickname": agent.nickname,
         "maxChats": agent.max_chats,
         "enabled": agent.enabled,
-        "skills": [skill_tree(snapshot.skills[s]) for s in agent.skill_ids if s in snapshot.skills],
+        "skills": [{"id": s, "name": snapshot.skills[s].name} for s in agent.skill_ids if s in snapshot.skills],
     }
 
 
