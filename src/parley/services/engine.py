@@ -137,6 +137,7 @@ class Engine:
             return
         for agent_id in [a for a in self.queue.assigned if not self.presence.logged_in(a)]:
             await self._release(agent_id)  # its login expired while we were down
+        await self._move_chats_of_deleted_skills()  # deleted (by the CLI) while we were down or following
         self.route()
         if run_timers:
             self._tasks.append(asyncio.create_task(self._sweep_forever()))
