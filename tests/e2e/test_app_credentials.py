@@ -6,6 +6,9 @@ disabled agent, or when any value is wrong; the attempts count in the login limi
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
+import time
 
 import orjson
 
@@ -159,3 +162,32 @@ def test_application_logins_count_in_the_login_limit(tmp_path, http):
         assert limited.json()["error"]["internalCode"] == 27
     finally:
         server.stop()
+
+
+def test_parley_bot_logs_in_with_the_file_app_credentials_create_printed(admin_server, http, tmp_path):
+    made = parley(admin_server.database, "agent", "app-credentials", "create", "--account", ACCOUNT, "--agent", "1")
+    assert made.returncode == 0, made.stderr
+    file = tmp_path / "natalie.json"
+    file.write_text(made.stdout)
+    # No password: the bot can only be online through the credentials.
+    http.patch(
+        f"{admin_server.url}{ADMIN}/accounts/{ACCOUNT}/agents/1", headers=admin_server.auth, json={"password": "x" * 40}
+    )
+    availability = f"{admin_server.url}/api/account/{ACCOUNT}/chat/availability.json?{q()}&skill=Sales"
+    assert http.get(availability).json() == {"availability": False}
+    command = [sys.executable, "-m", "parley", "bot", "--url", admin_server.url, "--account", ACCOUNT]
+    command += ["--login", "natalie", "--app-credentials", str(file), "--until-stdin-closes"]
+    bot = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while http.get(availability).json() != {"availability": True}:
+            assert bot.poll() is None and time.monotonic() < deadline, bot.stdout.read() if bot.stdout else ""
+            time.sleep(0.2)
+    finally:
+        assert bot.stdin is not None
+        bot.stdin.close()
+        try:
+            bot.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            bot.kill()
+            bot.wait()
