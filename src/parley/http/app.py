@@ -19,8 +19,10 @@ from parley.config import Settings
 from parley.domain import refusals
 from parley.http import (
     admin,
+    admin_surveys,
     agent,
     agent_chats,
+    app_credentials,
     bridge,
     canned,
     console,
@@ -57,6 +59,7 @@ REFUSALS = {
     refusals.Invalid: (400, errors.OUT_OF_RANGE),
     refusals.Unauthenticated: (401, errors.UNAUTHORIZED),
     refusals.Forbidden: (403, errors.UNAUTHORIZED),
+    refusals.Conflict: (409, errors.OUT_OF_RANGE),
     refusals.NotFound: (404, errors.NOT_FOUND),
 }
 # Surfaces whose clients only speak JSON get JSON errors when they did not choose.
@@ -168,6 +171,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     routes += widget.routes  # the visitor chat widget and its embed script
     routes += console.routes  # the agent console's pages
     routes += admin.routes  # /admin/v1/: accounts, keys, skills, agents (admin tokens)
+    routes += admin_surveys.routes + app_credentials.routes  # /admin/v1/: surveys, bots' app credentials
     name_routes(routes)  # the access log and /metrics name a request by its route's pattern
     # Each handler takes the exception class it is registered for; Starlette's annotation wants
     # every handler to take any Exception, which no handler of a narrower class can satisfy.
