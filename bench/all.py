@@ -36,17 +36,21 @@ from measures import Goal, Measure, markdown  # noqa: E402
 from tests import postgres  # noqa: E402
 
 STEPS = ("polls", "scaleout", "routing", "held", "start")
-# Live Helper Chat 4.90 (PHP 8.2-fpm + nginx + MariaDB) as issue 12 measured it on a 2-core machine
-# with wrk, 50 connections: it is not installed here, so its rows compare with those recorded rates.
-LHC_FETCHMESSAGES = 621.0
-LHC_ADDMSGUSER = 513.0
+# Live Helper Chat 4.90 (PHP 8.2-fpm + nginx + MariaDB) is not installed here. Issue 12 measured it
+# beside the same bare ASGI app (wrk, 50 connections, 2 cores): fetchmessages 621/s, addmsguser
+# 513/s, the bare app 33,644/s. Its rate here is estimated as that share of this run's bare app, so
+# that a slower or busier machine than issue 12's slows the estimate alike (a PHP worker pool and a
+# Python event loop need not slow alike: the rows say "estimated").
+LHC_FETCHMESSAGES_SHARE = 621 / 33_644
+LHC_ADDMSGUSER_SHARE = 513 / 33_644
 
 # (quick, full) arguments per script; the full run is what issue 12's table describes.
 ARGUMENTS = {
     "polls": (["--seconds", "3", "--rounds", "2"], ["--seconds", "10", "--rounds", "3"]),
     "scaleout": (["--seconds", "3", "--rounds", "2"], ["--seconds", "10", "--rounds", "3"]),
     "routing": (["--seconds", "3", "--rounds", "2"], ["--seconds", "10", "--rounds", "3"]),
-    "held": (["--chats", "10000"], ["--chats", "10000"]),
+    # Opening 10,000 chats takes minutes on a busy 2-core machine: the quick run holds 2,000.
+    "held": (["--chats", "2000"], ["--chats", "10000"]),
     "start": (["--chats", "100000", "--rounds", "3"], ["--chats", "1000000", "--rounds", "5"]),
 }
 
@@ -136,8 +140,8 @@ def poll_measures(args: argparse.Namespace) -> list[Measure]:
             "idle poll vs Live Helper Chat `fetchmessages`",
             idle_rates,
             reference_name="LHC",
-            reference=[LHC_FETCHMESSAGES],
-            recorded=True,
+            reference=[rate * LHC_FETCHMESSAGES_SHARE for rate in bare],
+            estimated=True,
             goal=Goal("≥ ×30", at_least=30),
             ratio_fmt=".1f",
             ratio_prefix="×",
@@ -157,6 +161,8 @@ def poll_measures(args: argparse.Namespace) -> list[Measure]:
 
 def scaleout_measures(args: argparse.Namespace) -> list[Measure]:
     measured = scaleout.measure(args)
+    for name, errors in measured.log_errors.items():
+        show_log_errors(f"scaleout.py {name}", errors)
     bare = [r.rate for r in measured.reference.results]
     by_name = {backend.name: backend for backend in measured.backends}
     measures = [
@@ -174,7 +180,8 @@ def scaleout_measures(args: argparse.Namespace) -> list[Measure]:
             wrong = sum(r.wrong + r.socket_errors for r in row.results)
             if kind == "lines":
                 wrong += scaleout.mismatched_rounds(backend, args.connections)
-            where = "SQLite" if not backend.workers else f"PostgreSQL + Redis, {backend.workers} worker(s)"
+            plural = "s" if backend.workers > 1 else ""
+            where = "SQLite" if not backend.workers else f"PostgreSQL + Redis, {backend.workers} worker{plural}"
             measure = Measure(
                 f"{label}, {where}",
                 rates,
@@ -191,8 +198,8 @@ def scaleout_measures(args: argparse.Namespace) -> list[Measure]:
                         "durable lines vs Live Helper Chat `addmsguser`",
                         rates,
                         reference_name="LHC",
-                        reference=[LHC_ADDMSGUSER],
-                        recorded=True,
+                        reference=[rate * LHC_ADDMSGUSER_SHARE for rate in bare],
+                        estimated=True,
                         goal=Goal("≥ ×25", at_least=25),
                         ratio_fmt=".1f",
                         ratio_prefix="×",
@@ -209,6 +216,7 @@ def scaleout_measures(args: argparse.Namespace) -> list[Measure]:
 
 def routing_measures(args: argparse.Namespace) -> tuple[list[Measure], str]:
     result = routing.measure(args)
+    show_log_errors("routing.py", result.log_errors)
     rounds = result.rounds
     reference = [r.rate("reference", ("reference",)) for r in rounds]
     everything = routing.KINDS[1:]
@@ -240,6 +248,7 @@ def routing_measures(args: argparse.Namespace) -> tuple[list[Measure], str]:
 
 def held_measures(args: argparse.Namespace) -> tuple[list[Measure], str]:
     held = held_polls.measure(args)
+    show_log_errors("held_polls.py", held.log_errors)
     measures = [
         Measure(
             f"{args.chats:,} chats each holding a long-poll: held",
@@ -253,13 +262,16 @@ def held_measures(args: argparse.Namespace) -> tuple[list[Measure], str]:
             unit=" MB",
             reference_name="idle, same open chats",
             reference=[held.idle],
-            goal=Goal("≤ 400 MB", at_most=400, on_value=True),
+            # Issue 12's bound is for 10,000 held polls; other counts show the numbers without a goal.
+            goal=Goal("≤ 400 MB", at_most=400, on_value=True) if args.chats == 10_000 else None,
         ),
     ]
     note = (
         f"held polls: {held.held} of {held.chats} held, {held.answered_early} answered early;"
         f" fresh requests while held: {held.held_fresh[0]} of 2 answered (slowest {held.held_fresh[1]:.3f} s);"
-        f" after the clients left: {held.left} connections left, RSS {held.after_rss:.0f} MB"
+        f" after the clients left: {held.left} connections left, RSS {held.after_rss:.0f} MB;"
+        f" {(held.held_rss - held.idle) * 1024 / held.chats:.1f} KiB per held poll;"
+        f" server log: {len(held.log_errors)} error lines"
     )
     return measures, note
 
@@ -277,6 +289,11 @@ def start_measures(args: argparse.Namespace) -> list[Measure]:
             goal=Goal("≤ 1.2", at_most=1.2),
         )
     ]
+
+
+def show_log_errors(where: str, lines: list[str]) -> None:
+    if lines:
+        print(f"{where}: the server logged {len(lines)} error lines:", *lines[-20:], sep="\n  ", file=sys.stderr)
 
 
 def _p95(values: list[float]) -> float:
@@ -333,6 +350,11 @@ def main() -> int:
     print()
     for note in notes:
         print(f"- {note}")
+    print(
+        "- LHC ≈: Live Helper Chat is not run here; its rate is estimated as its share of the bare app in"
+        f" issue 12's run ({LHC_FETCHMESSAGES_SHARE:.4f} for fetchmessages, {LHC_ADDMSGUSER_SHARE:.4f} for"
+        " addmsguser) times this run's bare app"
+    )
     print(
         "- not measured by bench/: the wake-up p99 ÷ idle-poll p99 with 1,000 held chats (issue 12: 1.3, goal ≤ 3, met)"
     )

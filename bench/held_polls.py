@@ -257,7 +257,17 @@ def report(h: Held) -> None:
         f"per idle open chat: {idle * 1024 / n:.1f} KiB of the whole process"
     )
     print(f"memory kept after the clients left: {after_rss - idle:.0f} MB above idle")
-    print(f"server log: {len(h.log_errors)} error lines" + "".join(f"\n  {line}" for line in h.log_errors[:5]))
+    print(f"server log: {len(h.log_errors)} error lines" + "".join(f"\n  {line}" for line in h.log_errors[-20:]))
+
+
+def error_lines(log: str) -> list[str]:
+    """The log's error records, and each plain-text traceback whole (its lines up to the next JSON record)."""
+    found, in_traceback = [], False
+    for line in log.splitlines():
+        in_traceback = "Traceback" in line or (in_traceback and not line.startswith("{"))
+        if in_traceback or '"level":"error"' in line or "ERROR" in line:
+            found.append(line)
+    return found
 
 
 def measure(args: argparse.Namespace) -> Held:
@@ -293,9 +303,7 @@ def measure(args: argparse.Namespace) -> Held:
             held = asyncio.run(run(args, server, base, key, port))
         finally:
             server.stop()
-        held.log_errors = [
-            line for line in (work / "parley.log").read_text().splitlines() if "Traceback" in line or "ERROR" in line
-        ]
+        held.log_errors = error_lines((work / "parley.log").read_text())
     return held
 
 

@@ -34,8 +34,8 @@ class Measure:
     fmt: str = ",.0f"  # format of a value (and of the reference)
     unit: str = "/s"
     reference_name: str = ""
-    reference: list[float] = field(default_factory=list)  # per round; one value: a recorded reference
-    recorded: bool = False  # the reference was measured elsewhere (issue 12), not in this run
+    reference: list[float] = field(default_factory=list)  # per round (one value: the same for every round)
+    estimated: bool = False  # the reference was not run here but estimated (Live Helper Chat: bench/all.py)
     goal: Goal | None = None
     ratio_fmt: str = ".2f"
     ratio_prefix: str = ""  # "×" for "times faster than" ratios
@@ -60,16 +60,15 @@ class Measure:
         verdict = "yes" if self.goal.holds(statistics.median(series)) else "no"
         if verdict == "yes" and not all(self.goal.holds(x) for x in series):
             verdict = "yes, not every round"
-        if self.recorded:
-            verdict += " (recorded reference)"
+        if self.estimated:
+            verdict += " (estimated reference)"
         return verdict
 
     def row(self) -> list[str]:
         reference = "-"
         if self.reference:
-            reference = f"{self.reference_name} {spread(self.reference, self.fmt)}{self.unit}".strip()
-            if self.recorded:
-                reference += " (issue 12, not run here)"
+            approximately = "≈ " if self.estimated else ""
+            reference = f"{self.reference_name} {approximately}{spread(self.reference, self.fmt)}{self.unit}".strip()
         ratios = self.ratios()
         return [
             self.name,

@@ -46,20 +46,21 @@ def test_a_goal_on_the_value_ignores_the_ratio() -> None:
     assert held.met() == "no"
 
 
-def test_a_recorded_reference_applies_to_every_round_and_says_so() -> None:
+def test_an_estimated_reference_says_so() -> None:
     measure = Measure(
         "vs LHC",
         [6210.0, 12420.0],
+        reference_name="LHC",
         reference=[621.0],
-        recorded=True,
+        estimated=True,
         goal=Goal("≥ ×30", at_least=30),
         ratio_fmt=".1f",
         ratio_prefix="×",
     )
     assert measure.ratios() == [10.0, 20.0]
-    assert measure.met() == "no (recorded reference)"
+    assert measure.met() == "no (estimated reference)"
     row = measure.row()
-    assert row[2] == "621/s (issue 12, not run here)"
+    assert row[2] == "LHC ≈ 621/s"
     assert row[3] == "×15.0 (10.0-20.0)"
 
 
