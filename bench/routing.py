@@ -31,10 +31,10 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import orjson
 import psutil
+from connection import Connection, build, path_of
 from harness import HOST, Process, free_port, parley, print_table
 from load import cpu_by_process, median_and_range
 
@@ -62,67 +62,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.visitors > args.agents * MAX_CHATS:
         parser.error(f"--visitors must be at most agents x {MAX_CHATS} = {args.agents * MAX_CHATS}")
     return args
-
-
-class Connection:
-    """One keep-alive HTTP/1.1 connection, as a browser holds one. Requests are pre-built bytes; the
-    answer is read by Content-Length (or chunks), with no more parsing than the check needs."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
-
-    async def send(self, raw: bytes) -> tuple[int, bytes, bytes]:
-        reused = self.writer is not None
-        if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection(HOST, self.port)
-        assert self.reader is not None
-        self.writer.write(raw)
-        try:
-            head = await self.reader.readuntil(b"\r\n\r\n")
-        except (asyncio.IncompleteReadError, ConnectionError) as closed:
-            # The server closed an idle keep-alive connection before reading this request (nothing
-            # came back): send it again on a new one, as browsers do. Only once, only then.
-            if not reused or getattr(closed, "partial", b""):
-                raise
-            self.close()
-            return await self.send(raw)
-        status = int(head[9:12])
-        lower = head.lower()
-        at = lower.find(b"\r\ncontent-length:")
-        if at >= 0:
-            length = int(lower[at + 17 : lower.index(b"\r\n", at + 2)])
-            body = await self.reader.readexactly(length)
-        elif b"\r\ntransfer-encoding: chunked" in lower:
-            parts = []
-            while size := int((await self.reader.readuntil(b"\r\n"))[:-2], 16):
-                parts.append((await self.reader.readexactly(size + 2))[:-2])
-            await self.reader.readuntil(b"\r\n")
-            body = b"".join(parts)
-        else:
-            body = b""
-        if b"\r\nconnection: close" in lower:
-            self.close()
-        return status, head, body
-
-    def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-        self.reader = self.writer = None
-
-
-def build(method: str, path: str, port: int, body: bytes | None = None, bearer: str = "") -> bytes:
-    lines = [f"{method} {path} HTTP/1.1", f"Host: {HOST}:{port}", "Accept: application/json"]
-    if bearer:
-        lines.append(f"Authorization: Bearer {bearer}")
-    if body is not None:
-        lines += ["Content-Type: application/json", f"Content-Length: {len(body)}"]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode() + (body or b"")
-
-
-def path_of(href: str | bytes) -> str:
-    return urlsplit(href.decode() if isinstance(href, bytes) else href).path
 
 
 @dataclass
