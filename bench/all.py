@@ -113,7 +113,10 @@ def scale_out_available(args: argparse.Namespace) -> str:
 
 def poll_measures(args: argparse.Namespace) -> list[Measure]:
     rows, _memory, _load, workdir = polls.measure(args)
-    reference, idle, full = rows[0], rows[1], rows[2]
+    # By name, not position: polls.py may gain rows (another branch adds a lines row).
+    reference = rows[0]
+    idle = next(row for row in rows if row.name.startswith("events.json"))
+    full = next(row for row in rows if row.name.startswith("chat.json"))
     bare = [r.rate for r in reference.results]
 
     def wrong(row) -> int:
