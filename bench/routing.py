@@ -357,6 +357,7 @@ def measure(args: argparse.Namespace) -> Result:
             )
         rss = server.rss_mb()
     finally:
+        server.stop()  # first: whatever happens to the clients, no server outlives the script
         for pipe in pipes:
             with contextlib.suppress(OSError):  # that client process is gone already
                 pipe.send(None)
@@ -364,7 +365,6 @@ def measure(args: argparse.Namespace) -> Result:
             process.join(10)
             if process.is_alive():
                 process.kill()
-        server.stop()
     errors = [
         line for line in (workdir / "parley.log").read_text().splitlines() if "Traceback" in line or "ERROR" in line
     ]
