@@ -25,6 +25,7 @@ from parley.http import (
     canned,
     console,
     discovery,
+    history,
     login,
     metrics,
     surveys,
@@ -168,6 +169,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     routes += widget.routes  # the visitor chat widget and its embed script
     routes += console.routes  # the agent console's pages
     routes += admin.routes  # /admin/v1/: accounts, keys, skills, agents (admin tokens)
+    routes += history.routes  # /admin/v1/: chat history, text search, export
     name_routes(routes)  # the access log and /metrics name a request by its route's pattern
     # Each handler takes the exception class it is registered for; Starlette's annotation wants
     # every handler to take any Exception, which no handler of a narrower class can satisfy.

@@ -15,6 +15,7 @@ from parley.domain.account import Account, Agent
 from parley.domain.chat import Chat, Event
 from parley.domain.session import AgentSession, LoginSession
 from parley.store.canned import CannedStore
+from parley.store.history import HistoryStore
 from parley.store.migrations import STEPS, statements
 from parley.store.outbox import Outbox
 from parley.store.participants import Participants
@@ -47,6 +48,7 @@ class SqliteStore:
         self.surveys = SurveyStore(self)
         self.participants = Participants(self)
         self.canned = CannedStore(self)
+        self.history = HistoryStore(self)
 
     def _connect(self) -> sqlite3.Connection:
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)

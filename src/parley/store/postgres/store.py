@@ -17,6 +17,7 @@ from parley.domain.account import Account, Agent
 from parley.domain.chat import Chat, Event
 from parley.domain.session import AgentSession, LoginSession
 from parley.store.postgres.database import Database
+from parley.store.postgres.history import HistoryStore
 from parley.store.postgres.records import CannedStore, Outbox, Participants, SurveyStore
 from parley.store.protocol import AdminToken, AppKeyRecord, Directory
 from parley.store.rows import (
@@ -43,6 +44,7 @@ class PostgresStore:
         self.surveys = SurveyStore(self)
         self.participants = Participants(self)
         self.canned = CannedStore(self)
+        self.history = HistoryStore(self)
 
     async def open(self) -> None:
         await self.database.open()

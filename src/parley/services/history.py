@@ -1,0 +1,202 @@
+"""Chat history for administrators: lists with filters and text search, one chat whole, and the
+account's chats exported as JSON Lines or CSV. The admin API and ``parley export`` call these, so
+both give the same trees and the same bytes.
+
+An export is a stream of keyset pages (``EXPORT_PAGE`` chats whole per store read, oldest
+first): memory holds one page, whatever the number of chats.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import orjson
+
+from parley.domain.chat import Chat, Event
+from parley.domain.history import ChatQuery, Position, csv_cell, decode_cursor, encode_cursor
+from parley.domain.refusals import NotFound
+from parley.store.protocol import ChatRecord, ChatSummary, Directory, Store
+from parley.wire.times import format_time
+
+EXPORT_PAGE = 200
+FORMATS = ("jsonl", "csv")
+CSV_COLUMNS = ("chatId", "eventId", "time", "source", "by", "agentsOnly", "textType", "text")
+# A search answer quotes the matching line, cut to this many characters.
+MATCH_LENGTH = 300
+
+
+@dataclass
+class _Names:
+    """What a tree names besides the chat: skills, agents, and the account's zone for times."""
+
+    directory: Directory
+    zone: ZoneInfo
+
+    def time(self, epoch_ms: int | None) -> str | None:
+        return None if epoch_ms is None else format_time(epoch_ms, self.zone)
+
+
+@dataclass
+class History:
+    store: Store
+
+    async def _names(self, account_id: str) -> _Names:
+        directory = await self.store.load_directory()
+        account = directory.accounts.get(account_id)
+        if account is None:
+            raise NotFound(f"no account {account_id}")
+        try:
+            zone = ZoneInfo(account.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            zone = ZoneInfo("UTC")
+        return _Names(directory, zone)
+
+    async def chats(self, account_id: str, query: ChatQuery, cursor: str | None, limit: int) -> dict:
+        """A page, newest first: ``{"chats": [...], "next": cursor or None}``."""
+        names = await self._names(account_id)
+        after = decode_cursor(cursor) if cursor else None
+        found = await self.store.history.summaries(account_id, query, after, limit + 1)
+        page = found[:limit]
+        following = None
+        if len(found) > limit:
+            last = page[-1].chat
+            following = encode_cursor(Position(last.start_ms, last.id))
+        return {"chats": [summary_tree(names, s, bool(query.words)) for s in page], "next": following}
+
+    async def chat(self, account_id: str, chat_id: str) -> dict:
+        names = await self._names(account_id)
+        record = await self.store.history.record(account_id, chat_id)
+        if record is None:
+            raise NotFound(f"no chat {chat_id} in account {account_id}")
+        return chat_tree(names, record)
+
+    async def records(self, account_id: str, from_ms: int | None, to_ms: int | None) -> AsyncIterator[list[ChatRecord]]:
+        """Every chat of the account (started within the range), oldest first, a page at a time."""
+        after = None
+        while True:
+            page = await self.store.history.export_page(account_id, from_ms, to_ms, after, EXPORT_PAGE)
+            if not page:
+                return
+            yield page
+            if len(page) < EXPORT_PAGE:
+                return
+            last = page[-1].chat
+            after = Position(last.start_ms, last.id)
+
+    async def export(self, account_id: str, kind: str, from_ms: int | None, to_ms: int | None) -> AsyncIterator[bytes]:
+        """The export's bytes, a page per chunk. The account is checked before the first byte
+        (an unknown one raises here, not halfway through a stream)."""
+        names = await self._names(account_id)
+        return self._chunks(names, account_id, kind, from_ms, to_ms)
+
+    async def _chunks(
+        self, names: _Names, account_id: str, kind: str, from_ms: int | None, to_ms: int | None
+    ) -> AsyncIterator[bytes]:
+        if kind == "csv":
+            yield _csv_rows([CSV_COLUMNS])
+        async for page in self.records(account_id, from_ms, to_ms):
+            if kind == "csv":
+                yield _csv_rows(row for record in page for row in csv_lines(names, record.chat))
+            else:
+                yield b"".join(orjson.dumps(chat_tree(names, record)) + b"\n" for record in page)
+
+
+def _csv_rows(rows) -> bytes:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerows(rows)
+    return out.getvalue().encode()
+
+
+def csv_lines(names: _Names, chat: Chat) -> list[list]:
+    """One row per line of the chat; every text cell spreadsheet-safe (``csv_cell``)."""
+    return [
+        [
+            chat.id,
+            event.id,
+            names.time(event.time_ms),
+            csv_cell(event.fields.get("source")),
+            csv_cell(event.fields.get("by")),
+            "true" if event.agents_only else "false",
+            csv_cell(event.fields.get("textType")),
+            csv_cell(event.fields.get("text")),
+        ]
+        for event in chat.events
+        if event.type == "line"
+    ]
+
+
+def _chat_head(names: _Names, chat: Chat, lines: int) -> dict:
+    skill = names.directory.skills.get(chat.skill_id) if chat.skill_id is not None else None
+    agent = names.directory.agents.get(chat.agent_id) if chat.agent_id is not None else None
+    return {
+        "id": chat.id,
+        "rtSessionId": chat.rt_session_id,
+        "state": chat.state,
+        "startTime": names.time(chat.start_ms),
+        "chattingTime": names.time(chat.chatting_ms),
+        "endTime": names.time(chat.ended_ms),
+        "skill": None if chat.skill_id is None else {"id": chat.skill_id, "name": skill.name if skill else None},
+        "agent": None
+        if chat.agent_id is None
+        else {"id": chat.agent_id, "nickname": agent.nickname if agent else None},
+        "visitor": {"id": chat.visitor_id, "name": chat.visitor_name},
+        "lines": lines,
+    }
+
+
+def summary_tree(names: _Names, summary: ChatSummary, searched: bool) -> dict:
+    tree = _chat_head(names, summary.chat, summary.lines)
+    if searched:
+        match = summary.match
+        tree["match"] = (
+            None
+            if match is None
+            else {
+                "eventId": match.id,
+                "time": names.time(match.time_ms),
+                "text": (match.fields.get("text") or "")[:MATCH_LENGTH],
+            }
+        )
+    return tree
+
+
+def event_tree(names: _Names, event: Event) -> dict:
+    return {
+        "id": event.id,
+        "type": event.type,
+        "time": names.time(event.time_ms),
+        "agentsOnly": event.agents_only,
+        "fields": event.fields,
+    }
+
+
+def chat_tree(names: _Names, record: ChatRecord) -> dict:
+    chat = record.chat
+    tree = _chat_head(names, chat, sum(1 for e in chat.events if e.type == "line"))
+    tree["events"] = [event_tree(names, e) for e in chat.events]
+    tree["surveys"] = [
+        {
+            "kind": s.kind,
+            "surveyId": s.survey_id,
+            "submittedTime": names.time(s.submitted_ms),
+            "answers": [
+                {"id": a.question_id, "label": a.label, "answer": list(a.values), "validationType": a.validation_type}
+                for a in s.answers
+            ],
+        }
+        for s in record.submissions
+    ]
+    tree["transcriptRequests"] = [
+        {
+            "email": t.email,
+            "subject": t.subject,
+            "requestedTime": names.time(t.requested_ms),
+            "doneTime": names.time(t.done_ms),
+        }
+        for t in record.transcripts
+    ]
+    return tree
