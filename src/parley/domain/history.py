@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 import orjson
 
 from parley.domain.chat import CHATTING, ENDED, WAITING
+from parley.domain.ids import CHAT_ID_PATTERN, MAX_SAFE_INTEGER
 from parley.domain.refusals import Invalid
 
 STATES = (WAITING, CHATTING, ENDED)
@@ -89,7 +90,10 @@ def decode_cursor(cursor: str) -> Position:
             raise ValueError
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         start_ms, chat_id = orjson.loads(raw)
-        if type(start_ms) is not int or not isinstance(chat_id, str) or not chat_id:
+        # Only what a page can end on: a start time a database integer holds, a chat id's shape.
+        if type(start_ms) is not int or abs(start_ms) > MAX_SAFE_INTEGER:
+            raise ValueError
+        if not isinstance(chat_id, str) or not CHAT_ID_PATTERN.match(chat_id):
             raise ValueError
     except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError):
         raise Invalid("cursor is not one this API gave (pass the last answer's next unchanged)") from None

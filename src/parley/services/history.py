@@ -18,6 +18,7 @@ import orjson
 
 from parley.domain.chat import Chat, Event
 from parley.domain.history import ChatQuery, Position, csv_cell, decode_cursor, encode_cursor
+from parley.domain.ids import CHAT_ID_PATTERN
 from parley.domain.refusals import NotFound
 from parley.store.protocol import ChatRecord, ChatSummary, Directory, Store
 from parley.wire.times import format_time
@@ -69,7 +70,8 @@ class History:
 
     async def chat(self, account_id: str, chat_id: str) -> dict:
         names = await self._names(account_id)
-        record = await self.store.history.record(account_id, chat_id)
+        # A chat id of another shape names no chat (and never reaches the database).
+        record = await self.store.history.record(account_id, chat_id) if CHAT_ID_PATTERN.match(chat_id) else None
         if record is None:
             raise NotFound(f"no chat {chat_id} in account {account_id}")
         return chat_tree(names, record)
