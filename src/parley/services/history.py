@@ -24,6 +24,7 @@ from parley.store.protocol import ChatRecord, ChatSummary, Directory, Store
 from parley.wire.times import format_time
 
 EXPORT_PAGE = 200
+CHUNK = 256 * 1024
 FORMATS = ("jsonl", "csv")
 CSV_COLUMNS = ("chatId", "eventId", "time", "source", "by", "agentsOnly", "textType", "text")
 # A search answer quotes the matching line, cut to this many characters.
@@ -98,13 +99,20 @@ class History:
     async def _chunks(
         self, names: _Names, account_id: str, kind: str, from_ms: int | None, to_ms: int | None
     ) -> AsyncIterator[bytes]:
-        if kind == "csv":
-            yield _csv_rows([CSV_COLUMNS])
+        buffer = bytearray(_csv_rows([CSV_COLUMNS]) if kind == "csv" else b"")
         async for page in self.records(account_id, from_ms, to_ms):
-            if kind == "csv":
-                yield _csv_rows(row for record in page for row in csv_lines(names, record.chat))
-            else:
-                yield b"".join(orjson.dumps(chat_tree(names, record)) + b"\n" for record in page)
+            for record in page:
+                if kind == "csv":
+                    buffer += _csv_rows(csv_lines(names, record.chat))
+                else:
+                    buffer += orjson.dumps(chat_tree(names, record)) + b"\n"
+                # Chunks of a bounded size whatever a chat holds: the node link (a follower relays
+                # this answer from the leader) refuses frames past 16 MiB.
+                while len(buffer) >= CHUNK:
+                    yield bytes(buffer[:CHUNK])
+                    del buffer[:CHUNK]
+        if buffer:
+            yield bytes(buffer)
 
 
 def _csv_rows(rows) -> bytes:
