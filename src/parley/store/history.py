@@ -125,47 +125,66 @@ def _page(db: sqlite3.Connection, source: str, where: list[str], params: list, a
 
 
 def _walk(db: sqlite3.Connection, expression: str, where: list[str], params: list, after: Position | None, limit: int):
-    """A common word: the account's chats newest first, a window at a time, each window asking the
-    index once for the hits in its chats' rowid range (a window's rt_session_ids are close
-    together, as chats get them in start order). Windows grow, so a word common elsewhere but rare
-    among these chats costs a few reads of the index per thousand chats, not one per chat."""
+    """A common word: the account's chats newest first, a window at a time, asking the index once
+    per run of close rt_session_ids in the window (chats get them in start order, so a window of
+    an account's newest chats is mostly one run; a visitor's few chats, years apart, are a run
+    each). Windows grow, so a word common elsewhere but rare among these chats costs a few reads
+    of the index per thousand chats, never a read of all its hits."""
     found: list = []
     window = 4 * limit
     while len(found) < limit:
         chats = _page(db, "chats c", where, params, after, window)
         if not chats:
             break
-        low = min(chat.rt_session_id for chat, _ in chats) << EVENT_BITS
-        high = (max(chat.rt_session_id for chat, _ in chats) + 1) << EVENT_BITS
-        matched = {
-            row[0]
-            for row in db.execute(
-                f"SELECT rowid >> {EVENT_BITS} FROM event_text WHERE event_text MATCH ? AND rowid >= ? AND rowid < ?",
-                (expression, low, high),
+        matched: set[int] = set()
+        for first, last in _runs(sorted(chat.rt_session_id for chat, _ in chats)):
+            matched.update(
+                row[0]
+                for row in db.execute(
+                    f"SELECT rowid >> {EVENT_BITS} FROM event_text WHERE event_text MATCH ?"
+                    " AND rowid >= ? AND rowid < ?",
+                    (expression, first << EVENT_BITS, (last + 1) << EVENT_BITS),
+                )
             )
-        }
         found += [(chat, lines) for chat, lines in chats if chat.rt_session_id in matched]
         if len(chats) < window:
             break
-        last = chats[-1][0]
-        after = Position(last.start_ms, last.id)
+        last_chat = chats[-1][0]
+        after = Position(last_chat.start_ms, last_chat.id)
         window = min(window * 2, 20_000)
     return found[:limit]
 
 
+# Ids further apart than this start a new run: an index read spans at most this many chats of
+# others (or filtered out) between two of ours.
+RUN_GAP = 256
+
+
+def _runs(ids: list[int]) -> list[tuple[int, int]]:
+    """Sorted ids as (first, last) runs with no gap wider than RUN_GAP."""
+    runs: list[tuple[int, int]] = []
+    for value in ids:
+        if runs and value - runs[-1][1] <= RUN_GAP:
+            runs[-1] = (runs[-1][0], value)
+        else:
+            runs.append((value, value))
+    return runs
+
+
 def _first_hits(db: sqlite3.Connection, expression: str, chats: list) -> dict[str, Event]:
-    """Each chat's first matching line, from one index read over the page's rowid range."""
+    """Each chat's first matching line, one index read per run of the page's rt_session_ids."""
     if not chats:
         return {}
     by_rt = {chat.rt_session_id: chat for chat in chats}
     first: dict[int, int] = {}
-    for (rowid,) in db.execute(
-        "SELECT rowid FROM event_text WHERE event_text MATCH ? AND rowid >= ? AND rowid < ? ORDER BY rowid",
-        (expression, min(by_rt) << EVENT_BITS, (max(by_rt) + 1) << EVENT_BITS),
-    ):
-        rt = rowid >> EVENT_BITS
-        if rt in by_rt and rt not in first:
-            first[rt] = rowid - (rt << EVENT_BITS)
+    for low, high in _runs(sorted(by_rt)):
+        for (rowid,) in db.execute(
+            "SELECT rowid FROM event_text WHERE event_text MATCH ? AND rowid >= ? AND rowid < ? ORDER BY rowid",
+            (expression, low << EVENT_BITS, (high + 1) << EVENT_BITS),
+        ):
+            rt = rowid >> EVENT_BITS
+            if rt in by_rt and rt not in first:
+                first[rt] = rowid - (rt << EVENT_BITS)
     found = {}
     for rt, event_id in first.items():
         row = db.execute(

@@ -15,12 +15,12 @@ from tests.unit.store.conftest import raw
 T0 = 1_767_225_600_000
 
 
-async def _chat(store, n: int, *texts: str, account: str = "1") -> Chat:
+async def _chat(store, n: int, *texts: str, account: str = "1", visitor: int | None = None) -> Chat:
     chat = Chat(
         id=new_chat_id(),
         account_id=account,
         rt_session_id=4294967296 + n,
-        visitor_id=n,
+        visitor_id=n if visitor is None else visitor,
         start_ms=T0 + n,
         chat_timeout=40,
     )
@@ -98,3 +98,26 @@ async def test_the_migration_indexes_lines_stored_before_it_on_sqlite(tmp_path):
         assert await _found(reopened, "before") == {chat.id}
     finally:
         await reopened.close()
+
+
+def test_runs_of_close_ids_split_at_wide_gaps():
+    from parley.store.history import RUN_GAP, _runs
+
+    assert _runs([]) == []
+    assert _runs([5]) == [(5, 5)]
+    assert _runs([1, 2, 2 + RUN_GAP, 10_000, 10_001]) == [(1, 2 + RUN_GAP), (10_000, 10_001)]
+    assert _runs([1, 2 + RUN_GAP]) == [(1, 1), (2 + RUN_GAP, 2 + RUN_GAP)]
+
+
+async def test_a_search_finds_chats_far_apart_among_many_hits(store, monkeypatch):
+    """A visitor's chats years apart (rt_session_ids far apart), a word in every chat."""
+    from parley.store import history
+
+    monkeypatch.setattr(history, "FEW_HITS", 1)
+    await store.create_account(Account("1", "One"))
+    for n in range(0, 3000, 7):
+        await _chat(store, n, "common everywhere")
+    mine = [await _chat(store, n, "common here too", visitor=4242) for n in (3, 1003, 2003)]
+    found = await store.history.summaries("1", ChatQuery(words=("common",), visitor_id=4242), None, 10)
+    assert [s.chat.id for s in found] == [c.id for c in reversed(mine)]
+    assert all(s.match is not None and s.match.fields["text"] == "common here too" for s in found)
