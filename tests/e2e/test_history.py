@@ -95,7 +95,7 @@ async def _world(admin) -> None:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
+def world(tmp_path_factory, backend):  # after the backend is chosen, so [postgres] runs on it
     database = tmp_path_factory.mktemp("history") / "parley.db"
     seed(database, _world)
     server = Server(database).start()
