@@ -58,9 +58,13 @@ async def test_the_text_index_follows_inserts_and_deletes_of_events(store, datab
 
 
 async def test_many_hits_and_few_hits_find_the_same_chats(store, monkeypatch):
-    """SQLite reads few hits whole and walks the chats for many: both ways answer alike."""
+    """SQLite reads few hits whole and walks the chats for many, PostgreSQL checks the newest chats
+    then reads the hits of the older: every way answers alike, page after page."""
     from parley.store import history
+    from parley.store.postgres import history as postgres_history
 
+    # PostgreSQL: the first step checks only the 5 newest chats one by one, the index's hits the rest.
+    monkeypatch.setattr(postgres_history, "WALK_FIRST", 5)
     await store.create_account(Account("1", "One"))
     chats = [await _chat(store, n, f"common word{n}", "rare" if n % 7 == 0 else "other") for n in range(40)]
     newest_first = [c.id for c in sorted(chats, key=lambda c: (c.start_ms, c.id), reverse=True)]

@@ -3,8 +3,8 @@
 Text search is PostgreSQL full-text with the 'simple' configuration (case folded, no stemming, no
 stop words: the same words as SQLite's FTS5 unicode61), over the GIN index ``events_text``
 (migration step 11). A query repeats the index's expression and its ``type = 'line'`` predicate
-word for word, or the planner cannot use it; it then chooses, from the index's statistics,
-between reading the hits of a rare word and walking the chats newest first for a common one.
+word for word, or the planner cannot use it. A search checks the newest chats one by one first
+(a common word fills the page there), then reads the index's hits for the rest (``_search``).
 """
 
 from __future__ import annotations
@@ -49,27 +49,15 @@ class HistoryStore:
     async def summaries(
         self, account_id: str, query: ChatQuery, after: Position | None, limit: int
     ) -> list[ChatSummary]:
-        param = _Params()
-        where = _filters(param, account_id, query)
-        if after is not None:
-            where.append(f"(c.start_ms, c.id) < ({param(after.start_ms)}, {param(after.chat_id)})")
-        if query.words:
-            where.append(
-                "EXISTS (SELECT 1 FROM events e WHERE e.chat_id = c.id AND e.type = 'line'"
-                f" AND {LINE_TEXT} @@ to_tsquery('simple', {param(ts_query(query.words))}))"
-            )
-        sql = (
-            f"SELECT {_C_COLUMNS}, {_LINES} FROM chats c WHERE {' AND '.join(where)}"
-            f" ORDER BY c.start_ms DESC, c.id DESC LIMIT {param(limit)}"
-        )
-
         async def read(db: asyncpg.Connection) -> list[ChatSummary]:
+            if not query.words:
+                rows = await _page(db, account_id, query, after, limit)
+                return [ChatSummary(chat_from_row(row[:-1]), row[-1]) for row in rows]
+            rows = await _search(db, account_id, query, after, limit)
             found = []
-            for record in await db.fetch(sql, *param.values):
-                row = tuple(record)
+            for row in rows:
                 summary = ChatSummary(chat_from_row(row[:-1]), row[-1])
-                if query.words:
-                    summary.match = await _first_match(db, summary.chat.id, query.words)
+                summary.match = await _first_match(db, summary.chat.id, query.words)
                 found.append(summary)
             return found
 
@@ -104,7 +92,7 @@ class HistoryStore:
         return await self.store.database.snapshot(read)
 
 
-def _filters(param: _Params, account_id: str, query: ChatQuery) -> list[str]:
+def _filters(param: _Params, account_id: str, query: ChatQuery, after: Position | None = None) -> list[str]:
     where = [f"c.account_id = {param(account_id)}"]
     for column, value, operator in (
         ("start_ms", query.from_ms, ">="),
@@ -116,7 +104,68 @@ def _filters(param: _Params, account_id: str, query: ChatQuery) -> list[str]:
     ):
         if value is not None:
             where.append(f"c.{column} {operator} {param(value)}")
+    if after is not None:
+        where.append(f"(c.start_ms, c.id) < ({param(after.start_ms)}, {param(after.chat_id)})")
     return where
+
+
+async def _page(db: asyncpg.Connection, account_id: str, query: ChatQuery, after: Position | None, limit: int):
+    """Rows (chat columns, line count) newest first; no text."""
+    param = _Params()
+    where = _filters(param, account_id, query, after)
+    return [
+        tuple(row)
+        for row in await db.fetch(
+            f"SELECT {_C_COLUMNS}, {_LINES} FROM chats c WHERE {' AND '.join(where)}"
+            f" ORDER BY c.start_ms DESC, c.id DESC LIMIT {param(limit)}",
+            *param.values,
+        )
+    ]
+
+
+# A search first checks this many of the newest chats one by one (a common word fills the page
+# there), then reads the index's hits for the older ones (a rare word has few). The planner cannot
+# choose alone: its estimate for a word missing from the statistics is the same for every word.
+WALK_FIRST = 1000
+
+
+async def _search(db: asyncpg.Connection, account_id: str, query: ChatQuery, after: Position | None, limit: int):
+    words = ts_query(query.words)
+    param = _Params()
+    where = _filters(param, account_id, query, after)
+    newest = f"SELECT * FROM chats c WHERE {' AND '.join(where)} ORDER BY c.start_ms DESC, c.id DESC LIMIT {WALK_FIRST}"
+    rows = [
+        tuple(row)
+        for row in await db.fetch(
+            f"SELECT {_C_COLUMNS}, {_LINES} FROM ({newest}) c WHERE EXISTS (SELECT 1 FROM events e"
+            f" WHERE e.chat_id = c.id AND e.type = 'line' AND {LINE_TEXT} @@ to_tsquery('simple', {param(words)}))"
+            f" ORDER BY c.start_ms DESC, c.id DESC LIMIT {param(limit)}",
+            *param.values,
+        )
+    ]
+    if len(rows) == limit:
+        return rows
+    param = _Params()
+    where = _filters(param, account_id, query, after)
+    boundary = await db.fetchrow(
+        f"SELECT start_ms, id FROM chats c WHERE {' AND '.join(where)} ORDER BY c.start_ms DESC, c.id DESC"
+        f" OFFSET {WALK_FIRST - 1} LIMIT 1",
+        *param.values,
+    )
+    if boundary is None:  # the first step saw every chat of the filters
+        return rows
+    param = _Params()
+    where = _filters(param, account_id, query, Position(boundary[0], boundary[1]))
+    hits = (
+        "SELECT DISTINCT chat_id FROM events"
+        f" WHERE type = 'line' AND {LINE_TEXT} @@ to_tsquery('simple', {param(words)})"
+    )
+    older = await db.fetch(
+        f"WITH hit AS MATERIALIZED ({hits}) SELECT {_C_COLUMNS}, {_LINES} FROM chats c JOIN hit ON hit.chat_id = c.id"
+        f" WHERE {' AND '.join(where)} ORDER BY c.start_ms DESC, c.id DESC LIMIT {param(limit - len(rows))}",
+        *param.values,
+    )
+    return rows + [tuple(row) for row in older]
 
 
 async def _first_match(db: asyncpg.Connection, chat_id: str, words: tuple[str, ...]):
