@@ -71,6 +71,7 @@ async def test_many_hits_and_few_hits_find_the_same_chats(store, monkeypatch):
     rare = {c.id for n, c in enumerate(chats) if n % 7 == 0}
     for few in (10**6, 1):
         monkeypatch.setattr(history, "FEW_HITS", few)
+        monkeypatch.setattr(postgres_history, "MAX_HITS", few)  # 1: the older chats are walked too
         for word, wanted in (("common", newest_first), ("rare", [i for i in newest_first if i in rare])):
             pages, after = [], None
             while True:
