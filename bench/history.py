@@ -24,6 +24,7 @@ import argparse
 import asyncio
 import os
 import random
+import shutil
 import sqlite3
 import statistics
 import subprocess
@@ -262,6 +263,7 @@ def main() -> int:
     finally:
         if made_postgres:
             postgres.drop_database(made_postgres)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def run(url: str, args, folder: Path) -> int:
