@@ -297,18 +297,19 @@ def run(url: str, args, folder: Path) -> int:
             scan = timed(reference_scan(url), args.runs)
             table.append(["reference: SELECT count(*) FROM chats", cell(scan), "1.00"])
             middle = START_MS + args.chats // 2 * 60_000
+            visitor = (args.chats // 2) % VISITORS  # one with chats, whatever --chats
             cursor = http.get(f"{base}/chats?limit=200").json()["next"]
             queries = [
                 ("newest page (50)", "", True),
                 ("second page (cursor)", f"cursor={cursor}", True),
                 ("state=ended & skill", f"state=ended&skill={skills[1]}", True),
                 ("agent", f"agent={agents[3]}", True),
-                ("visitor", "visitor=4242", True),
+                ("visitor", f"visitor={visitor}", True),
                 ("one day, mid-history", f"from={middle}&to={middle + 86_400_000}", True),
                 (f"text: common ({COMMON})", f"text={COMMON}", True),
                 (f"text: rare ({RARE})", f"text={RARE}", True),
                 (f"text: no match ({NONE})", f"text={NONE}", False),
-                ("text: common + visitor", f"text={COMMON}&visitor=4242", True),
+                ("text: common + visitor", f"text={COMMON}&visitor={visitor}", True),
             ]
             reference = statistics.median(scan)
             for name, query, some in queries:
