@@ -27,6 +27,7 @@ from parley.http import (
     canned,
     console,
     discovery,
+    history,
     login,
     metrics,
     surveys,
@@ -172,6 +173,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     routes += console.routes  # the agent console's pages
     routes += admin.routes  # /admin/v1/: accounts, keys, skills, agents (admin tokens)
     routes += admin_surveys.routes + app_credentials.routes  # /admin/v1/: surveys, bots' app credentials
+    routes += history.routes  # /admin/v1/: chat history, text search, export
     name_routes(routes)  # the access log and /metrics name a request by its route's pattern
     # Each handler takes the exception class it is registered for; Starlette's annotation wants
     # every handler to take any Exception, which no handler of a narrower class can satisfy.

@@ -15,6 +15,7 @@ from typing import Protocol
 from parley.domain.account import Account, Agent, Skill
 from parley.domain.canned import CannedResponse
 from parley.domain.chat import Chat, Event
+from parley.domain.history import ChatQuery, Position
 from parley.domain.mail import Message
 from parley.domain.session import AgentSession, LoginSession
 from parley.domain.survey import Answer, Definition
@@ -193,6 +194,47 @@ class AppCredentialRecords(Protocol):
     async def remove(self, agent_id: int, credential_id: int) -> bool: ...
 
 
+@dataclass(frozen=True)
+class TranscriptRecord:
+    """A transcript request as history shows it: to whom, and whether it went out."""
+
+    email: str
+    subject: str | None
+    requested_ms: int
+    done_ms: int | None
+
+
+@dataclass
+class ChatSummary:
+    """A chat of a history list: its row (no events), its line count, and with a text search the
+    first line that matched."""
+
+    chat: Chat
+    lines: int
+    match: Event | None = None
+
+
+@dataclass
+class ChatRecord:
+    """A stored chat whole: every event, its survey submissions and transcript requests."""
+
+    chat: Chat
+    submissions: list[Submission]
+    transcripts: list[TranscriptRecord]
+
+
+class HistoryRecords(Protocol):
+    """Stored chats of any age (the live view keeps only open and recently ended ones)."""
+
+    async def summaries(
+        self, account_id: str, query: ChatQuery, after: Position | None, limit: int
+    ) -> list[ChatSummary]: ...
+    async def record(self, account_id: str, chat_id: str) -> ChatRecord | None: ...
+    async def export_page(
+        self, account_id: str, from_ms: int | None, to_ms: int | None, after: Position | None, limit: int
+    ) -> list[ChatRecord]: ...
+
+
 class Store(Protocol):
     commits: Commits
 
@@ -207,6 +249,8 @@ class Store(Protocol):
     def canned(self) -> CannedRecords: ...
     @property
     def app_credentials(self) -> AppCredentialRecords: ...
+    @property
+    def history(self) -> HistoryRecords: ...
 
     async def open(self) -> None: ...
     async def close(self) -> None: ...

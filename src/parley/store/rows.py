@@ -6,6 +6,7 @@ import orjson
 
 from parley.domain.account import Account, Agent, Skill
 from parley.domain.chat import Chat, Event, Routing, Typing
+from parley.domain.survey import Answer
 from parley.store.protocol import Directory
 
 # A chat's routing is kept in its details column under these keys (the names the request used),
@@ -191,3 +192,10 @@ def directory_from_rows(accounts, keys, skills, agents, agent_skills, deleted_sk
     for agent_id, skill_id in agent_skills:
         directory.agents[agent_id].skill_ids.append(skill_id)
     return directory
+
+
+def submission_answers(raw: str) -> list[Answer]:
+    """A survey submission's answers column (both stores write it alike)."""
+    return [
+        Answer(item["id"], item["label"], tuple(item["answer"]), item["validationType"]) for item in orjson.loads(raw)
+    ]

@@ -16,6 +16,7 @@ from parley.domain.chat import Chat, Event
 from parley.domain.session import AgentSession, LoginSession
 from parley.store.canned import CannedStore
 from parley.store.credentials import AppCredentialStore
+from parley.store.history import HistoryStore
 from parley.store.migrations import STEPS, statements
 from parley.store.outbox import Outbox
 from parley.store.participants import Participants
@@ -49,6 +50,7 @@ class SqliteStore:
         self.participants = Participants(self)
         self.canned = CannedStore(self)
         self.app_credentials = AppCredentialStore(self)
+        self.history = HistoryStore(self)
 
     def _connect(self) -> sqlite3.Connection:
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)

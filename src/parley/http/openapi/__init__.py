@@ -25,6 +25,7 @@ PARTS = (
     "admin.yaml",
     "admin_surveys.yaml",
     "app_credentials.yaml",
+    "history.yaml",
 )
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 

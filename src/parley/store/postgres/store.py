@@ -18,6 +18,7 @@ from parley.domain.chat import Chat, Event
 from parley.domain.session import AgentSession, LoginSession
 from parley.store.postgres.credentials import AppCredentialStore
 from parley.store.postgres.database import Database
+from parley.store.postgres.history import HistoryStore
 from parley.store.postgres.records import CannedStore, Outbox, Participants, SurveyStore
 from parley.store.protocol import AdminToken, AppKeyRecord, Directory
 from parley.store.rows import (
@@ -45,6 +46,7 @@ class PostgresStore:
         self.participants = Participants(self)
         self.canned = CannedStore(self)
         self.app_credentials = AppCredentialStore(self)
+        self.history = HistoryStore(self)
 
     async def open(self) -> None:
         await self.database.open()
