@@ -95,7 +95,8 @@ class Gateway:
         state["format_suffix"] = suffix
         scope = dict(scope, path=path, raw_path=path.encode(), method=method, state=state)
         scope["parley.engine"] = self.engine
-        lane = self.express.lane(method, path) if self.express is not None else None
+        # An app mounted under a root path keeps Starlette's matching (it strips the root first).
+        lane = self.express.lane(method, path) if self.express is not None and not scope.get("root_path") else None
         if lane is not None and not self._answered_here(scope):
             lane = None  # a follower's request for the leader: FollowerGate, behind Starlette's chain
         extra = [*ALWAYS, (REQUEST_ID_HEADER, request_id)]
