@@ -112,7 +112,7 @@ def scale_out_available(args: argparse.Namespace) -> str:
 
 
 def poll_measures(args: argparse.Namespace) -> list[Measure]:
-    rows, _memory, _load, workdir = polls.measure(args)
+    rows, _memory, _load, workdir, _stored = polls.measure(args)
     # By name, not position: polls.py may gain rows (another branch adds a lines row).
     reference = rows[0]
     idle = next(row for row in rows if row.name.startswith("events.json"))

@@ -1,7 +1,9 @@
-"""Idle-poll throughput: N open chats polled for "nothing new", against a bare ASGI app on granian.
+"""Idle-poll and line throughput: N open chats polled for "nothing new", and durable visitor lines
+posted to N others, against a bare ASGI app on granian.
 
 Every visitor polls its chat every ~2 s and usually finds nothing new, so this is the load that
-dominates a chat server (DESIGN.md invariant 4). Run: python bench/polls.py [--seconds 10] [--connections 50]
+dominates a chat server (DESIGN.md invariant 4); a line is the write every conversation is made
+of. Run: python bench/polls.py [--seconds 10] [--connections 50]
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import argparse
 import shlex
 import shutil
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -27,6 +30,10 @@ QUERY = f"v=1&NC=true&appKey={KEY}"
 HELPER_LOGIN = "benchbot"
 # Long enough that no chat times out while we poll (requests may ask for up to 86400 s).
 CHAT_TIMEOUT = 3600
+# The lines go to chats on the demo's Support skill, whose agent (alex) never logs in here: they
+# wait in the queue (--no-agent-policy queue), so no bot answers a line and only the load writes.
+LINE_SKILL = "Support"
+LINE = '{"event":{"@type":"line","text":"hello from the polls bench"}}'
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -36,17 +43,40 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def open_chats(base: str, count: int) -> list[tuple[str, int]]:
-    """Request ``count`` chats and wait until a bot has accepted and greeted each; (path, next from)."""
+def request_chats(base: str, count: int, skill: str) -> list[str]:
+    """Request ``count`` chats on ``skill``; their paths."""
     chats = []
     with httpx.Client(base_url=base, timeout=10) as http:
         for _ in range(count):
             response = http.post(
                 f"/api/account/{ACCOUNT}/chat/request.json?{QUERY}",
-                json={"request": {"skill": "Sales", "interactionTimeout": CHAT_TIMEOUT}},
+                json={"request": {"skill": skill, "interactionTimeout": CHAT_TIMEOUT}},
             )
             response.raise_for_status()
             chats.append(httpx.URL(response.headers["location"]).path)
+    return chats
+
+
+def count_lines(database: Path) -> int:
+    with sqlite3.connect(database) as db:
+        return db.execute("SELECT count(*) FROM events WHERE type = 'line'").fetchone()[0]
+
+
+def settled_count(database: Path) -> int:
+    """Lines stored once the writes wrk left in flight at its stop have committed (or not)."""
+    count = count_lines(database)
+    while True:
+        time.sleep(0.5)
+        again = count_lines(database)
+        if again == count:
+            return count
+        count = again
+
+
+def open_chats(base: str, count: int) -> list[tuple[str, int]]:
+    """Request ``count`` chats and wait until a bot has accepted and greeted each; (path, next from)."""
+    chats = request_chats(base, count, "Sales")
+    with httpx.Client(base_url=base, timeout=10) as http:
         ready = []
         deadline = time.monotonic() + 60
         for path in chats:
@@ -67,9 +97,10 @@ def open_chats(base: str, count: int) -> list[tuple[str, int]]:
     return ready
 
 
-def measure(args: argparse.Namespace) -> tuple[list[Row], list[str], Load, Path]:
+def measure(args: argparse.Namespace) -> tuple[list[Row], list[str], Load, Path, list[tuple[int, int, int]]]:
     """The rows (the reference first), each with its results per round; the memory lines; the load
-    tool; the work folder (removed by the caller). bench/all.py calls this; main() prints it."""
+    tool; the work folder (removed by the caller); per round the lines row's (201s, lines stored,
+    socket errors). bench/all.py calls this; main() prints it."""
     workdir = Path(tempfile.mkdtemp(prefix="parley-bench-polls-"))
     load = Load(args, workdir)
     memory: list[str] = []
@@ -78,7 +109,8 @@ def measure(args: argparse.Namespace) -> tuple[list[Row], list[str], Load, Path]
     reference = loads.reference_server(workdir)
     port = free_port()
     base = f"http://{HOST}:{port}"
-    database = f"sqlite:///{workdir / 'parley.db'}"
+    database_file = workdir / "parley.db"
+    database = f"sqlite:///{database_file}"
     # Every chat of the load comes from this one address: the per-address chat-request limit is off.
     server = Process(
         [
@@ -95,6 +127,8 @@ def measure(args: argparse.Namespace) -> tuple[list[Row], list[str], Load, Path]
             database,
             "--chat-request-limit",
             "off",
+            "--no-agent-policy",
+            "queue",
         ],
         workdir / "parley.log",
         base + "/health",
@@ -125,6 +159,7 @@ def measure(args: argparse.Namespace) -> tuple[list[Row], list[str], Load, Path]
             base + "/health",
         ).start()
         chats = open_chats(base, args.chats)
+        line_chats = request_chats(base, args.chats, LINE_SKILL)
         before = server.rss_mb(skip="bot")
         rows = [
             Row(
@@ -151,10 +186,27 @@ def measure(args: argparse.Namespace) -> tuple[list[Row], list[str], Load, Path]
                 server,
                 skip="bot",
             ),
+            # A visitor's line, answered 201 after its transaction committed.
+            Row(
+                "POST events.json line (201)",
+                [f"{path}/events.json?{QUERY}" for path in line_chats],
+                "",
+                "",
+                server,
+                skip="bot",
+                method="POST",
+                body=LINE,
+                status=201,
+            ),
         ]
+        lines_row = rows[-1]
+        stored: list[tuple[int, int, int]] = []  # per round: (201s, lines stored, socket errors)
         for _ in range(args.rounds):  # interleaved: a slow minute of the machine hits every row alike
             for row in rows:
-                load.run(row)
+                lines_before = count_lines(database_file) if row is lines_row else 0
+                result = load.run(row)
+                if row is lines_row:
+                    stored.append((result.good, settled_count(database_file) - lines_before, result.socket_errors))
         after = server.rss_mb(skip="bot")
         memory.append(
             f"parley RSS (the server process, bots excluded): before load {before:.1f} MB,"
@@ -165,12 +217,12 @@ def measure(args: argparse.Namespace) -> tuple[list[Row], list[str], Load, Path]
             helper.stop()
         server.stop()
         reference.stop()
-    return rows, memory, load, workdir
+    return rows, memory, load, workdir, stored
 
 
 def main() -> int:
     args = parse_args()
-    rows, memory, load, workdir = measure(args)
+    rows, memory, load, workdir, stored = measure(args)
     reference_rates = rows[0].results
     table = []
     for row in rows:
@@ -190,15 +242,24 @@ def main() -> int:
     print(f"command: python bench/polls.py {shlex.join(sys.argv[1:])}".rstrip())
     print(f"{load.describe()}, URLs rotated over {args.chats} chats; median (min-max) over rounds")
     print_table(["row", "requests/s", "mean ms", "p99 ms", "server CPU ms/request", "wrong", "ratio"], table)
+    # wrk stops with up to one request in flight per connection: the server may commit those after
+    # wrk closed its socket, so up to that many more lines than 201s are stored.
+    slack = [s - a for a, s, _ in stored]
+    mismatched = [d for d, (_, _, errors) in zip(slack, stored, strict=True) if not 0 <= d <= args.connections + errors]
+    print(
+        f"lines: {sum(a for a, _, _ in stored):,} answered 201, {sum(s for _, s, _ in stored):,} stored (per round,"
+        f" stored beyond the 201s: {', '.join(map(str, slack))}; in flight when wrk stopped at most"
+        f" {args.connections}){'  MISMATCH' if mismatched else ''}"
+    )
     for line in memory:
         print(line)
     shutil.rmtree(workdir, ignore_errors=True)
     wrong = sum(r.wrong + r.socket_errors for row in rows for r in row.results)
     if wrong:
-        print(
-            f"{wrong} answers were not 200 with the expected body: the rates above are not comparable", file=sys.stderr
-        )
-    return 1 if wrong else 0
+        print(f"{wrong} answers were not what the row expects: the rates above are not comparable", file=sys.stderr)
+    if mismatched:
+        print("stored lines do not match the 201s", file=sys.stderr)
+    return 1 if wrong or mismatched else 0
 
 
 if __name__ == "__main__":

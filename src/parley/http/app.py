@@ -38,6 +38,7 @@ from parley.http import (
 )
 from parley.http.access import ROUTE_KEY, UNMATCHED, name_routes
 from parley.http.exchange import engine_of, reply
+from parley.http.express import Express
 from parley.http.follower import FollowerGate, chat_version
 from parley.http.gateway import Gateway
 from parley.http.openapi import openapi_json
@@ -189,6 +190,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.mailer = mailer
     app.state.throttles = Throttles(settings)
     gateway = Gateway(app, engine)
+    gateway.express = Express(app, routes, visitor.HOT)  # the busiest routes skip Starlette's chain
     app.state.gateway = gateway  # the JSONP tunnel replays its calls through all of it
     gateway.node = join_cluster(app, engine) if is_postgres(settings.database) else engine
     return gateway

@@ -13,6 +13,8 @@ from time import perf_counter
 
 from parley.config import credentialed_origins
 from parley.http.access import PREFLIGHT, REQUEST_ID_HEADER, ROUTE_KEY, RequestIds, Requests, record
+from parley.http.express import Express
+from parley.http.follower import answered_here
 from parley.wire.negotiation import split_suffix
 
 _SLASHES = re.compile(r"/{2,}")
@@ -62,6 +64,7 @@ class Gateway:
         self.credentialed = credentialed_origins(engine.settings.cors_credentialed_origins)
         self.request_ids = RequestIds()
         self.requests = Requests()  # what /metrics reports of the requests
+        self.express: Express | None = None  # the busiest routes, past Starlette's chain (express.py)
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
@@ -92,6 +95,10 @@ class Gateway:
         state["format_suffix"] = suffix
         scope = dict(scope, path=path, raw_path=path.encode(), method=method, state=state)
         scope["parley.engine"] = self.engine
+        # An app mounted under a root path keeps Starlette's matching (it strips the root first).
+        lane = self.express.lane(method, path) if self.express is not None and not scope.get("root_path") else None
+        if lane is not None and not self._answered_here(scope):
+            lane = None  # a follower's request for the leader: FollowerGate, behind Starlette's chain
         extra = [*ALWAYS, (REQUEST_ID_HEADER, request_id)]
         if origin is not None:
             extra += self._cors(origin)
@@ -106,9 +113,16 @@ class Gateway:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_headers)
+            if lane is None:
+                await self.app(scope, receive, send_with_headers)
+            else:
+                await self.express(scope, receive, send_with_headers, *lane)  # type: ignore[misc]
         finally:
             record(scope, request_id, method, status, perf_counter() - started, self.requests)
+
+    def _answered_here(self, scope: dict) -> bool:
+        cluster = self.engine.cluster
+        return cluster is None or cluster.leading or answered_here(scope)
 
     def _cors(self, origin: bytes) -> list[tuple[bytes, bytes]]:
         if origin in self.credentialed:  # never b"null": the setting refuses it

@@ -372,6 +372,8 @@ async def custom_variables(request: Request):
 
 
 BASE = "/api/account/{account_id}"
+# What most of the load is (idle polls, lines, the chat resource): the gateway's express lane.
+HOT = [("GET", CHAT + "/events"), ("POST", CHAT + "/events"), ("GET", CHAT)]
 
 routes = [
     Route(BASE, account_entry, methods=["GET"]),

@@ -94,14 +94,20 @@ class GroupCommitWriter:
             if connection.in_transaction:
                 connection.execute("ROLLBACK")
             outcomes = [(False, exc)] * len(batch)
-        for (ok, value), (_, loop, future) in zip(outcomes, batch, strict=True):
-            loop.call_soon_threadsafe(_settle, future, ok, value)
+        # One wake-up of each event loop per batch, not one per write: each call_soon_threadsafe
+        # writes to the loop's self-pipe and takes the GIL (about a tenth of a line's cost, profiled).
+        by_loop: dict[asyncio.AbstractEventLoop, list] = {}
+        for outcome, (_, loop, future) in zip(outcomes, batch, strict=True):
+            by_loop.setdefault(loop, []).append((future, outcome))
+        for loop, settled in by_loop.items():
+            loop.call_soon_threadsafe(_settle, settled)
 
 
-def _settle(future: asyncio.Future, ok: bool, value: Any) -> None:
-    if future.done():
-        return
-    if ok:
-        future.set_result(value)
-    else:
-        future.set_exception(value)
+def _settle(settled: list[tuple[asyncio.Future, tuple[bool, Any]]]) -> None:
+    for future, (ok, value) in settled:
+        if future.done():
+            continue
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)
