@@ -99,6 +99,7 @@ def _caught_up(send, engine, chat_id: str | None, admin_change: bool = False):
     async def sending(message) -> None:
         if message["type"] == "http.response.start" and 200 <= message["status"] < 300 and admin_change:
             await engine.reload_directory()
+            await engine.forget_missing()  # an erasure: the visitor's chats are gone here too
         if message["type"] == "http.response.start" and 200 <= message["status"] < 300:
             target = chat_id
             if target is None:  # a new chat: its id is in the Location

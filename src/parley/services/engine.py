@@ -156,7 +156,9 @@ class Engine:
             return chat
         stored = await self.store.load_chat(chat_id, 0 if chat is None else chat.next_event_id)
         if stored is None:
-            return chat
+            if chat is not None:  # the store no longer has it: deleted (retention, erasure)
+                self.forget_chat(chat)
+            return None
         if chat is None:
             if chat_id in self.chats:  # another request adopted it while we read
                 return await self.catch_up(chat_id)
@@ -189,7 +191,28 @@ class Engine:
         if await self.store.change_counter() == self.change_counter:
             return False
         await self.reload_directory()
+        await self.forget_missing()
         return True
+
+    async def forget_missing(self) -> None:
+        """Chats another process deleted (``parley erase``, the retention sweep of the leader)
+        leave this view: the same change counter that brings configuration says the store moved."""
+        now = self.clock()
+        held = [chat for chat in self.chats.values() if not self.expired(chat, now)]  # before the read:
+        # a chat created while it runs is in memory only after its commit, so it is never taken for gone.
+        stored = await self.store.chat_versions(now - self.settings.ended_retention * 1000 - 1)
+        self.forget_deleted([chat.id for chat in held if chat.id not in stored])
+
+    def forget_deleted(self, chat_ids: list[str]) -> None:
+        """Chats deleted from the store (retention, erasure) leave the view now; requests waiting
+        on them wake (and find nothing), followers hear of it on the bus."""
+        for chat_id in chat_ids:
+            chat = self.chats.get(chat_id)
+            if chat is not None:
+                self.forget_chat(chat)
+                if not chat.active:  # (always, but on a follower that missed the end) out of the queue's indexes
+                    self.queue.track(chat)
+            self.bus.publish(chat_topic(chat_id))
 
     def add_worker(self, worker: Callable[[], Coroutine[Any, Any, None]]) -> None:
         """A background loop (e.g. the mail sender) that runs from start until stop."""
