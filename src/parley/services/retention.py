@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 
 from parley.domain.refusals import Invalid, NotFound
@@ -31,9 +32,12 @@ from parley.store.protocol import Removal, Store
 log = logging.getLogger("parley.retention")
 
 DAY_MS = 24 * 3600 * 1000
-# Chats per sweep transaction: with their events, a few tens of thousands of rows; the writer
-# serves the requests queued meanwhile between two batches.
-SWEEP_BATCH = 500
+# Chats per sweep transaction: with their events, a few thousand rows. A write queued while a
+# batch commits waits for it (group commit), so a batch is kept to a fraction of a second, and
+# after each the sweep pauses as long as the batch took: it never has the writer more than half
+# the time, and requests' writes get transactions of their own in between (bench/retention_sweep.py).
+SWEEP_BATCH = 200
+MAX_PAUSE_S = 1.0
 # retentionDays: at least a day (the live API keeps ended chats an hour), at most a hundred years.
 MIN_DAYS, MAX_DAYS = 1, 36500
 
@@ -74,13 +78,14 @@ async def sweep(
             continue
         total = Removal()
         while True:
+            started = time.monotonic()
             removal = await store.retention.sweep(account.id, cutoff, batch)
             total.add(removal)
             if deleted is not None:
                 deleted(removal)
             if removal.chats < batch and removal.submissions < batch:
                 break
-            await asyncio.sleep(0)  # requests' writes queue between two batches
+            await asyncio.sleep(min(MAX_PAUSE_S, time.monotonic() - started))  # the writer is the requests' now
         total.chat_ids = []  # the batches' ids served ``deleted``; a result is counts
         results[account.id] = total
     return results
@@ -148,6 +153,11 @@ class Retention:
             return found
         for _ in range(3):  # a chat the visitor opens between the end and the delete: end that too
             await self._end_open_chats(account_id, visitor_id)
+            # Out of the view before the delete: a request that finds the chat no more writes nothing
+            # about it (an exit survey, a transcript request) that the delete would miss.
+            engine.forget_deleted(
+                [c.id for c in engine.chats.values() if c.account_id == account_id and c.visitor_id == visitor_id]
+            )
             try:
                 removal = await engine.store.retention.erase_visitor(account_id, visitor_id)
             except Invalid:
