@@ -94,7 +94,7 @@ def error_body(content_type: str, body: bytes) -> dict:
 
 
 # The internalCode each status may carry (server spec §1.9; 27 is the limits' code).
-CODES = {400: {5, 11}, 401: {10}, 403: {10}, 404: {12}, 405: {13}, 413: {14}, 429: {27}}
+CODES = {400: {5, 11}, 401: {10}, 403: {10}, 404: {12}, 405: {13}, 409: {11}, 413: {14}, 429: {27}}
 
 
 # Headers that frame the request body: the HTTP server (granian) refuses broken ones itself, with
@@ -155,7 +155,14 @@ class World:
             f"{admin}/agents", json={"login": "fuzzed", "password": "fuzzed", "skills": ["Fuzzed"]}, headers=auth
         ).json()["agent"]
         key = self.http.post(f"{admin}/appKeys", headers=auth).json()["appKey"]
-        self.admin_ids = {"skill_id": str(skill["id"]), "agent_id": str(agent["id"]), "key_id": key["id"]}
+        made = self.http.post(f"{admin}/agents/{agent['id']}/appCredentials", headers=auth).json()["appCredentials"]
+        self.admin_ids = {
+            "skill_id": str(skill["id"]),
+            "agent_id": str(agent["id"]),
+            "key_id": key["id"],
+            "credential_id": str(made["id"]),
+            "kind": "prechat",
+        }
 
     @property
     def base(self) -> str:

@@ -179,6 +179,9 @@ def build_world(server, http) -> World:
         "key_id": digest(KEY)[:16],  # the demo key's id: a revocation that went through would show below
         "skill_id": "1",
         "agent_id": "1",  # Sales and Natalie: a change that went through would show below
+        "kind": "prechat",
+        "survey_id": "1",
+        "credential_id": "1",
         # Bob's chat's visitor: an erasure that went through would take the chat checked below.
         "visitor_id": http.get(f"{bobs}.json", headers=bob.auth).json()["chat"]["info"]["visitorId"],
     }

@@ -19,8 +19,10 @@ from parley.config import Settings
 from parley.domain import refusals
 from parley.http import (
     admin,
+    admin_surveys,
     agent,
     agent_chats,
+    app_credentials,
     bridge,
     canned,
     console,
@@ -36,7 +38,7 @@ from parley.http import (
 )
 from parley.http.access import ROUTE_KEY, UNMATCHED, name_routes
 from parley.http.exchange import engine_of, reply
-from parley.http.follower import FollowerGate
+from parley.http.follower import FollowerGate, chat_version
 from parley.http.gateway import Gateway
 from parley.http.openapi import openapi_json
 from parley.http.relay import RelayClient, RelayServer
@@ -59,6 +61,7 @@ REFUSALS = {
     refusals.Invalid: (400, errors.OUT_OF_RANGE),
     refusals.Unauthenticated: (401, errors.UNAUTHORIZED),
     refusals.Forbidden: (403, errors.UNAUTHORIZED),
+    refusals.Conflict: (409, errors.OUT_OF_RANGE),
     refusals.NotFound: (404, errors.NOT_FOUND),
 }
 # Surfaces whose clients only speak JSON get JSON errors when they did not choose.
@@ -171,6 +174,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     routes += widget.routes  # the visitor chat widget and its embed script
     routes += console.routes  # the agent console's pages
     routes += admin.routes  # /admin/v1/: accounts, keys, skills, agents (admin tokens)
+    routes += admin_surveys.routes + app_credentials.routes  # /admin/v1/: surveys, bots' app credentials
     routes += erasure.routes  # /admin/v1/: erase a visitor
     name_routes(routes)  # the access log and /metrics name a request by its route's pattern
     # Each handler takes the exception class it is registered for; Starlette's annotation wants
@@ -201,7 +205,13 @@ def join_cluster(app: Starlette, engine: Engine) -> Cluster:
     servers: list[RelayServer] = []
 
     async def lead(secret: str) -> str:
-        server = RelayServer(app, secret, cluster.on_touch, lambda scope: {**scope, "parley.engine": engine})
+        server = RelayServer(
+            app,
+            secret,
+            cluster.on_touch,
+            lambda scope: {**scope, "parley.engine": engine},
+            lambda scope, start: chat_version(engine, scope, start),
+        )
         servers.append(server)
         port = await server.start(settings.node_host, settings.node_port)
         return settings.node_address or f"{settings.node_host}:{port}"

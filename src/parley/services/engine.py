@@ -137,6 +137,7 @@ class Engine:
             return
         for agent_id in [a for a in self.queue.assigned if not self.presence.logged_in(a)]:
             await self._release(agent_id)  # its login expired while we were down
+        await self._move_chats_of_deleted_skills()  # deleted (by the CLI) while we were down or following
         self.route()
         if run_timers:
             self._tasks.append(asyncio.create_task(self._sweep_forever()))
@@ -155,13 +156,22 @@ class Engine:
         if not self.replica:
             return chat
         stored = await self.store.load_chat(chat_id, 0 if chat is None else chat.next_event_id)
+        if self.cluster is not None:
+            self.cluster.store_reads += 1
         if stored is None:
-            if chat is not None:  # the store no longer has it: deleted (retention, erasure)
+            if chat is not None and self.chats.get(chat_id) is chat:  # deleted (retention, erasure)
                 self.forget_chat(chat)
-            return None
+            return self.chats.get(chat_id)
+        if chat is not None and chat_id not in self.chats:
+            return None  # forgotten (past retention) while we read
+        return self.absorb(stored)
+
+    def absorb(self, stored: Chat) -> Chat:
+        """Takes a newer state of a chat into a replica's view (from the store, or from the bus):
+        ``stored`` holds the chat row and its events from the view's next one on (all of them
+        for a chat the view lacks). Synchronous, so no request sees half of it."""
+        chat = self.chats.get(stored.id)
         if chat is None:
-            if chat_id in self.chats:  # another request adopted it while we read
-                return await self.catch_up(chat_id)
             stored.last_update_ms = self.clock()
             self._adopt(stored)
             return stored
@@ -247,6 +257,7 @@ class Engine:
             self.presence.availability.setdefault(agent_id, availability)
         if not self.replica:
             await self._log_out_disabled()
+            await self._move_chats_of_deleted_skills()
 
     async def _log_out_disabled(self) -> None:
         """A disabled agent's logins end now (its bearers stop working, its chats are requeued or
@@ -261,6 +272,27 @@ class Engine:
         for login in gone:
             await self.store.set_login_expiry(login.id, now)
             await self.close_agent_sessions(self.presence.drop_login(login))
+
+    async def _move_chats_of_deleted_skills(self) -> None:
+        """Open chats of a deleted skill go where the deletion said (``moved``), whichever process
+        deleted it: a waiting one is told it is transferred (line 15) and queued for the new skill;
+        a held one only changes its skill. Without a successor (a chat that came in as the skill
+        was deleted) a waiting chat ends (line 6)."""
+        moved = self.directory.snapshot.moved
+        if not moved:
+            return
+        for chat in [c for c in self.chats.values() if c.active and c.skill_id in moved]:
+            async with self.lock(chat.id):
+                if not chat.active or chat.skill_id not in moved:
+                    continue
+                target = moved[chat.skill_id]
+                if chat.state == WAITING and target is None:
+                    await self.end(chat, messages.DISCONNECTED)
+                elif chat.state == WAITING:
+                    self.queue.withdraw_rings_for(chat.id)
+                    await self.append(chat, [system_line(messages.TRANSFERRED_TO_SKILL)], skill_id=target)
+                else:
+                    await self.append(chat, [], skill_id=target)
 
     async def directory_changed(self) -> None:
         """An administrator changed the configuration through this process (the admin API): read it
@@ -333,7 +365,8 @@ class Engine:
         self._index_keys(chat, events)
         self.queue.track(chat)
         self.route()
-        self.bus.publish(chat_topic(chat.id), chat.version)
+        change = self.cluster.change(chat, events) if self.cluster is not None else None
+        self.bus.publish(chat_topic(chat.id), chat.version, change)
 
     # -- idempotent requests (Idempotency-Key, clientMessageId) ---------------------------
 

@@ -24,7 +24,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from parley.domain.refusals import Invalid, NotFound
+from parley.domain.refusals import Conflict, Invalid, NotFound
 from parley.services.engine import Engine
 from parley.services.tally import tally
 from parley.store.protocol import Removal, Store
@@ -160,7 +160,7 @@ class Retention:
             )
             try:
                 removal = await engine.store.retention.erase_visitor(account_id, visitor_id)
-            except Invalid:
+            except Conflict:
                 continue
             engine.forget_deleted(removal.chat_ids)
             tally(engine).erasures += 1
@@ -171,7 +171,7 @@ class Retention:
                 ", ".join(f"{value} {name}" for name, value in removal.counts().items()),
             )
             return removal
-        raise Invalid(f"visitor {visitor_id} keeps opening chats: try again")
+        raise Conflict(f"visitor {visitor_id} keeps opening chats: try again")
 
     async def _end_open_chats(self, account_id: str, visitor_id: int) -> None:
         engine = self.engine

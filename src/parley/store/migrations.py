@@ -296,7 +296,28 @@ STEPS: list[Step] = [
         revoked_ms INTEGER
     );
     """),
-    # 11 (retention and erasure): how many days an account keeps ended chats (NULL: forever); what
+    # 11 (admin API, rest of issue 10): a retired skill (hidden from new chats, kept for history);
+    # deleted skills' names and where their waiting chats go (the leader moves them, whichever
+    # process deleted the skill); bots' application credentials (digests only; the four values
+    # are shown once, when made).
+    Step("""
+    ALTER TABLE skills ADD COLUMN retired_ms INTEGER;
+    CREATE TABLE deleted_skills (
+        id INTEGER PRIMARY KEY,
+        account_id TEXT NOT NULL REFERENCES accounts(id),
+        name TEXT NOT NULL,
+        moved_to INTEGER,
+        deleted_ms INTEGER NOT NULL
+    );
+    CREATE TABLE app_credentials (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        agent_id INTEGER NOT NULL REFERENCES agents(id),
+        credentials_digest TEXT NOT NULL UNIQUE,
+        created_ms INTEGER NOT NULL
+    );
+    CREATE INDEX app_credentials_agent ON app_credentials (agent_id);
+    """),
+    # 12 (retention and erasure): how many days an account keeps ended chats (NULL: forever); what
     # chat or survey submission an outbox mail is about (so deleting one deletes its mail); indexes
     # the sweep and the erasure delete by (an account's chats by end or by visitor, a chat's rows).
     Step("""

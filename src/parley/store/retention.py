@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import orjson
 
-from parley.domain.refusals import Invalid
+from parley.domain.refusals import Conflict
 from parley.store.protocol import Removal
 
 if TYPE_CHECKING:  # the store holds its retention records: imported here only for the annotation
@@ -73,14 +73,14 @@ class RetentionStore:
 
     async def erase_visitor(self, account_id: str, visitor_id: int) -> Removal:
         """Delete every chat of the visitor with its rows, the participant records those chats
-        named, and the visitor, in one transaction. Refused (Invalid) while one of its chats is
+        named, and the visitor, in one transaction. Refused (Conflict) while one of its chats is
         open: the server's view holds that chat; the engine ends it first (``services/retention``)."""
 
         def job(db: sqlite3.Connection) -> Removal:
             if db.execute(
                 f"SELECT 1 FROM chats WHERE {OF_VISITOR} AND ended_ms IS NULL", (account_id, visitor_id)
             ).fetchone():
-                raise Invalid(f"visitor {visitor_id} has a chat in progress: end it first")
+                raise Conflict(f"visitor {visitor_id} has a chat in progress: end it first")
             rows = db.execute(f"SELECT id, details FROM chats WHERE {OF_VISITOR}", (account_id, visitor_id)).fetchall()
             removal = _remove_chats(db, rows)
             participants = _participants(rows)

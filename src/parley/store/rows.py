@@ -108,6 +108,42 @@ def chat_from_row(row) -> Chat:
     )
 
 
+def chat_row(chat: Chat) -> list:
+    """The chat as ``chat_from_row`` reads it (the row a store would return), for the bus."""
+    return [
+        chat.id,
+        chat.account_id,
+        chat.rt_session_id,
+        chat.visitor_id,
+        chat.state,
+        chat.skill_id,
+        chat.agent_id,
+        chat.start_ms,
+        chat.chatting_ms,
+        chat.ended_ms,
+        chat.chat_timeout,
+        chat.visitor_name,
+        orjson.dumps(stored_details(chat)).decode(),
+        orjson.dumps(chat.custom_variables).decode(),
+        chat.agent_key,
+        chat.requester_agent_id,
+        typing_column(chat),
+        chat.version,
+    ]
+
+
+def event_row(event: Event) -> list:
+    """The event as ``event_from_row`` reads it."""
+    return [
+        event.id,
+        event.type,
+        event.time_ms,
+        event.agents_only,
+        orjson.dumps(event.fields).decode(),
+        event.request_key,
+    ]
+
+
 def event_from_row(row) -> Event:
     event_id, kind, time_ms, agents_only, fields, request_key = row
     return Event(event_id, kind, time_ms, orjson.loads(fields), bool(agents_only), request_key)
@@ -118,14 +154,15 @@ def event_from_row(row) -> Event:
 DIRECTORY_QUERIES = (
     "SELECT id, name, timezone, default_skill_id, offline_email, retention_days FROM accounts",
     "SELECT key_digest, account_id FROM app_keys",
-    "SELECT id, account_id, name FROM skills ORDER BY id",
+    "SELECT id, account_id, name, retired_ms FROM skills ORDER BY id",
     "SELECT id, account_id, login, password_hash, nickname, display_name, email, privilege_group,"
     " max_chats, enabled, availability FROM agents ORDER BY id",
     "SELECT agent_id, skill_id FROM agent_skills ORDER BY skill_id",
+    "SELECT id, moved_to FROM deleted_skills",
 )
 
 
-def directory_from_rows(accounts, keys, skills, agents, agent_skills) -> Directory:
+def directory_from_rows(accounts, keys, skills, agents, agent_skills, deleted_skills) -> Directory:
     directory = Directory(
         {
             row[0]: Account(
@@ -139,9 +176,10 @@ def directory_from_rows(accounts, keys, skills, agents, agent_skills) -> Directo
             for row in accounts
         },
         {row[0]: row[1] for row in keys},
-        {row[0]: Skill(id=row[0], account_id=row[1], name=row[2]) for row in skills},
+        {row[0]: Skill(id=row[0], account_id=row[1], name=row[2], retired=row[3] is not None) for row in skills},
         {},
         {},
+        {row[0]: row[1] for row in deleted_skills},
     )
     for row in agents:
         directory.agents[row[0]] = Agent(

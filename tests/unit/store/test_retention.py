@@ -9,7 +9,7 @@ from parley.domain.account import Account
 from parley.domain.chat import ENDED, Chat, Event
 from parley.domain.ids import new_chat_id
 from parley.domain.mail import Message
-from parley.domain.refusals import Invalid
+from parley.domain.refusals import Conflict
 from parley.domain.survey import Answer
 from parley.store.protocol import ParticipantRecord, Removal, Submission
 from tests.unit.store.conftest import raw
@@ -182,6 +182,6 @@ async def test_a_visitor_with_a_chat_in_progress_is_not_erased(accounts, databas
     store = accounts
     ended = await a_chat(store, "1", 7, NOW - DAY)
     open_chat = await a_chat(store, "1", 7, None)
-    with pytest.raises(Invalid, match="in progress"):
+    with pytest.raises(Conflict, match="in progress"):
         await store.retention.erase_visitor("1", 7)
     assert (await rows_of(database_url, [ended, open_chat]))["events"] == 6  # nothing deleted

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import asyncpg
 import orjson
 
-from parley.domain.refusals import Invalid
+from parley.domain.refusals import Conflict
 from parley.store.protocol import Removal
 
 if TYPE_CHECKING:  # the store holds its retention records: imported here only for the annotation
@@ -77,7 +77,7 @@ class RetentionStore:
             if await db.fetchval(
                 f"SELECT 1 FROM chats WHERE {OF_VISITOR} AND ended_ms IS NULL", account_id, visitor_id
             ):
-                raise Invalid(f"visitor {visitor_id} has a chat in progress: end it first")
+                raise Conflict(f"visitor {visitor_id} has a chat in progress: end it first")
             rows = await db.fetch(f"SELECT id, details FROM chats WHERE {OF_VISITOR}", account_id, visitor_id)
             removal = await _remove_chats(db, rows)
             participants = _participants(rows)
