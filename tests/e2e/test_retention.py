@@ -258,3 +258,24 @@ def test_a_server_beside_the_cli_forgets_the_chats_it_erased(tmp_path):
             assert http.get(f"{location}.json?{q()}").status_code == 404
     finally:
         server.stop()
+
+
+def test_the_retention_setting_through_the_api(admin_server, http):
+    account = f"{admin_server.url}/admin/v1/accounts/{ACCOUNT}"
+
+    def patch(value) -> httpx.Response:
+        return http.patch(account, headers=admin_server.auth, json={"retentionDays": value})
+
+    assert http.get(account, headers=admin_server.auth).json()["account"]["retentionDays"] is None  # forever
+    assert patch(30).json()["account"]["retentionDays"] == 30
+    assert http.get(account, headers=admin_server.auth).json()["account"]["retentionDays"] == 30
+    assert (
+        http.patch(account, headers=admin_server.auth, json={"name": "Demo"}).json()["account"]["retentionDays"] == 30
+    )
+    for bad in (-1, 36501, "30", True, 1.5):
+        answer = patch(bad)
+        assert answer.status_code == 400 and answer.json()["error"]["internalCode"] == 11, (bad, answer.text)
+    assert patch(0).json()["account"]["retentionDays"] is None
+    assert patch(7).status_code == 200 and patch(None).json()["account"]["retentionDays"] is None
+    assert query(admin_server.database, "SELECT retention_days FROM accounts WHERE id = $1", ACCOUNT) == [(None,)]
+    assert "retention_days=forever" in parley(admin_server.database, "account", "show", "--id", ACCOUNT).stdout
