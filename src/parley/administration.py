@@ -34,7 +34,7 @@ from parley.domain.history import parse_time
 from parley.domain.refusals import Refusal
 from parley.domain.survey import KINDS as SURVEY_KINDS
 from parley.domain.survey import Definition, document
-from parley.services import accounts
+from parley.services import accounts, retention
 from parley.services.admin_tokens import AdminTokens
 from parley.services.app_credentials import AppCredentials
 from parley.services.history import FORMATS, History
@@ -45,6 +45,7 @@ def _account_line(account: Any) -> str:
     return (
         f"{account.id}\t{account.name}\ttimezone={account.timezone}"
         f"\tdefault_skill={account.default_skill_id or '-'}\toffline_email={account.offline_email or '-'}"
+        f"\tretention_days={account.retention_days or 'forever'}"
     )
 
 
@@ -386,6 +387,47 @@ def admin_token_revoke(config: str | None, database: str | None, token_id: int) 
         database,
         lambda a: AdminTokens(a.store).revoke(token_id),
         lambda t: f"admin token {t.id} ({t.name}) revoked",
+    )
+
+
+@cli.group("retention", context_settings=CONTEXT)
+def retention_group() -> None:
+    """Retention: deleting chats older than their account's retention (``account update --retention-days``)."""
+
+
+@retention_group.command("sweep", context_settings=CONTEXT)
+@_option("--account", help="only this account (default: every account with a retention)")
+@click.option("--dry-run", is_flag=True, help="count what would be deleted; delete nothing")
+@database_options
+def retention_sweep(config: str | None, database: str | None, account: str | None, dry_run: bool) -> int:
+    """Delete now what a running server's sweep would (chats ended more than the account's
+    retention ago, with their events, survey answers, transcript requests and mail; offline
+    messages as old); prints per account what was (or would be) deleted."""
+    return _run_admin(
+        config,
+        database,
+        lambda a: retention.sweep(a.store, int(time.time() * 1000), account, dry_run=dry_run),
+        lambda results: retention.describe(results, dry_run),
+    )
+
+
+@cli.command("erase", context_settings=CONTEXT)
+@_option("--account", required=True, help="account id")
+@_option("--visitor", type=int, required=True, help="the visitor's id (visitorId)")
+@click.option("--dry-run", is_flag=True, help="count what would be deleted; delete nothing")
+@database_options
+def erase(config: str | None, database: str | None, account: str, visitor: int, dry_run: bool) -> int:
+    """Delete everything about one visitor: its chats with their events, survey answers,
+    transcript requests and mail, the participant records they named, the visitor. Refused while
+    the visitor has a chat in progress (DELETE /admin/v1/accounts/{id}/visitors/{visitorId} on a
+    running server ends it first)."""
+
+    def show(removal: Any) -> str:
+        counts = ", ".join(f"{value} {name}" for name, value in removal.counts().items())
+        return f"visitor {visitor} of account {account}: {'would delete' if dry_run else 'deleted'} {counts}"
+
+    return _run_admin(
+        config, database, lambda a: retention.erase_stored(a.store, account, visitor, dry_run=dry_run), show
     )
 
 

@@ -207,6 +207,7 @@ def account_create(config: str | None, database: str | None, account_id: str, na
 @_option("--timezone", help="IANA time zone of the account")
 @_option("--default-skill", help="skill name for chats requested without a skill")
 @_option("--offline-email", help="where offline-survey messages are mailed ('' to clear)")
+@_option("--retention-days", type=int, help="delete chats ended more than this many days ago (0: keep forever)")
 @database_options
 def account_update(
     config: str | None,
@@ -216,17 +217,21 @@ def account_update(
     timezone: str | None,
     default_skill: str | None,
     offline_email: str | None,
+    retention_days: int | None,
 ) -> int:
     """Change an account."""
 
     def show(result: Any) -> str:
         return (
             f"account {result.id}: name={result.name} timezone={result.timezone}"
-            f" offline_email={result.offline_email or ''}"
+            f" offline_email={result.offline_email or ''} retention_days={result.retention_days or 'forever'}"
         )
 
     return _run_admin(
-        config, database, lambda a: a.update_account(account_id, name, timezone, default_skill, offline_email), show
+        config,
+        database,
+        lambda a: a.update_account(account_id, name, timezone, default_skill, offline_email, retention_days),
+        show,
     )
 
 

@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(1_048_576, description="larger request bodies get 413")
     # How often the timers look for chats past their chatTimeout, rings past the ring timeout...
     sweep_interval: float = Field(1.0, description="seconds between timer sweeps (timeouts, rings, expiry)")
+    # Deletes what accounts with retentionDays keep no longer (services/retention.py), on the leader.
+    retention_sweep_interval: float = Field(
+        300.0, description="seconds between retention sweeps (chats past their account's retentionDays)"
+    )
     # A ring not accepted within this many seconds sets the agent Away and rings the next agent.
     ring_timeout: int = Field(20, description="seconds a ring may go unanswered before the next agent is rung")
     # "single": offer a chat to one agent at a time; "all": to every eligible agent, first accept wins.

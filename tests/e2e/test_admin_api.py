@@ -112,7 +112,14 @@ def test_accounts_list_and_show(admin_server, http):
     shown = http.get(f"{base}/{ACCOUNT}", headers=admin_server.auth)
     assert shown.headers["content-type"] == "application/json"
     assert shown.json() == {
-        "account": {"id": ACCOUNT, "name": "Demo", "timezone": "UTC", "defaultSkill": None, "offlineEmail": None}
+        "account": {
+            "id": ACCOUNT,
+            "name": "Demo",
+            "timezone": "UTC",
+            "defaultSkill": None,
+            "offlineEmail": None,
+            "retentionDays": None,
+        }
     }
     assert refused(http.get(f"{base}/nope", headers=admin_server.auth), 404)["internalCode"] == 12
     refused(http.delete(f"{base}/{ACCOUNT}", headers=admin_server.auth), 405)
@@ -137,6 +144,7 @@ def test_account_create_and_update(admin_server, http):
         "timezone": "Europe/Paris",
         "defaultSkill": None,
         "offlineEmail": None,
+        "retentionDays": None,
     }
     assert availability(admin_server, http, "shop", body["appKey"]) == 200  # the running server knows it now
     assert [a["id"] for a in http.get(base, headers=auth).json()["accounts"]] == [ACCOUNT, "shop"]

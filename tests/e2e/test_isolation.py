@@ -182,6 +182,8 @@ def build_world(server, http) -> World:
         "kind": "prechat",
         "survey_id": "1",
         "credential_id": "1",
+        # Bob's chat's visitor: an erasure that went through would take the chat checked below.
+        "visitor_id": http.get(f"{bobs}.json", headers=bob.auth).json()["chat"]["info"]["visitorId"],
     }
     natalie_values = {
         "session_id": natalie.session.rsplit("/", 1)[1],

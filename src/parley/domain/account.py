@@ -21,6 +21,8 @@ class Account:
     timezone: str = "UTC"
     default_skill_id: int | None = None
     offline_email: str | None = None  # where offline-survey messages are mailed
+    # Chats ended more than this many days ago are deleted by the retention sweep; None keeps them.
+    retention_days: int | None = None
 
 
 @dataclass

@@ -90,6 +90,7 @@ def account_tree(snapshot: Directory, account: Account) -> dict:
         "timezone": account.timezone,
         "defaultSkill": {"id": default.id, "name": default.name} if default else None,
         "offlineEmail": account.offline_email,
+        "retentionDays": account.retention_days,
     }
 
 
@@ -131,7 +132,7 @@ async def show_account(request: Request) -> Response:
 
 @guarded
 async def update_account(request: Request) -> Response:
-    content = await body_of(request, "account", {"name", "timezone", "defaultSkill", "offlineEmail"})
+    content = await body_of(request, "account", {"name", "timezone", "defaultSkill", "offlineEmail", "retentionDays"})
     account_id = request.path_params["account_id"]
     await _admin(request).account(account_id)  # 404 before the body's values are judged
     await _admin(request).update_account(
@@ -140,9 +141,22 @@ async def update_account(request: Request) -> Response:
         text(content, "timezone"),
         text(content, "defaultSkill"),
         text(content, "offlineEmail"),
+        _retention_days(content),
     )
     await engine_of(request).directory_changed()
     return await _account_answer(request, account_id)
+
+
+def _retention_days(content: dict) -> int | None:
+    """Given as null or 0: keep chats forever (0 to the service); absent: unchanged (None)."""
+    if "retentionDays" not in content:
+        return None
+    value = content["retentionDays"]
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise Invalid("retentionDays is a whole number of days, or 0 or null to keep chats forever")
+    return value
 
 
 # -- app keys ----------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from parley.http import (
     canned,
     console,
     discovery,
+    erasure,
     history,
     login,
     metrics,
@@ -48,6 +49,7 @@ from parley.services import readiness
 from parley.services.cluster import Cluster
 from parley.services.engine import Engine
 from parley.services.mail import Mailer
+from parley.services.retention import Retention
 from parley.store import StoreUnavailable, is_postgres, open_store
 from parley.wire import errors
 from parley.wire.errors import ApiError, error_tree
@@ -161,6 +163,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     # The mail worker sends the outbox and renders transcripts; requests only queue.
     mailer = Mailer(engine)
     engine.add_worker(mailer.run)
+    engine.add_worker(Retention(engine).run)  # deletes chats past their account's retentionDays
 
     # The busiest routes first: every request walks this list until a pattern matches, and the
     # visitor's polls are most requests (chat ids have their own pattern, so order is free).
@@ -175,6 +178,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     routes += admin.routes  # /admin/v1/: accounts, keys, skills, agents (admin tokens)
     routes += admin_surveys.routes + app_credentials.routes  # /admin/v1/: surveys, bots' app credentials
     routes += history.routes  # /admin/v1/: chat history, text search, export
+    routes += erasure.routes  # /admin/v1/: erase a visitor
     name_routes(routes)  # the access log and /metrics name a request by its route's pattern
     # Each handler takes the exception class it is registered for; Starlette's annotation wants
     # every handler to take any Exception, which no handler of a narrower class can satisfy.

@@ -128,6 +128,7 @@ def _caught_up(send, engine, path: str, admin_change: bool = False):
             version = message.pop(VERSION, None)
             if 200 <= message["status"] < 300 and admin_change:
                 await engine.reload_directory()
+                await engine.forget_missing()  # an erasure: the visitor's chats are gone here too
             target = chat_of(path, message)
             if target is not None:
                 await _take_in(engine, target, version)

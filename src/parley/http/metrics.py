@@ -160,6 +160,18 @@ class Scrape:
             "parley_mail_retries", "Mail attempts that failed and will be retried", value=counts.mail_retries
         )
         yield CounterMetricFamily("parley_mail_failures", "Mail given up for good", value=counts.mail_failures)
+        yield CounterMetricFamily(
+            "parley_retention_deleted_chats", "Chats the retention sweep deleted", value=counts.retention_chats
+        )
+        yield CounterMetricFamily(
+            "parley_retention_deleted_events", "Events the retention sweep deleted", value=counts.retention_events
+        )
+        yield CounterMetricFamily(
+            "parley_retention_deleted_submissions",
+            "Survey answers and offline messages the retention sweep deleted",
+            value=counts.retention_submissions,
+        )
+        yield CounterMetricFamily("parley_erasures", "Visitors erased through the admin API", value=counts.erasures)
         commits = self.engine.store.commits
         yield CounterMetricFamily(
             "parley_store_commits", "Store transactions committed (group commit)", value=commits.transactions

@@ -11,6 +11,7 @@ from parley.domain.account import Account, Agent, Skill
 from parley.domain.email import valid_email
 from parley.domain.ids import digest, new_app_key
 from parley.domain.refusals import Conflict, Invalid, NotFound
+from parley.services import retention
 from parley.services.passwords import hash_password
 from parley.store.protocol import AppKeyRecord, Store
 
@@ -62,7 +63,9 @@ class Admin:
         timezone: str | None = None,
         default_skill: str | None = None,
         offline_email: str | None = None,
+        retention_days: int | None = None,
     ) -> Account:
+        """Change what is given (None leaves a field as it is); ``retention_days`` 0 keeps chats forever."""
         directory = await self.store.load_directory()
         account = self._account(directory, account_id)
         if name:
@@ -79,6 +82,8 @@ class Admin:
             if offline_email and not valid_email(offline_email):
                 raise Invalid(f"not an e-mail address: {offline_email!r}")
             account.offline_email = offline_email or None
+        if retention_days is not None:
+            account.retention_days = retention.check_days(retention_days)
         await self.store.update_account(account)
         return account
 

@@ -239,6 +239,7 @@ class Cluster:
             if chat is None or chat.version < version:
                 await engine.catch_up(chat_id)
                 engine.bus.publish(chat_topic(chat_id))
+        await engine.forget_missing()  # deleted by retention or an erasure: news of it may be lost too
 
     async def _follow_forever(self) -> None:
         while True:

@@ -158,8 +158,12 @@ class Engine:
         stored = await self.store.load_chat(chat_id, 0 if chat is None else chat.next_event_id)
         if self.cluster is not None:
             self.cluster.store_reads += 1
-        if stored is None or (chat is not None and chat_id not in self.chats):
-            return self.chats.get(chat_id)  # gone, or forgotten (past retention) while we read
+        if stored is None:
+            if chat is not None and self.chats.get(chat_id) is chat:  # deleted (retention, erasure)
+                self.forget_chat(chat)
+            return self.chats.get(chat_id)
+        if chat is not None and chat_id not in self.chats:
+            return None  # forgotten (past retention) while we read
         return self.absorb(stored)
 
     def absorb(self, stored: Chat) -> Chat:
@@ -197,7 +201,28 @@ class Engine:
         if await self.store.change_counter() == self.change_counter:
             return False
         await self.reload_directory()
+        await self.forget_missing()
         return True
+
+    async def forget_missing(self) -> None:
+        """Chats another process deleted (``parley erase``, the retention sweep of the leader)
+        leave this view: the same change counter that brings configuration says the store moved."""
+        now = self.clock()
+        held = [chat for chat in self.chats.values() if not self.expired(chat, now)]  # before the read:
+        # a chat created while it runs is in memory only after its commit, so it is never taken for gone.
+        stored = await self.store.chat_versions(now - self.settings.ended_retention * 1000 - 1)
+        self.forget_deleted([chat.id for chat in held if chat.id not in stored])
+
+    def forget_deleted(self, chat_ids: list[str]) -> None:
+        """Chats deleted from the store (retention, erasure) leave the view now; requests waiting
+        on them wake (and find nothing), followers hear of it on the bus."""
+        for chat_id in chat_ids:
+            chat = self.chats.get(chat_id)
+            if chat is not None:
+                self.forget_chat(chat)
+                if not chat.active:  # (always, but on a follower that missed the end) out of the queue's indexes
+                    self.queue.track(chat)
+            self.bus.publish(chat_topic(chat_id))
 
     def add_worker(self, worker: Callable[[], Coroutine[Any, Any, None]]) -> None:
         """A background loop (e.g. the mail sender) that runs from start until stop."""

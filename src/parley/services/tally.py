@@ -22,6 +22,10 @@ class Tally:
     mail_sent: int = 0
     mail_retries: int = 0  # attempts that failed and will be tried again
     mail_failures: int = 0  # messages given up for good
+    retention_chats: int = 0  # chats the retention sweep deleted
+    retention_events: int = 0
+    retention_submissions: int = 0  # survey answers and offline messages it deleted
+    erasures: int = 0  # visitors erased through the admin API
 
 
 _tallies: weakref.WeakKeyDictionary[Engine, Tally] = weakref.WeakKeyDictionary()

@@ -1,7 +1,7 @@
 """Stored chats of any age, in the embedded store: history lists, text search (FTS5), one chat
 whole, and the keyset pages an export streams.
 
-The FTS5 index ``event_text`` (migration step 11) holds each line's text under the rowid
+The FTS5 index ``event_text`` (migration step 12) holds each line's text under the rowid
 ``rt_session_id << 24 | event id``: a chat's entries are one rowid range, so "does this chat have
 a line with these words" is a range-limited MATCH, and a hit's chat is its rowid shifted back.
 """

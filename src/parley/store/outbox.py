@@ -19,11 +19,14 @@ if TYPE_CHECKING:  # the store holds its outbox: imported here only for the anno
     from parley.store.sqlite import SqliteStore
 
 
-def insert_message(db: sqlite3.Connection, message: Message, now_ms: int) -> int:
-    """Queue a message inside the caller's transaction, due at once."""
+def insert_message(
+    db: sqlite3.Connection, message: Message, now_ms: int, chat_id: str | None = None, submission_id: int | None = None
+) -> int:
+    """Queue a message inside the caller's transaction, due at once. ``chat_id``/``submission_id``:
+    what it is about, so the retention sweep and an erasure delete it with that."""
     row_id = db.execute(
-        "INSERT INTO outbox (recipient, sender, reply_to, subject, body, html, created_ms, next_attempt_ms)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO outbox (recipient, sender, reply_to, subject, body, html, created_ms, next_attempt_ms, chat_id,"
+        " submission_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             message.recipient,
             message.sender,
@@ -33,6 +36,8 @@ def insert_message(db: sqlite3.Connection, message: Message, now_ms: int) -> int
             message.html,
             now_ms,
             now_ms,
+            chat_id,
+            submission_id,
         ),
     ).lastrowid
     assert row_id is not None  # an INSERT always sets it
@@ -151,7 +156,7 @@ class Outbox:
         def job(db):
             for request, message in composed:
                 if message is not None:
-                    insert_message(db, message, now_ms)
+                    insert_message(db, message, now_ms, chat_id=request.chat_id)
                 db.execute("UPDATE transcript_requests SET done_ms = ? WHERE id = ?", (now_ms, request.id))
 
         await self.store.write(job)

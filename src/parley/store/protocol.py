@@ -130,6 +130,30 @@ class ParticipantRecord:
     claims: dict
 
 
+@dataclass
+class Removal:
+    """What a retention sweep or an erasure deleted (or, counted for a dry run, would delete)."""
+
+    chats: int = 0
+    events: int = 0
+    submissions: int = 0  # survey answers: pre-chat, exit, agent, and offline messages
+    transcripts: int = 0  # transcript requests
+    mails: int = 0  # outbox rows about those chats or submissions, sent or not
+    participants: int = 0  # authenticated-visitor records (V8) the chats named
+    visitors: int = 0
+    chat_ids: list[str] = field(default_factory=list)  # the chats deleted (empty for a count)
+
+    COUNTS = ("chats", "events", "submissions", "transcripts", "mails", "participants", "visitors")
+
+    def add(self, other: Removal) -> None:
+        for name in self.COUNTS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.chat_ids.extend(other.chat_ids)
+
+    def counts(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in self.COUNTS}
+
+
 class MailRecords(Protocol):
     """The durable outbox and the transcript requests waiting for their chat to end."""
 
@@ -235,6 +259,16 @@ class HistoryRecords(Protocol):
     ) -> list[ChatRecord]: ...
 
 
+class RetentionRecords(Protocol):
+    """Deleting chats with every row about them (plain DELETEs, through the writer): the retention
+    sweep, in bounded batches, and the erasure of one visitor."""
+
+    async def sweep(self, account_id: str, ended_before_ms: int, limit: int) -> Removal: ...
+    async def count_expired(self, account_id: str, ended_before_ms: int) -> Removal: ...
+    async def erase_visitor(self, account_id: str, visitor_id: int) -> Removal: ...
+    async def count_visitor(self, account_id: str, visitor_id: int) -> Removal: ...
+
+
 class Store(Protocol):
     commits: Commits
 
@@ -251,6 +285,8 @@ class Store(Protocol):
     def app_credentials(self) -> AppCredentialRecords: ...
     @property
     def history(self) -> HistoryRecords: ...
+    @property
+    def retention(self) -> RetentionRecords: ...
 
     async def open(self) -> None: ...
     async def close(self) -> None: ...

@@ -153,7 +153,7 @@ def event_from_row(row) -> Event:
 # What a directory is read from, the same SQL on both stores (no parameters), in the order
 # ``directory_from_rows`` takes the results.
 DIRECTORY_QUERIES = (
-    "SELECT id, name, timezone, default_skill_id, offline_email FROM accounts",
+    "SELECT id, name, timezone, default_skill_id, offline_email, retention_days FROM accounts",
     "SELECT key_digest, account_id FROM app_keys",
     "SELECT id, account_id, name, retired_ms FROM skills ORDER BY id",
     "SELECT id, account_id, login, password_hash, nickname, display_name, email, privilege_group,"
@@ -166,7 +166,14 @@ DIRECTORY_QUERIES = (
 def directory_from_rows(accounts, keys, skills, agents, agent_skills, deleted_skills) -> Directory:
     directory = Directory(
         {
-            row[0]: Account(id=row[0], name=row[1], timezone=row[2], default_skill_id=row[3], offline_email=row[4])
+            row[0]: Account(
+                id=row[0],
+                name=row[1],
+                timezone=row[2],
+                default_skill_id=row[3],
+                offline_email=row[4],
+                retention_days=row[5],
+            )
             for row in accounts
         },
         {row[0]: row[1] for row in keys},

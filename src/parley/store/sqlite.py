@@ -21,6 +21,7 @@ from parley.store.migrations import STEPS, statements
 from parley.store.outbox import Outbox
 from parley.store.participants import Participants
 from parley.store.protocol import AdminToken, AppKeyRecord, Commits, Directory, StoreUnavailable
+from parley.store.retention import RetentionStore
 from parley.store.rows import (
     CHAT_COLUMNS,
     DIRECTORY_QUERIES,
@@ -51,6 +52,7 @@ class SqliteStore:
         self.canned = CannedStore(self)
         self.app_credentials = AppCredentialStore(self)
         self.history = HistoryStore(self)
+        self.retention = RetentionStore(self)
 
     def _connect(self) -> sqlite3.Connection:
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
@@ -100,14 +102,15 @@ class SqliteStore:
     async def create_account(self, account: Account) -> None:
         def job(db):
             db.execute(
-                "INSERT INTO accounts (id, name, timezone, default_skill_id, offline_email, created_ms)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO accounts (id, name, timezone, default_skill_id, offline_email, retention_days, created_ms)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
                     account.id,
                     account.name,
                     account.timezone,
                     account.default_skill_id,
                     account.offline_email,
+                    account.retention_days,
                     _now_ms(),
                 ),
             )
@@ -117,8 +120,16 @@ class SqliteStore:
     async def update_account(self, account: Account) -> None:
         def job(db):
             db.execute(
-                "UPDATE accounts SET name = ?, timezone = ?, default_skill_id = ?, offline_email = ? WHERE id = ?",
-                (account.name, account.timezone, account.default_skill_id, account.offline_email, account.id),
+                "UPDATE accounts SET name = ?, timezone = ?, default_skill_id = ?, offline_email = ?,"
+                " retention_days = ? WHERE id = ?",
+                (
+                    account.name,
+                    account.timezone,
+                    account.default_skill_id,
+                    account.offline_email,
+                    account.retention_days,
+                    account.id,
+                ),
             )
 
         await self.write(job)

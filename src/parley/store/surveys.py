@@ -95,9 +95,9 @@ class SurveyStore:
                     "DELETE FROM survey_submissions WHERE chat_id = ? AND kind = ?",
                     (submission.chat_id, submission.kind),
                 )
-            _insert_submission(db, submission)
+            submission_id = _insert_submission(db, submission)
             if mail is not None:
-                insert_message(db, mail, submission.submitted_ms)
+                insert_message(db, mail, submission.submitted_ms, submission.chat_id, submission_id)
 
         await self.store.write(job)
 
@@ -137,12 +137,12 @@ class SurveyStore:
         return Submission(row[0], row[1], row[2], row[3], _answers(row[4]), orjson.loads(row[5]), row[6])
 
 
-def _insert_submission(db: sqlite3.Connection, submission: Submission) -> None:
+def _insert_submission(db: sqlite3.Connection, submission: Submission) -> int:
     answers = [
         {"id": a.question_id, "label": a.label, "answer": list(a.values), "validationType": a.validation_type}
         for a in submission.answers
     ]
-    db.execute(
+    row_id = db.execute(
         "INSERT INTO survey_submissions (account_id, kind, chat_id, survey_id, answers, details, submitted_ms)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
         (
@@ -154,7 +154,9 @@ def _insert_submission(db: sqlite3.Connection, submission: Submission) -> None:
             orjson.dumps(submission.details).decode(),
             submission.submitted_ms,
         ),
-    )
+    ).lastrowid
+    assert row_id is not None  # an INSERT always sets it
+    return row_id
 
 
 def _answers(raw: str) -> list[Answer]:

@@ -2,7 +2,7 @@
 
 Text search is PostgreSQL full-text with the 'simple' configuration (case folded, no stemming, no
 stop words: the same words as SQLite's FTS5 unicode61), over the GIN index ``events_text``
-(migration step 11). A query repeats the index's expression and its ``type = 'line'`` predicate
+(migration step 12). A query repeats the index's expression and its ``type = 'line'`` predicate
 word for word, or the planner cannot use it. A search checks the newest chats one by one first
 (a common word fills the page there), then reads the index's hits for the rest (``_search``).
 """

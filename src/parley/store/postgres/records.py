@@ -24,11 +24,14 @@ if TYPE_CHECKING:  # the store holds its records: imported here only for the ann
     from parley.store.postgres.store import PostgresStore
 
 
-async def insert_message(db: asyncpg.Connection, message: Message, now_ms: int) -> int:
-    """Queue a message inside the caller's transaction, due at once."""
+async def insert_message(
+    db: asyncpg.Connection, message: Message, now_ms: int, chat_id: str | None = None, submission_id: int | None = None
+) -> int:
+    """Queue a message inside the caller's transaction, due at once. ``chat_id``/``submission_id``:
+    what it is about, so the retention sweep and an erasure delete it with that."""
     return await db.fetchval(
-        "INSERT INTO outbox (recipient, sender, reply_to, subject, body, html, created_ms, next_attempt_ms)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        "INSERT INTO outbox (recipient, sender, reply_to, subject, body, html, created_ms, next_attempt_ms, chat_id,"
+        " submission_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
         message.recipient,
         message.sender,
         message.reply_to,
@@ -37,6 +40,8 @@ async def insert_message(db: asyncpg.Connection, message: Message, now_ms: int) 
         message.html,
         now_ms,
         now_ms,
+        chat_id,
+        submission_id,
     )
 
 
@@ -161,7 +166,7 @@ class Outbox:
         async def job(db):
             for request, message in composed:
                 if message is not None:
-                    await insert_message(db, message, now_ms)
+                    await insert_message(db, message, now_ms, chat_id=request.chat_id)
                 await db.execute("UPDATE transcript_requests SET done_ms = $1 WHERE id = $2", now_ms, request.id)
 
         await self.store.write(job)
@@ -282,9 +287,9 @@ class SurveyStore:
                 {"id": a.question_id, "label": a.label, "answer": list(a.values), "validationType": a.validation_type}
                 for a in submission.answers
             ]
-            await db.execute(
+            submission_id = await db.fetchval(
                 "INSERT INTO survey_submissions (account_id, kind, chat_id, survey_id, answers, details, submitted_ms)"
-                " VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                " VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
                 submission.account_id,
                 submission.kind,
                 submission.chat_id,
@@ -294,7 +299,7 @@ class SurveyStore:
                 submission.submitted_ms,
             )
             if mail is not None:
-                await insert_message(db, mail, submission.submitted_ms)
+                await insert_message(db, mail, submission.submitted_ms, submission.chat_id, submission_id)
 
         await self.store.write(job)
 

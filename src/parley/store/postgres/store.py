@@ -20,6 +20,7 @@ from parley.store.postgres.credentials import AppCredentialStore
 from parley.store.postgres.database import Database
 from parley.store.postgres.history import HistoryStore
 from parley.store.postgres.records import CannedStore, Outbox, Participants, SurveyStore
+from parley.store.postgres.retention import RetentionStore
 from parley.store.protocol import AdminToken, AppKeyRecord, Directory
 from parley.store.rows import (
     CHAT_COLUMNS,
@@ -47,6 +48,7 @@ class PostgresStore:
         self.canned = CannedStore(self)
         self.app_credentials = AppCredentialStore(self)
         self.history = HistoryStore(self)
+        self.retention = RetentionStore(self)
 
     async def open(self) -> None:
         await self.database.open()
@@ -70,13 +72,14 @@ class PostgresStore:
     async def create_account(self, account: Account) -> None:
         await self.write(
             lambda db: db.execute(
-                "INSERT INTO accounts (id, name, timezone, default_skill_id, offline_email, created_ms)"
-                " VALUES ($1, $2, $3, $4, $5, $6)",
+                "INSERT INTO accounts (id, name, timezone, default_skill_id, offline_email, retention_days, created_ms)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 account.id,
                 account.name,
                 account.timezone,
                 account.default_skill_id,
                 account.offline_email,
+                account.retention_days,
                 _now_ms(),
             )
         )
@@ -84,11 +87,13 @@ class PostgresStore:
     async def update_account(self, account: Account) -> None:
         await self.write(
             lambda db: db.execute(
-                "UPDATE accounts SET name = $1, timezone = $2, default_skill_id = $3, offline_email = $4 WHERE id = $5",
+                "UPDATE accounts SET name = $1, timezone = $2, default_skill_id = $3, offline_email = $4,"
+                " retention_days = $5 WHERE id = $6",
                 account.name,
                 account.timezone,
                 account.default_skill_id,
                 account.offline_email,
+                account.retention_days,
                 account.id,
             )
         )
