@@ -385,7 +385,8 @@ STEPS: list[Step] = [
     ),
     # 13 (retention and erasure): how many days an account keeps ended chats (NULL: forever); what
     # chat or survey submission an outbox mail is about (so deleting one deletes its mail); indexes
-    # the sweep and the erasure delete by (an account's chats by end or by visitor, a chat's rows).
+    # the sweep and the erasure delete by (an account's chats by end; by visitor, and a chat's
+    # transcript requests, they use step 12's chats_visitor and transcript_requests_chat).
     Step("""
     ALTER TABLE accounts ADD COLUMN retention_days INTEGER;
     ALTER TABLE outbox ADD COLUMN chat_id TEXT;
@@ -393,8 +394,6 @@ STEPS: list[Step] = [
     CREATE INDEX outbox_chat ON outbox (chat_id) WHERE chat_id IS NOT NULL;
     CREATE INDEX outbox_submission ON outbox (submission_id) WHERE submission_id IS NOT NULL;
     CREATE INDEX chats_account_ended ON chats (account_id, ended_ms);
-    CREATE INDEX chats_account_visitor ON chats (account_id, visitor_id);
-    CREATE INDEX transcript_requests_chat ON transcript_requests (chat_id);
     CREATE INDEX survey_submissions_offline ON survey_submissions (account_id, submitted_ms) WHERE chat_id IS NULL;
     """),
 ]

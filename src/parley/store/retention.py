@@ -19,7 +19,7 @@ from parley.store.protocol import Removal
 if TYPE_CHECKING:  # the store holds its retention records: imported here only for the annotation
     from parley.store.sqlite import SqliteStore
 
-# Which chats a sweep or an erasure takes (the indexes chats_account_ended, chats_account_visitor).
+# Which chats a sweep or an erasure takes (the indexes chats_account_ended, chats_visitor).
 EXPIRED = "account_id = ? AND ended_ms < ?"
 OF_VISITOR = "account_id = ? AND visitor_id = ?"
 # Offline messages belong to no chat: they age out by the time they were left.

@@ -185,3 +185,24 @@ async def test_a_visitor_with_a_chat_in_progress_is_not_erased(accounts, databas
     with pytest.raises(Conflict, match="in progress"):
         await store.retention.erase_visitor("1", 7)
     assert (await rows_of(database_url, [ended, open_chat]))["events"] == 6  # nothing deleted
+
+
+async def test_swept_and_erased_chats_leave_the_text_search(accounts):
+    """The history's text index (FTS5 on SQLite, an expression index on PostgreSQL) forgets the
+    lines of chats the sweep and the erasure delete, and still finds the others'."""
+    from parley.domain.history import ChatQuery
+
+    store = accounts
+
+    async def found() -> set[str]:
+        summaries = await store.history.summaries("1", ChatQuery(words=("line",)), None, 200)
+        return {summary.chat.id for summary in summaries}
+
+    swept = await a_chat(store, "1", 30, NOW - 9 * DAY)
+    erased = await a_chat(store, "1", 31, NOW - DAY)
+    kept = await a_chat(store, "1", 32, NOW - DAY)
+    assert await found() == {swept, erased, kept}
+    await store.retention.sweep("1", NOW - 5 * DAY, 200)
+    assert await found() == {erased, kept}
+    await store.retention.erase_visitor("1", 31)
+    assert await found() == {kept}
