@@ -82,6 +82,7 @@ class Engine:
         # Many nodes: the cluster this engine is part of, and whether it only reads (a follower).
         self.cluster: Cluster | None = None
         self.replica = False
+        self._directory_lock = asyncio.Lock()
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -248,16 +249,23 @@ class Engine:
         await self.store.close()
 
     async def reload_directory(self) -> None:
-        counter = await self.store.change_counter()
-        snapshot = await self.store.load_directory()
-        self.change_counter = counter
+        # One reload at a time: two overlapping ones (the timer's and an admin request's) could
+        # otherwise finish in the wrong order and put the older snapshot back (a disabled agent
+        # logging in again, a revoked key accepted).
+        async with self._directory_lock:
+            counter = await self.store.change_counter()
+            snapshot = await self.store.load_directory()
+            self.change_counter = counter
+            self._install_directory(snapshot)
+        if not self.replica:
+            await self._log_out_disabled()
+            await self._move_chats_of_deleted_skills()
+
+    def _install_directory(self, snapshot: Directory) -> None:
         self.directory.replace(snapshot)
         self._stored_availability = snapshot.availability
         for agent_id, availability in snapshot.availability.items():
             self.presence.availability.setdefault(agent_id, availability)
-        if not self.replica:
-            await self._log_out_disabled()
-            await self._move_chats_of_deleted_skills()
 
     async def _log_out_disabled(self) -> None:
         """A disabled agent's logins end now (its bearers stop working, its chats are requeued or
