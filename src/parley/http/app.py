@@ -31,6 +31,7 @@ from parley.http import (
     transcripts,
     tunnel,
     visitor,
+    webhooks,
     widget,
 )
 from parley.http.access import ROUTE_KEY, UNMATCHED, name_routes
@@ -44,6 +45,7 @@ from parley.services import readiness
 from parley.services.cluster import Cluster
 from parley.services.engine import Engine
 from parley.services.mail import Mailer
+from parley.services.webhooks import Sender
 from parley.store import StoreUnavailable, is_postgres, open_store
 from parley.wire import errors
 from parley.wire.errors import ApiError, error_tree
@@ -156,6 +158,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     # The mail worker sends the outbox and renders transcripts; requests only queue.
     mailer = Mailer(engine)
     engine.add_worker(mailer.run)
+    # The webhooks' sender posts the deliveries the store queued with each change.
+    sender = Sender(engine)
+    engine.commit_listeners.append(sender.notify)
+    engine.add_worker(sender.run)
 
     # The busiest routes first: every request walks this list until a pattern matches, and the
     # visitor's polls are most requests (chat ids have their own pattern, so order is free).
@@ -168,6 +174,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     routes += widget.routes  # the visitor chat widget and its embed script
     routes += console.routes  # the agent console's pages
     routes += admin.routes  # /admin/v1/: accounts, keys, skills, agents (admin tokens)
+    routes += webhooks.routes  # /admin/v1/accounts/{id}/webhooks
     name_routes(routes)  # the access log and /metrics name a request by its route's pattern
     # Each handler takes the exception class it is registered for; Starlette's annotation wants
     # every handler to take any Exception, which no handler of a narrower class can satisfy.

@@ -160,6 +160,15 @@ class Scrape:
             "parley_mail_retries", "Mail attempts that failed and will be retried", value=counts.mail_retries
         )
         yield CounterMetricFamily("parley_mail_failures", "Mail given up for good", value=counts.mail_failures)
+        yield CounterMetricFamily(
+            "parley_webhooks_delivered", "Webhook deliveries a receiver took (2xx)", value=counts.webhooks_delivered
+        )
+        yield CounterMetricFamily(
+            "parley_webhook_retries", "Webhook posts that failed and will be retried", value=counts.webhook_retries
+        )
+        yield CounterMetricFamily(
+            "parley_webhook_failures", "Webhook deliveries given up for good", value=counts.webhook_failures
+        )
         commits = self.engine.store.commits
         yield CounterMetricFamily(
             "parley_store_commits", "Store transactions committed (group commit)", value=commits.transactions

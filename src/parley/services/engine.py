@@ -82,6 +82,8 @@ class Engine:
         # Many nodes: the cluster this engine is part of, and whether it only reads (a follower).
         self.cluster: Cluster | None = None
         self.replica = False
+        # Told after every commit of a change (a worker with an outbox to read, e.g. the webhooks' sender).
+        self.commit_listeners: list[Callable[[], None]] = []
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -311,6 +313,12 @@ class Engine:
         self.queue.track(chat)
         self.route()
         self.bus.publish(chat_topic(chat.id), chat.version)
+        self.changed()
+
+    def changed(self) -> None:
+        """A change was committed (a chat's here; survey answers call it themselves)."""
+        for listener in self.commit_listeners:
+            listener()
 
     # -- idempotent requests (Idempotency-Key, clientMessageId) ---------------------------
 

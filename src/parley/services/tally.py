@@ -22,6 +22,9 @@ class Tally:
     mail_sent: int = 0
     mail_retries: int = 0  # attempts that failed and will be tried again
     mail_failures: int = 0  # messages given up for good
+    webhooks_delivered: int = 0
+    webhook_retries: int = 0  # posts that failed and will be tried again
+    webhook_failures: int = 0  # deliveries given up for good
 
 
 _tallies: weakref.WeakKeyDictionary[Engine, Tally] = weakref.WeakKeyDictionary()

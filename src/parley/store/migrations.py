@@ -296,4 +296,37 @@ STEPS: list[Step] = [
         revoked_ms INTEGER
     );
     """),
+    # webhooks: an account's subscriptions (the secret kept readable: the server signs with it) and the
+    # durable deliveries, inserted in the transaction of the change they report (a transactional outbox).
+    # The partial indexes serve the sender: pending ones by due time, and each chat's first pending one.
+    Step("""
+    CREATE TABLE webhooks (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        account_id TEXT NOT NULL REFERENCES accounts(id),
+        url TEXT NOT NULL,
+        kinds TEXT NOT NULL,
+        secret TEXT NOT NULL,
+        active INTEGER NOT NULL DEFAULT 1,
+        created_ms INTEGER NOT NULL
+    );
+    CREATE INDEX webhooks_account ON webhooks (account_id, active);
+    CREATE TABLE webhook_deliveries (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        hook_id INTEGER NOT NULL REFERENCES webhooks(id),
+        chat_id TEXT,
+        kind TEXT NOT NULL,
+        body TEXT NOT NULL,
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        created_ms INTEGER NOT NULL,
+        next_attempt_ms INTEGER NOT NULL,
+        last_attempt_ms INTEGER,
+        done_ms INTEGER,
+        response_code INTEGER,
+        last_error TEXT
+    );
+    CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_ms, id) WHERE status = 'pending';
+    CREATE INDEX webhook_deliveries_chat ON webhook_deliveries (hook_id, chat_id, id) WHERE status = 'pending';
+    CREATE INDEX webhook_deliveries_log ON webhook_deliveries (hook_id, id);
+    """),
 ]

@@ -16,8 +16,10 @@ import orjson
 from parley.domain.account import Account, Agent
 from parley.domain.chat import Chat, Event
 from parley.domain.session import AgentSession, LoginSession
+from parley.domain.webhooks import chat_notifications
 from parley.store.postgres.database import Database
 from parley.store.postgres.records import CannedStore, Outbox, Participants, SurveyStore
+from parley.store.postgres.webhooks import WebhookStore, insert_deliveries
 from parley.store.protocol import AdminToken, AppKeyRecord, Directory
 from parley.store.rows import (
     CHAT_COLUMNS,
@@ -43,6 +45,7 @@ class PostgresStore:
         self.surveys = SurveyStore(self)
         self.participants = Participants(self)
         self.canned = CannedStore(self)
+        self.webhooks = WebhookStore(self)
 
     async def open(self) -> None:
         await self.database.open()
@@ -228,6 +231,8 @@ class PostgresStore:
         return found is not None
 
     async def insert_chat(self, chat: Chat, events: list[Event], new_visitor: bool) -> None:
+        notifications = chat_notifications(chat, events, created=True)
+
         async def job(db):
             if new_visitor:
                 await db.execute(
@@ -249,12 +254,14 @@ class PostgresStore:
                 *chat_columns(chat, len(events)),
             )
             await _insert_events(db, chat.id, events)
+            await insert_deliveries(db, notifications)
 
         await self.write(job)
 
     async def save_chat(self, chat: Chat, events: list[Event]) -> None:
         """Update the chat row and append its new events in one transaction."""
         next_event_id = chat.next_event_id + len(events)
+        notifications = chat_notifications(chat, events, created=False)
 
         async def job(db):
             await db.execute(
@@ -265,6 +272,7 @@ class PostgresStore:
                 chat.id,
             )
             await _insert_events(db, chat.id, events)
+            await insert_deliveries(db, notifications)  # the webhooks' outbox, in this same transaction
 
         await self.write(job)
 
