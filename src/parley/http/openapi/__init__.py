@@ -15,7 +15,16 @@ import yaml
 from starlette.requests import Request
 from starlette.responses import Response
 
-PARTS = ("services.yaml", "visitor.yaml", "agent.yaml", "bridge.yaml", "widget.yaml", "console.yaml", "admin.yaml")
+PARTS = (
+    "services.yaml",
+    "visitor.yaml",
+    "agent.yaml",
+    "bridge.yaml",
+    "widget.yaml",
+    "console.yaml",
+    "admin.yaml",
+    "webhooks.yaml",
+)
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 
 
