@@ -155,7 +155,14 @@ class World:
             f"{admin}/agents", json={"login": "fuzzed", "password": "fuzzed", "skills": ["Fuzzed"]}, headers=auth
         ).json()["agent"]
         key = self.http.post(f"{admin}/appKeys", headers=auth).json()["appKey"]
-        self.admin_ids = {"skill_id": str(skill["id"]), "agent_id": str(agent["id"]), "key_id": key["id"]}
+        # A webhook to a loopback port nobody listens on: its posts and tests fail at once.
+        hook = self.http.post(f"{admin}/webhooks", json={"url": "http://127.0.0.1:9/fuzz"}, headers=auth)
+        self.admin_ids = {
+            "skill_id": str(skill["id"]),
+            "agent_id": str(agent["id"]),
+            "key_id": key["id"],
+            "hook_id": str(hook.json()["webhook"]["id"]),
+        }
 
     @property
     def base(self) -> str:

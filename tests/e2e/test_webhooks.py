@@ -42,6 +42,10 @@ class Receiver:
         self.url = f"http://127.0.0.1:{self.port}/hook"
         self.status = 200
         self.received: list[tuple[dict, bytes, int]] = []  # (headers, body, the status answered)
+        # Posts whose body holds ``slow`` wait for ``gate`` before answering (a slow receiver).
+        self.slow: bytes | None = None
+        self.gate = threading.Event()
+        self.held = 0
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -52,6 +56,9 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if receiver.slow is not None and receiver.slow in body:
+                    receiver.held += 1
+                    receiver.gate.wait(WAIT_S)
                 with receiver._lock:
                     status = receiver.status
                     receiver.received.append(({k.lower(): v for k, v in self.headers.items()}, body, status))
@@ -69,6 +76,7 @@ class Receiver:
         return self
 
     def stop(self) -> None:
+        self.gate.set()  # a held post answers now
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -306,6 +314,33 @@ def test_a_receiver_that_is_down_then_failing_gets_everything_later_in_order(hoo
     final = log()
     assert {d["status"] for d in final} == {"delivered"}
     assert final[-1]["attempts"] >= 3 and final[-1]["responseCode"] == 200 and final[-1]["lastError"] is None
+
+
+def test_a_slow_chat_holds_up_only_its_own_deliveries(hooked, receiver, http):
+    hook = subscribe(hooked, http, receiver.url, ["chat.line"])
+    receiver.slow = b"take your time"
+    receiver.start()
+    natalie = Agent(hooked, http)
+    slow_uri, fast_uri = start_chat(hooked, http), start_chat(hooked, http)
+    for _ in range(2):
+        natalie.post(f"{natalie.session}/incomingRequests", {})
+    for uri, texts in ((slow_uri, ["take your time", "slow 2", "slow 3"]), (fast_uri, ["fast 1", "fast 2", "fast 3"])):
+        for text in texts:
+            sent = http.post(f"{uri}/events.json?{q()}", json={"event": {"@type": "line", "text": text}})
+            assert sent.status_code == 201
+
+    def lines() -> list[str]:
+        return [b["line"]["text"] for _, b in receiver.taken()]
+
+    receiver.wait(lambda: lines() == ["fast 1", "fast 2", "fast 3"], "the other chat's lines")
+    assert receiver.held >= 1  # the slow chat's first line is being answered, its next ones wait for it
+    receiver.gate.set()
+    receiver.wait(lambda: {"slow 2", "slow 3"} <= set(lines()), "the slow chat's lines")
+    slow = [text for text in lines() if not text.startswith("fast")]
+    first_seen = list(dict.fromkeys(slow))  # a post the sender gave up on (timeout) may come twice
+    assert first_seen == ["take your time", "slow 2", "slow 3"]
+    with receiver._lock:
+        assert all(verified(h, body, hook["secret"]) for h, body, _ in receiver.received)
 
 
 def test_pending_deliveries_survive_a_restart(hooked, receiver, http):
