@@ -63,7 +63,7 @@ class Notification:
 
     account_id: str
     kind: str
-    chat_id: str | None  # deliveries of one chat go out in order; None: nothing to keep order with
+    chat_id: str | None  # deliveries of one chat go out in order; None (offline messages): in theirs
     body: bytes
     time_ms: int
 

@@ -298,7 +298,9 @@ STEPS: list[Step] = [
     """),
     # webhooks: an account's subscriptions (the secret kept readable: the server signs with it) and the
     # durable deliveries, inserted in the transaction of the change they report (a transactional outbox).
-    # The partial indexes serve the sender: pending ones by due time, and each chat's first pending one.
+    # Deliveries of one subscription and stream (a chat's id; '' for offline messages) go out in order:
+    # only the first pending one of its stream is the ``head``, so the sender reads due heads by index
+    # however many deliveries wait behind them.
     Step("""
     CREATE TABLE webhooks (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -314,6 +316,8 @@ STEPS: list[Step] = [
         id INTEGER PRIMARY KEY AUTOINCREMENT,
         hook_id INTEGER NOT NULL REFERENCES webhooks(id),
         chat_id TEXT,
+        stream TEXT NOT NULL,
+        head INTEGER NOT NULL,
         kind TEXT NOT NULL,
         body TEXT NOT NULL,
         status TEXT NOT NULL,
@@ -325,8 +329,8 @@ STEPS: list[Step] = [
         response_code INTEGER,
         last_error TEXT
     );
-    CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_ms, id) WHERE status = 'pending';
-    CREATE INDEX webhook_deliveries_chat ON webhook_deliveries (hook_id, chat_id, id) WHERE status = 'pending';
+    CREATE INDEX webhook_heads_due ON webhook_deliveries (next_attempt_ms, id) WHERE status = 'pending' AND head = 1;
+    CREATE INDEX webhook_deliveries_stream ON webhook_deliveries (hook_id, stream, id) WHERE status = 'pending';
     CREATE INDEX webhook_deliveries_log ON webhook_deliveries (hook_id, id);
     """),
 ]

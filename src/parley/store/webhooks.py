@@ -23,14 +23,32 @@ DELIVERY_COLUMNS = (
     "d.id, d.hook_id, d.chat_id, d.kind, d.body, d.status, d.attempts, d.created_ms, d.next_attempt_ms,"
     " d.last_attempt_ms, d.done_ms, d.response_code, d.last_error"
 )
-# The first pending delivery of each (subscription, chat) of an active subscription: a chat's next
-# delivery waits until the one before it is delivered or has failed for good (order per chat).
+# The heads of active subscriptions, earliest due first: each is the first pending delivery of its
+# subscription and stream, so a chat's next delivery waits until the one before it is done (delivered,
+# or failed for good). An index holds exactly the pending heads: reading them costs the same whatever
+# waits behind them.
 HEADS = (
     f"SELECT {DELIVERY_COLUMNS}, h.url, h.secret FROM webhook_deliveries d JOIN webhooks h ON h.id = d.hook_id"
-    " WHERE d.status = 'pending' AND h.active = 1 AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e"
-    " WHERE e.status = 'pending' AND e.hook_id = d.hook_id AND e.chat_id = d.chat_id AND e.id < d.id)"
-    " ORDER BY d.next_attempt_ms, d.id LIMIT ?"
+    " WHERE d.status = 'pending' AND d.head = 1 AND h.active = 1 ORDER BY d.next_attempt_ms, d.id LIMIT ?"
 )
+# A delivery is its stream's head when nothing of its stream is pending before it.
+INSERT = (
+    "INSERT INTO webhook_deliveries (hook_id, chat_id, stream, head, kind, body, status, attempts, created_ms,"
+    " next_attempt_ms) SELECT h.id, ?1, ?2, CASE WHEN EXISTS (SELECT 1 FROM webhook_deliveries e"
+    " WHERE e.hook_id = h.id AND e.stream = ?2 AND e.status = 'pending') THEN 0 ELSE 1 END,"
+    " ?3, ?4, 'pending', 0, ?5, ?5 FROM webhooks h WHERE h.account_id = ?6 AND h.active = 1 AND instr(h.kinds, ?7) > 0"
+)
+# The delivery ?1 is done: the next pending one of its subscription and stream becomes the head.
+PROMOTE = (
+    "UPDATE webhook_deliveries SET head = 1 WHERE id = (SELECT MIN(e.id) FROM webhook_deliveries e"
+    " JOIN webhook_deliveries d ON e.hook_id = d.hook_id AND e.stream = d.stream"
+    " WHERE d.id = ?1 AND e.status = 'pending')"
+)
+
+
+def stream_of(chat_id: str | None) -> str:
+    """The order a delivery keeps: its chat's; offline messages (no chat) keep one of their own."""
+    return chat_id or ""
 
 
 def insert_deliveries(db: sqlite3.Connection, notifications: list[Notification]) -> None:
@@ -38,11 +56,9 @@ def insert_deliveries(db: sqlite3.Connection, notifications: list[Notification])
     if not notifications:
         return
     db.executemany(
-        "INSERT INTO webhook_deliveries (hook_id, chat_id, kind, body, status, attempts, created_ms,"
-        " next_attempt_ms) SELECT id, ?, ?, ?, 'pending', 0, ?, ? FROM webhooks"
-        " WHERE account_id = ? AND active = 1 AND instr(kinds, ?) > 0",
+        INSERT,
         [
-            (n.chat_id, n.kind, n.body.decode(), n.time_ms, n.time_ms, n.account_id, f" {n.kind} ")
+            (n.chat_id, stream_of(n.chat_id), n.kind, n.body.decode(), n.time_ms, n.account_id, f" {n.kind} ")
             for n in notifications
         ],
     )
@@ -123,13 +139,7 @@ class WebhookStore:
         return await self.store.read(read)
 
     async def mark_delivered(self, delivery_id: int, attempts: int, now_ms: int, code: int) -> None:
-        await self.store.write(
-            lambda db: db.execute(
-                "UPDATE webhook_deliveries SET status = ?, attempts = ?, last_attempt_ms = ?, done_ms = ?,"
-                " response_code = ?, last_error = NULL WHERE id = ?",
-                (DELIVERED, attempts, now_ms, now_ms, code, delivery_id),
-            )
-        )
+        await self._done(delivery_id, DELIVERED, attempts, now_ms, code, None)
 
     async def mark_retry(
         self, delivery_id: int, attempts: int, now_ms: int, next_attempt_ms: int, code: int | None, error: str
@@ -143,10 +153,18 @@ class WebhookStore:
         )
 
     async def mark_failed(self, delivery_id: int, attempts: int, now_ms: int, code: int | None, error: str) -> None:
-        await self.store.write(
-            lambda db: db.execute(
-                "UPDATE webhook_deliveries SET status = ?, attempts = ?, last_attempt_ms = ?, done_ms = ?,"
-                " response_code = ?, last_error = ? WHERE id = ?",
-                (FAILED, attempts, now_ms, now_ms, code, error[:MAX_ERROR], delivery_id),
-            )
-        )
+        await self._done(delivery_id, FAILED, attempts, now_ms, code, error[:MAX_ERROR])
+
+    async def _done(
+        self, delivery_id: int, status: str, attempts: int, now_ms: int, code: int | None, error: str | None
+    ) -> None:
+        def job(db):
+            done = db.execute(
+                "UPDATE webhook_deliveries SET status = ?, head = 0, attempts = ?, last_attempt_ms = ?, done_ms = ?,"
+                " response_code = ?, last_error = ? WHERE id = ? AND status = ?",
+                (status, attempts, now_ms, now_ms, code, error, delivery_id, PENDING),
+            ).rowcount
+            if done:
+                db.execute(PROMOTE, (delivery_id,))
+
+        await self.store.write(job)

@@ -10,28 +10,47 @@ import asyncpg
 
 from parley.domain.webhooks import DELIVERED, FAILED, PENDING, Notification, stored_kinds
 from parley.store.protocol import Delivery, DueDelivery, Webhook
-from parley.store.webhooks import DELIVERY_COLUMNS, HOOK_COLUMNS, MAX_ERROR, delivery_from_row, hook_from_row
+from parley.store.webhooks import (
+    DELIVERY_COLUMNS,
+    HOOK_COLUMNS,
+    MAX_ERROR,
+    delivery_from_row,
+    hook_from_row,
+    stream_of,
+)
 
 if TYPE_CHECKING:  # the store holds its webhook records: imported here only for the annotation
     from parley.store.postgres.store import PostgresStore
 
 HEADS = (
     f"SELECT {DELIVERY_COLUMNS}, h.url, h.secret FROM webhook_deliveries d JOIN webhooks h ON h.id = d.hook_id"
-    " WHERE d.status = 'pending' AND h.active = 1 AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e"
-    " WHERE e.status = 'pending' AND e.hook_id = d.hook_id AND e.chat_id = d.chat_id AND e.id < d.id)"
-    " ORDER BY d.next_attempt_ms, d.id LIMIT $1"
+    " WHERE d.status = 'pending' AND d.head = 1 AND h.active = 1 ORDER BY d.next_attempt_ms, d.id LIMIT $1"
+)
+INSERT = (
+    "INSERT INTO webhook_deliveries (hook_id, chat_id, stream, head, kind, body, status, attempts, created_ms,"
+    " next_attempt_ms) SELECT h.id, $1, $2, CASE WHEN EXISTS (SELECT 1 FROM webhook_deliveries e"
+    " WHERE e.hook_id = h.id AND e.stream = $2 AND e.status = 'pending') THEN 0 ELSE 1 END,"
+    " $3, $4, 'pending', 0, $5, $5 FROM webhooks h WHERE h.account_id = $6 AND h.active = 1"
+    " AND strpos(h.kinds, $7) > 0"
+)
+PROMOTE = (
+    "UPDATE webhook_deliveries SET head = 1 WHERE id = (SELECT MIN(e.id) FROM webhook_deliveries e"
+    " JOIN webhook_deliveries d ON e.hook_id = d.hook_id AND e.stream = d.stream"
+    " WHERE d.id = $1 AND e.status = 'pending')"
 )
 
 
 async def insert_deliveries(db: asyncpg.Connection, notifications: list[Notification]) -> None:
-    """One delivery per notification and active subscription of its account that asked for its kind."""
+    """One delivery per notification and active subscription of its account that asked for its kind
+    (each subscription and stream in order: see ``store/webhooks.py``)."""
     if not notifications:
         return
     await db.executemany(
-        "INSERT INTO webhook_deliveries (hook_id, chat_id, kind, body, status, attempts, created_ms,"
-        " next_attempt_ms) SELECT id, $1, $2, $3, 'pending', 0, $4, $4 FROM webhooks"
-        " WHERE account_id = $5 AND active = 1 AND strpos(kinds, $6) > 0",
-        [(n.chat_id, n.kind, n.body.decode(), n.time_ms, n.account_id, f" {n.kind} ") for n in notifications],
+        INSERT,
+        [
+            (n.chat_id, stream_of(n.chat_id), n.kind, n.body.decode(), n.time_ms, n.account_id, f" {n.kind} ")
+            for n in notifications
+        ],
     )
 
 
@@ -105,17 +124,7 @@ class WebhookStore:
         return [DueDelivery(delivery_from_row(row), row[13], row[14]) for row in rows]
 
     async def mark_delivered(self, delivery_id: int, attempts: int, now_ms: int, code: int) -> None:
-        await self.store.write(
-            lambda db: db.execute(
-                "UPDATE webhook_deliveries SET status = $1, attempts = $2, last_attempt_ms = $3, done_ms = $3,"
-                " response_code = $4, last_error = NULL WHERE id = $5",
-                DELIVERED,
-                attempts,
-                now_ms,
-                code,
-                delivery_id,
-            )
-        )
+        await self._done(delivery_id, DELIVERED, attempts, now_ms, code, None)
 
     async def mark_retry(
         self, delivery_id: int, attempts: int, now_ms: int, next_attempt_ms: int, code: int | None, error: str
@@ -135,15 +144,24 @@ class WebhookStore:
         )
 
     async def mark_failed(self, delivery_id: int, attempts: int, now_ms: int, code: int | None, error: str) -> None:
-        await self.store.write(
-            lambda db: db.execute(
-                "UPDATE webhook_deliveries SET status = $1, attempts = $2, last_attempt_ms = $3, done_ms = $3,"
-                " response_code = $4, last_error = $5 WHERE id = $6",
-                FAILED,
+        await self._done(delivery_id, FAILED, attempts, now_ms, code, error[:MAX_ERROR])
+
+    async def _done(
+        self, delivery_id: int, status: str, attempts: int, now_ms: int, code: int | None, error: str | None
+    ) -> None:
+        async def job(db):
+            done = await db.execute(
+                "UPDATE webhook_deliveries SET status = $1, head = 0, attempts = $2, last_attempt_ms = $3,"
+                " done_ms = $3, response_code = $4, last_error = $5 WHERE id = $6 AND status = $7",
+                status,
                 attempts,
                 now_ms,
                 code,
-                error[:MAX_ERROR],
+                error,
                 delivery_id,
+                PENDING,
             )
-        )
+            if done == "UPDATE 1":
+                await db.execute(PROMOTE, delivery_id)
+
+        await self.store.write(job)
