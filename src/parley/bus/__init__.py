@@ -2,9 +2,10 @@
 in-process (``local``) and across nodes (``redis``). The composition place (the app
 factory) chooses one and hands it to the engine; services only know this protocol.
 
-A topic names what changed: one chat's events, or one agent's rings. News carries no data:
-a woken request reads the committed state, so a lost or doubled wake-up costs a read, never
-correctness.
+A topic names what changed: one chat's events, or one agent's rings. A woken request reads
+the committed state, so a lost or doubled wake-up costs a read, never correctness. News of a
+chat may carry what its commit changed (the row and the new events), which a node one version
+behind applies instead of reading the store; any other node reads the store, as without it.
 """
 
 from __future__ import annotations
@@ -23,9 +24,11 @@ class Bus(Protocol):
     async def stop(self) -> None:
         """Close, and release what the bus holds (connections, tasks)."""
 
-    def publish(self, topic: str, version: int | None = None) -> None:
+    def publish(self, topic: str, version: int | None = None, change: bytes | None = None) -> None:
         """Wake whoever waits on ``topic`` now (called after the commit); ``version`` is the chat's
-        committed version, so other nodes can tell whether their view already has it."""
+        committed version, so other nodes can tell whether their view already has it; ``change``
+        (optional) is what that commit changed, so a node whose view is one version behind can
+        apply it without reading the store."""
 
     async def wait(self, topic: str, timeout: float) -> bool:
         """True if news arrived on ``topic`` within ``timeout`` seconds; False at once once closed."""

@@ -24,7 +24,7 @@ class LocalBus:
         for topic in list(self._waiters):
             self.publish(topic)
 
-    def publish(self, topic: str, version: int | None = None) -> None:
+    def publish(self, topic: str, version: int | None = None, change: bytes | None = None) -> None:
         waiters = self._waiters.pop(topic, None)
         for future in waiters or ():
             if not future.done():

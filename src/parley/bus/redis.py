@@ -1,9 +1,11 @@
 """Wake-ups across nodes through Redis pub/sub.
 
 A publish wakes this process's waiters at once and tells every other node; a node that hears
-news from another first lets ``on_news`` bring its view up to date from the store, then wakes
-its own waiters. News carries no data, only which topic changed and to which version, so the
-store stays the one truth.
+news from another first lets ``on_news`` bring its view up to date, then wakes its own waiters.
+News says which topic changed and to which version, and may carry what the commit changed (a
+chat's row and new events: what the follower would otherwise read back from the store, once per
+follower per write). The store stays the one truth: a node that is not exactly one version
+behind ignores the change and reads the store.
 
 Pub/sub rather than streams: a lost message costs latency, never correctness (the reader
 re-reads the committed state), so Redis need not keep anything. What a node misses while it is
@@ -36,8 +38,8 @@ HEALTH_CHECK_SECONDS = 2
 # How long a publish or a ping may take before Redis counts as unreachable.
 COMMAND_TIMEOUT_SECONDS = 1.0
 
-News = Callable[[str, int | None], Awaitable[None]]
-STOP = "stop"  # the sender's last message: never a real one (those carry a node id and a topic)
+News = Callable[[str, int | None, bytes | None], Awaitable[None]]
+STOP = b"stop"  # the sender's last message: never a real one (those carry a node id and a topic)
 
 
 class RedisBus:
@@ -51,7 +53,7 @@ class RedisBus:
         self.on_news = on_news
         self.on_reconnect = on_reconnect
         self.connected = False  # subscribed and listening
-        self._outbox: asyncio.Queue[str] = asyncio.Queue()
+        self._outbox: asyncio.Queue[bytes] = asyncio.Queue()
         self._tasks: list[asyncio.Task] = []
         self._client: aioredis.Redis | None = None
 
@@ -61,10 +63,11 @@ class RedisBus:
     def closed(self) -> bool:
         return self._local.closed
 
-    def publish(self, topic: str, version: int | None = None) -> None:
+    def publish(self, topic: str, version: int | None = None, change: bytes | None = None) -> None:
         self._local.publish(topic)
         if self._tasks:
-            self._outbox.put_nowait(f"{self._node} {topic} {'' if version is None else version}")
+            head = f"{self._node} {topic} {'' if version is None else version} ".encode()
+            self._outbox.put_nowait(head + change if change else head)
 
     async def wait(self, topic: str, timeout: float) -> bool:
         return await self._local.wait(topic, timeout)
@@ -157,15 +160,19 @@ class RedisBus:
             await asyncio.sleep(RECONNECT_SECONDS)
 
     async def _heard(self, data: bytes) -> None:
+        parts = data.split(b" ", 3)
+        if len(parts) == 3:
+            parts.append(b"")  # a node of the release before changes were sent
         try:
-            node, topic, version = data.decode().split(" ")
-        except ValueError:
+            node_id, topic_name, version, change = parts
+            node, topic = node_id.decode(), topic_name.decode()
+        except (ValueError, UnicodeDecodeError):
             return  # not ours: ignore, never crash the listener
         if node == self._node:
             return
         if self.on_news is not None:
             try:
-                await self.on_news(topic, int(version) if version else None)
+                await self.on_news(topic, int(version) if version.isdigit() else None, change or None)
             except Exception:
                 log.exception("catching up on %s failed", topic)
         self._local.publish(topic)

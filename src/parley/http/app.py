@@ -36,7 +36,7 @@ from parley.http import (
 )
 from parley.http.access import ROUTE_KEY, UNMATCHED, name_routes
 from parley.http.exchange import engine_of, reply
-from parley.http.follower import FollowerGate
+from parley.http.follower import FollowerGate, chat_version
 from parley.http.gateway import Gateway
 from parley.http.openapi import openapi_json
 from parley.http.relay import RelayClient, RelayServer
@@ -204,7 +204,13 @@ def join_cluster(app: Starlette, engine: Engine) -> Cluster:
     servers: list[RelayServer] = []
 
     async def lead(secret: str) -> str:
-        server = RelayServer(app, secret, cluster.on_touch, lambda scope: {**scope, "parley.engine": engine})
+        server = RelayServer(
+            app,
+            secret,
+            cluster.on_touch,
+            lambda scope: {**scope, "parley.engine": engine},
+            lambda scope, start: chat_version(engine, scope, start),
+        )
         servers.append(server)
         port = await server.start(settings.node_host, settings.node_port)
         return settings.node_address or f"{settings.node_host}:{port}"

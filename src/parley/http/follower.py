@@ -6,8 +6,10 @@ included, plus the pages and probes that need no state. Everything else (every w
 side, logins, availability, surveys) goes to the leader over the node link, and so does any
 request while this node leads.
 
-After a visitor's write goes through the leader, this node reads that chat from the store
-before it answers: the client's next read here finds its own write.
+After a visitor's write goes through the leader, this node's view takes the write in before it
+answers (the client's next read here finds its own write): the leader says the chat's version
+with its answer; the change usually arrives on the bus meanwhile, and the store is read only
+when it has not arrived within ``NEWS_WAIT_SECONDS``.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ import asyncio
 import re
 import time
 
+from parley.bus import chat_topic
 from parley.http.paths import ChatIdConvertor
-from parley.http.relay import LinkError, RelayClient
+from parley.http.relay import VERSION, LinkError, RelayClient
 from parley.wire import errors
 from parley.wire.errors import ApiError
 
@@ -31,6 +34,30 @@ STATELESS = ("/health", "/ready", "/openapi", "/metrics", "/hcp/", "/postmessage
 # How long a request waits for a leader (one being elected, or starting) before it answers 503.
 LEADER_WAIT_SECONDS = 5.0
 RETRY_SECONDS = 0.2
+# How long an answer to a forwarded write waits for the bus to bring its change before this node
+# reads the chat from the store: about a bus round trip (both were sent by the leader at once).
+NEWS_WAIT_SECONDS = 0.02
+
+
+def chat_of(path: str, start: dict) -> str | None:
+    """The chat a successful answer is about: the one in its path, or a new one in its Location."""
+    if not 200 <= start["status"] < 300:
+        return None
+    found = CHAT_PATH.match(path)
+    if found is not None:
+        return found.group("chat_id")
+    for name, value in start.get("headers", ()):
+        if name == b"location":
+            made = NEW_CHAT.search(value)
+            return made.group("chat_id").decode() if made else None
+    return None
+
+
+def chat_version(engine, scope: dict, start: dict) -> int | None:
+    """At the leader: the committed version of the chat a relayed answer is about."""
+    chat_id = chat_of(scope["path"], start)
+    chat = engine.chats.get(chat_id) if chat_id is not None else None
+    return chat.version if chat is not None else None
 
 
 def answered_here(scope: dict) -> bool:
@@ -63,13 +90,13 @@ class FollowerGate:
             await self.router(scope, receive, send)
             return
         body = await _body(receive, self.engine.settings.max_body_bytes + 1)
-        found = CHAT_PATH.match(scope["path"])
-        chat_id = found.group("chat_id") if found else None
         deadline = time.monotonic() + LEADER_WAIT_SECONDS
         while True:
             try:
                 admin_change = scope["path"].startswith("/admin/") and scope["method"] != "GET"
-                await self.relay.forward(scope, body, receive, _caught_up(send, self.engine, chat_id, admin_change))
+                await self.relay.forward(
+                    scope, body, receive, _caught_up(send, self.engine, scope["path"], admin_change)
+                )
                 return
             except LinkError as exc:
                 self.relay.forget()
@@ -91,26 +118,36 @@ def unavailable(message: str) -> ApiError:
     return error
 
 
-def _caught_up(send, engine, chat_id: str | None, admin_change: bool = False):
+def _caught_up(send, engine, path: str, admin_change: bool = False):
     """Before a visitor's successful write is answered, this node's view takes it in; so does an
     administrator's change (a key revoked through this node is refused here on the next request;
     other nodes hear of it on the bus)."""
 
     async def sending(message) -> None:
-        if message["type"] == "http.response.start" and 200 <= message["status"] < 300 and admin_change:
-            await engine.reload_directory()
-        if message["type"] == "http.response.start" and 200 <= message["status"] < 300:
-            target = chat_id
-            if target is None:  # a new chat: its id is in the Location
-                for name, value in message.get("headers", ()):
-                    if name == b"location":
-                        found = NEW_CHAT.search(value)
-                        target = found.group("chat_id").decode() if found else None
+        if message["type"] == "http.response.start":
+            version = message.pop(VERSION, None)
+            if 200 <= message["status"] < 300 and admin_change:
+                await engine.reload_directory()
+            target = chat_of(path, message)
             if target is not None:
-                await engine.catch_up(target)
+                await _take_in(engine, target, version)
         await send(message)
 
     return sending
+
+
+async def _take_in(engine, chat_id: str, version: int | None) -> None:
+    """The view holds ``version`` of the chat: heard on the bus, or read from the store."""
+    deadline = time.monotonic() + NEWS_WAIT_SECONDS
+    while version is not None:
+        chat = engine.chats.get(chat_id)
+        if chat is not None and chat.version >= version:
+            return
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        await engine.bus.wait(chat_topic(chat_id), left)
+    await engine.catch_up(chat_id)
 
 
 async def _body(receive, limit: int) -> bytes:

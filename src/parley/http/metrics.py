@@ -185,6 +185,16 @@ class Scrape:
                 "1 while this node leads the cluster, 0 while it follows",
                 value=int(cluster.leading),
             )
+            yield CounterMetricFamily(
+                "parley_node_changes_applied",
+                "Chat changes a follower applied from the bus (no store read)",
+                value=cluster.changes_applied,
+            )
+            yield CounterMetricFamily(
+                "parley_node_store_reads",
+                "Chats a follower read from the store to catch up (news it could not apply, read-your-writes)",
+                value=cluster.store_reads,
+            )
 
 
 def _loopback(request: Request) -> bool:

@@ -45,6 +45,9 @@ SCOPE_KEYS = (
     "client",
     "server",
 )
+# The key of a relayed answer's start message that carries the chat version the leader sent
+# (the follower's own wrapper takes it out before the message reaches the server).
+VERSION = "parley.version"
 # Idle connections kept per follower; more are opened under load and closed when they come back.
 POOL_SIZE = 64
 
@@ -99,12 +102,20 @@ class RelayServer:
     """The leader's end: runs each relayed request through ``app`` (the application behind the gateway)."""
 
     def __init__(
-        self, app: Callable, secret: str, on_touch: Callable[[list[str]], None], prepare: Callable[[dict], dict]
+        self,
+        app: Callable,
+        secret: str,
+        on_touch: Callable[[list[str]], None],
+        prepare: Callable[[dict], dict],
+        version_of: Callable[[dict, dict], int | None] = lambda scope, start: None,
     ) -> None:
         self.app = app
         self.secret = secret
         self.on_touch = on_touch
         self.prepare = prepare  # adds the leader's own keys (the engine) to a relayed scope
+        # The version of the chat an answer is about (scope, response start), sent with the head:
+        # the follower then knows whether its view already holds the change.
+        self.version_of = version_of
         self._server: asyncio.base_events.Server | None = None
         self._connections: set[asyncio.Task] = set()
 
@@ -174,6 +185,7 @@ class RelayServer:
                 head = {
                     "status": message["status"],
                     "headers": [[n.decode("latin-1"), v.decode("latin-1")] for n, v in message.get("headers", ())],
+                    "version": self.version_of(scope, message),
                 }
                 await _write(writer, ANSWER_HEAD, orjson.dumps(head))
             elif message["type"] == "http.response.body":
@@ -282,6 +294,7 @@ class RelayClient:
                 "type": "http.response.start",
                 "status": head["status"],
                 "headers": [(n.encode("latin-1"), v.encode("latin-1")) for n, v in head["headers"]],
+                VERSION: head.get("version"),
             }
         )
         client_gone = asyncio.create_task(_disconnected(receive))

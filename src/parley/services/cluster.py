@@ -15,8 +15,9 @@ routing needs one decider anyway, and a lock needs no clock agreement between ma
 term writes a new epoch that the leader's write transactions check, so a node that lost the
 lock can no longer commit anything (it stops itself at its first refused write).
 
-A follower keeps its view current from the bus (news of a chat's new version: it reads what
-changed from the store, then wakes its waiting requests) and, while the bus is unreachable, by
+A follower keeps its view current from the bus (news of a chat's new version, carrying what the
+commit changed: a follower exactly one version behind applies it, any other reads the chat from
+the store; then it wakes its waiting requests) and, while the bus is unreachable, by
 reading the versions of the open chats from the store every ``FALLBACK_SECONDS``. Asked for more
 than its view holds (an unknown chat, ``from=`` past its last event), it reads the store first,
 so a client that wrote through one node reads its write through any other.
@@ -32,7 +33,11 @@ import secrets
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
+import orjson
+
 from parley.bus import DIRECTORY_TOPIC, chat_topic
+from parley.domain.chat import Chat, Event
+from parley.store.rows import chat_from_row, chat_row, event_from_row, event_row
 
 if TYPE_CHECKING:
     from parley.services.engine import Engine
@@ -44,6 +49,10 @@ log = logging.getLogger("parley.cluster")
 ELECTION_SECONDS = 1.0
 # Without the bus, a follower reads the open chats' versions this often (wake-ups slow to this).
 FALLBACK_SECONDS = 1.0
+# A change bigger than this goes as plain news (followers read it from the store): it bounds
+# what one commit puts on the bus. Lines are far smaller; a chat's first commit with a long
+# pre-chat survey may not be.
+MAX_CHANGE_BYTES = 64 * 1024
 # Visitor activity seen by a follower reaches the leader this often: far below any chat timeout
 # (seconds to minutes), so a visitor polling a follower is never taken for silent.
 TOUCH_SECONDS = 2.0
@@ -72,6 +81,10 @@ class Cluster:
         self._leader_answers = leader_answers
         self._touched: set[str] = set()
         self._tasks: list[asyncio.Task] = []
+        # A follower's catch-ups: changes applied from the bus, and chats read from the store
+        # (/metrics; the second stays near zero while the bus carries every change).
+        self.changes_applied = 0
+        self.store_reads = 0
 
     # -- life ------------------------------------------------------------------------------
 
@@ -163,7 +176,41 @@ class Cluster:
             if chat is not None:
                 self.engine.touch_visitor(chat)
 
-    async def news(self, topic: str, version: int | None) -> None:
+    def change(self, chat: Chat, events: list[Event]) -> bytes | None:
+        """At the leader: what one commit of ``chat`` changed, for the bus (the row as the store
+        now holds it, and the events the commit appended); None when too big to send."""
+        if not self.leading:
+            return None
+        change = orjson.dumps(
+            {
+                "row": chat_row(chat),
+                "events": [event_row(event) for event in events],
+                "whole": len(events) == len(chat.events),
+            }
+        )
+        return change if len(change) <= MAX_CHANGE_BYTES else None
+
+    def _apply(self, chat_id: str, version: int | None, change: bytes) -> bool:
+        """Applies a change heard on the bus when the view is exactly one version behind (or lacks
+        the chat and the change is all of it); False when the store must be read instead."""
+        chat = self.engine.chats.get(chat_id)
+        try:
+            news = orjson.loads(change)
+            whole = news["whole"] is True
+            if version is None or (chat is None and not whole) or (chat is not None and chat.version != version - 1):
+                return False
+            stored = chat_from_row(news["row"])
+            stored.events = [event_from_row(row) for row in news["events"]]
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, IndexError):
+            log.warning("a change on the bus could not be read; reading the store")
+            return False
+        if stored.id != chat_id or stored.version != version:
+            return False
+        self.engine.absorb(stored)
+        self.changes_applied += 1
+        return True
+
+    async def news(self, topic: str, version: int | None, change: bytes | None = None) -> None:
         """The bus says a chat changed: bring the view up to date before waking anyone."""
         if self.leading:
             return
@@ -175,6 +222,8 @@ class Cluster:
         chat_id = topic[5:]
         chat = self.engine.chats.get(chat_id)
         if chat is not None and version is not None and chat.version >= version:
+            return
+        if change is not None and self._apply(chat_id, version, change):
             return
         await self.engine.catch_up(chat_id)
 

@@ -157,11 +157,18 @@ class Engine:
         if not self.replica:
             return chat
         stored = await self.store.load_chat(chat_id, 0 if chat is None else chat.next_event_id)
-        if stored is None:
-            return chat
+        if self.cluster is not None:
+            self.cluster.store_reads += 1
+        if stored is None or (chat is not None and chat_id not in self.chats):
+            return self.chats.get(chat_id)  # gone, or forgotten (past retention) while we read
+        return self.absorb(stored)
+
+    def absorb(self, stored: Chat) -> Chat:
+        """Takes a newer state of a chat into a replica's view (from the store, or from the bus):
+        ``stored`` holds the chat row and its events from the view's next one on (all of them
+        for a chat the view lacks). Synchronous, so no request sees half of it."""
+        chat = self.chats.get(stored.id)
         if chat is None:
-            if chat_id in self.chats:  # another request adopted it while we read
-                return await self.catch_up(chat_id)
             stored.last_update_ms = self.clock()
             self._adopt(stored)
             return stored
@@ -312,7 +319,8 @@ class Engine:
         self._index_keys(chat, events)
         self.queue.track(chat)
         self.route()
-        self.bus.publish(chat_topic(chat.id), chat.version)
+        change = self.cluster.change(chat, events) if self.cluster is not None else None
+        self.bus.publish(chat_topic(chat.id), chat.version, change)
         self.changed()
 
     def changed(self) -> None:

@@ -108,6 +108,42 @@ def chat_from_row(row) -> Chat:
     )
 
 
+def chat_row(chat: Chat) -> list:
+    """The chat as ``chat_from_row`` reads it (the row a store would return), for the bus."""
+    return [
+        chat.id,
+        chat.account_id,
+        chat.rt_session_id,
+        chat.visitor_id,
+        chat.state,
+        chat.skill_id,
+        chat.agent_id,
+        chat.start_ms,
+        chat.chatting_ms,
+        chat.ended_ms,
+        chat.chat_timeout,
+        chat.visitor_name,
+        orjson.dumps(stored_details(chat)).decode(),
+        orjson.dumps(chat.custom_variables).decode(),
+        chat.agent_key,
+        chat.requester_agent_id,
+        typing_column(chat),
+        chat.version,
+    ]
+
+
+def event_row(event: Event) -> list:
+    """The event as ``event_from_row`` reads it."""
+    return [
+        event.id,
+        event.type,
+        event.time_ms,
+        event.agents_only,
+        orjson.dumps(event.fields).decode(),
+        event.request_key,
+    ]
+
+
 def event_from_row(row) -> Event:
     event_id, kind, time_ms, agents_only, fields, request_key = row
     return Event(event_id, kind, time_ms, orjson.loads(fields), bool(agents_only), request_key)

@@ -15,8 +15,8 @@ REDIS = os.environ.get("PARLEY_TEST_REDIS", "redis://127.0.0.1:6379/0")
 
 
 async def started(name: str, heard: list) -> RedisBus:
-    async def on_news(topic, version):
-        heard.append((topic, version))
+    async def on_news(topic, version, change):
+        heard.append((topic, version) if change is None else (topic, version, change))
 
     bus = RedisBus(REDIS, on_news=on_news)
     await bus.start(name)
@@ -46,6 +46,16 @@ async def test_news_reaches_the_other_node_and_wakes_its_waiters(pair):
     assert await waiting
     assert heard_b == [("chat:c1", 7)]
     assert heard_a == []  # its own news is not heard back
+
+
+async def test_a_change_crosses_byte_for_byte(pair):
+    a, b, _, heard_b = pair
+    change = b'{"row": ["a b", 1], "text": "x \xc3\xa9 y"}'
+    waiting = asyncio.create_task(b.wait("chat:c2", 5))
+    await asyncio.sleep(0.05)
+    a.publish("chat:c2", 3, change)
+    assert await waiting
+    assert heard_b == [("chat:c2", 3, change)]
 
 
 async def test_a_publish_wakes_local_waiters_at_once(pair):
