@@ -36,6 +36,9 @@ CONCURRENCY = 16
 TIMEOUT_S = 10.0
 # The deliveries are re-read at least this often (a survey answer, a change made by another process).
 RECHECK_S = 1.0
+# The delivery log keeps deliveries done (delivered or failed) this long; swept once an hour.
+LOG_KEPT_MS = 30 * 24 * 3600 * 1000
+PRUNE_EVERY_MS = 3600 * 1000
 MAX_SUBSCRIPTIONS = 100  # per account: each one is a delivery per event
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
@@ -168,6 +171,7 @@ class Sender:
         self._wake = asyncio.Event()
         self._inflight: dict[int, asyncio.Task] = {}
         self.client: httpx.AsyncClient | None = None
+        self._pruned_ms = 0
 
     def notify(self) -> None:
         """Something was committed that may have queued deliveries: look now."""
@@ -195,6 +199,10 @@ class Sender:
 
     async def step(self) -> float:
         """Start the due deliveries there is room for; the seconds until the next one is due."""
+        now = self.engine.clock()
+        if now - self._pruned_ms >= PRUNE_EVERY_MS:
+            self._pruned_ms = now
+            await self.records.prune(now - LOG_KEPT_MS)
         free = CONCURRENCY - len(self._inflight)
         if free <= 0:
             return RECHECK_S  # a finishing post wakes the loop

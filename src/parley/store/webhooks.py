@@ -155,6 +155,16 @@ class WebhookStore:
     async def mark_failed(self, delivery_id: int, attempts: int, now_ms: int, code: int | None, error: str) -> None:
         await self._done(delivery_id, FAILED, attempts, now_ms, code, error[:MAX_ERROR])
 
+    async def prune(self, done_before_ms: int) -> int:
+        """Forget deliveries delivered or failed before then (the log keeps what is recent)."""
+        return await self.store.write(
+            lambda db: (
+                db.execute(
+                    "DELETE FROM webhook_deliveries WHERE status != ? AND done_ms < ?", (PENDING, done_before_ms)
+                ).rowcount
+            )
+        )
+
     async def _done(
         self, delivery_id: int, status: str, attempts: int, now_ms: int, code: int | None, error: str | None
     ) -> None:

@@ -67,10 +67,18 @@ async def test_deliveries_follow_subscriptions_kinds_and_commits(store):
     assert (done["chat.requested"].status, done["chat.requested"].response_code) == ("delivered", 200)
     assert (done["chat.line"].status, done["chat.line"].last_error) == ("failed", "ConnectError")
 
+    # The log forgets what was done before a time; pending deliveries stay whatever their age.
+    assert await store.webhooks.prune(T0 + 1000) == 0
+    assert await store.webhooks.prune(T0 + 1001) == 1  # the one delivered at T0 + 1000
+    assert [d.kind for d in await store.webhooks.deliveries(everything, None, 10)] == ["chat.ended", "chat.line"]
+    assert await store.webhooks.prune(T0 + 10**9) == 1  # the failed one; chat.ended is still pending
+
     # Paged newest first; deleting a subscription takes its log along.
-    page = await store.webhooks.deliveries(everything, None, 2)
-    assert [d.kind for d in page] == ["chat.ended", "chat.line"]
-    assert [d.kind for d in await store.webhooks.deliveries(everything, page[-1].id, 2)] == ["chat.requested"]
+    chat.events.extend([line, Event(4, "state", T0 + 2, {"state": "ended"})])
+    await store.save_chat(chat, [Event(5, "line", T0 + 3, {"source": "visitor", "text": "again"})])
+    page = await store.webhooks.deliveries(everything, None, 1)
+    assert [d.kind for d in page] == ["chat.line"]
+    assert [d.kind for d in await store.webhooks.deliveries(everything, page[-1].id, 2)] == ["chat.ended"]
     assert await store.webhooks.delete(account, everything) is True
     assert await store.webhooks.delete(account, everything) is False
     assert await store.webhooks.delete("999", ends) is False  # not that account's

@@ -146,6 +146,15 @@ class WebhookStore:
     async def mark_failed(self, delivery_id: int, attempts: int, now_ms: int, code: int | None, error: str) -> None:
         await self._done(delivery_id, FAILED, attempts, now_ms, code, error[:MAX_ERROR])
 
+    async def prune(self, done_before_ms: int) -> int:
+        """Forget deliveries delivered or failed before then (the log keeps what is recent)."""
+        status = await self.store.write(
+            lambda db: db.execute(
+                "DELETE FROM webhook_deliveries WHERE status != $1 AND done_ms < $2", PENDING, done_before_ms
+            )
+        )
+        return int(status.split()[-1])
+
     async def _done(
         self, delivery_id: int, status: str, attempts: int, now_ms: int, code: int | None, error: str | None
     ) -> None:
