@@ -170,6 +170,9 @@ class Sender:
         self.records = engine.store.webhooks
         self._wake = asyncio.Event()
         self._inflight: dict[int, asyncio.Task] = {}
+        # Attempts that ended (their mark committed): they leave ``_inflight`` only before the next read
+        # of the heads starts, so a read begun before a mark cannot hand the same delivery out again.
+        self._finished: set[int] = set()
         self.client: httpx.AsyncClient | None = None
         self._pruned_ms = 0
 
@@ -203,6 +206,9 @@ class Sender:
         if now - self._pruned_ms >= PRUNE_EVERY_MS:
             self._pruned_ms = now
             await self.records.prune(now - LOG_KEPT_MS)
+        for delivery_id in self._finished:
+            self._inflight.pop(delivery_id, None)
+        self._finished.clear()
         free = CONCURRENCY - len(self._inflight)
         if free <= 0:
             return RECHECK_S  # a finishing post wakes the loop
@@ -226,7 +232,7 @@ class Sender:
         except Exception:  # the store could not take the mark: the delivery stays pending, sent again
             log.exception("webhook delivery %s could not be recorded", due.delivery.id)
         finally:
-            self._inflight.pop(due.delivery.id, None)
+            self._finished.add(due.delivery.id)
             self._wake.set()  # the chat's next delivery may go now
 
     async def deliver(self, due: DueDelivery) -> None:
