@@ -13,6 +13,7 @@ import shlex
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -25,14 +26,14 @@ CHAT_TIMEOUT = 3600
 SETTLE_SECONDS = 3.0
 
 
-def parse_args() -> argparse.Namespace:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chats", type=int, default=10_000, help="open chats, one held poll each (default 10000)")
     parser.add_argument("--wait", type=int, default=50, help="the polls' wait= in seconds (default 50, the most)")
     parser.add_argument(
         "--max-connections", type=int, default=None, help="passed to parley serve (default: parley's own default)"
     )
-    return parser.parse_args()
+    return parser.parse_args(argv)
 
 
 def raise_open_files(needed: int) -> None:
@@ -125,7 +126,33 @@ async def hold_and_count(port: int, pid: int, paths: list[str], wait: int):
     return sockets, server_connections(pid, port)
 
 
-async def run(args: argparse.Namespace, server: Process, base: str, key: str, port: int) -> None:
+@dataclass
+class Held:
+    """One run's numbers: RSS in MB; fresh requests as (answered of 2, slowest s)."""
+
+    chats: int
+    wait: int
+    idle: float
+    idle_fresh: tuple[int, float]
+    held_rss: float
+    held_fresh: tuple[int, float]
+    accepted: int
+    answered_early: int
+    elapsed: float
+    after_rss: float
+    left: int
+    after_fresh: tuple[int, float]
+    again_rss: float
+    again_accepted: int
+    log_errors: list[str] = field(default_factory=list)
+
+    @property
+    def held(self) -> int:
+        """Polls the server accepted and left unanswered (all of them, when it holds them all)."""
+        return self.accepted - self.answered_early
+
+
+async def run(args: argparse.Namespace, server: Process, base: str, key: str, port: int) -> Held:
     pid = server.popen.pid
     paths = await open_chats(base, key, args.chats)
     await asyncio.sleep(SETTLE_SECONDS)
@@ -154,12 +181,39 @@ async def run(args: argparse.Namespace, server: Process, base: str, key: str, po
         writer.close()
     await asyncio.sleep(SETTLE_SECONDS)
 
-    n = len(sockets)
+    return Held(
+        len(sockets),
+        args.wait,
+        idle,
+        idle_fresh,
+        held_rss,
+        held_fresh,
+        accepted,
+        answered_early,
+        elapsed,
+        after_rss,
+        left,
+        after_fresh,
+        again_rss,
+        again_accepted,
+    )
+
+
+def report(h: Held) -> None:
+    idle, idle_fresh, held_rss, held_fresh, accepted = h.idle, h.idle_fresh, h.held_rss, h.held_fresh, h.accepted
+    after_rss, after_fresh, left, again_rss, again_accepted = (
+        h.after_rss,
+        h.after_fresh,
+        h.left,
+        h.again_rss,
+        h.again_accepted,
+    )
+    answered_early, elapsed, n = h.answered_early, h.elapsed, h.chats
     print_table(
         ["phase", "server RSS MB", "ratio to idle", "fresh answered (of 2)", "slowest fresh s", "connections"],
         [
             [
-                f"idle: {args.chats} open chats, no poll held (reference)",
+                f"idle: {n} open chats, no poll held (reference)",
                 f"{idle:.0f}",
                 "1.00",
                 idle_fresh[0],
@@ -167,7 +221,7 @@ async def run(args: argparse.Namespace, server: Process, base: str, key: str, po
                 "-",
             ],
             [
-                f"{n} polls held (wait={args.wait})",
+                f"{n} polls held (wait={h.wait})",
                 f"{held_rss:.0f}",
                 f"{held_rss / idle:.2f}",
                 held_fresh[0],
@@ -200,18 +254,28 @@ async def run(args: argparse.Namespace, server: Process, base: str, key: str, po
     )
     print(
         f"memory per held poll: {(held_rss - idle) * 1024 / n:.1f} KiB; "
-        f"per idle open chat: {idle * 1024 / args.chats:.1f} KiB of the whole process"
+        f"per idle open chat: {idle * 1024 / n:.1f} KiB of the whole process"
     )
     print(f"memory kept after the clients left: {after_rss - idle:.0f} MB above idle")
+    print(f"server log: {len(h.log_errors)} error lines" + "".join(f"\n  {line}" for line in h.log_errors[-20:]))
 
 
-def main() -> None:
-    args = parse_args()
+def error_lines(log: str) -> list[str]:
+    """The log's error records, and each plain-text traceback whole (its lines up to the next JSON record)."""
+    found, in_traceback = [], False
+    for line in log.splitlines():
+        in_traceback = "Traceback" in line or (in_traceback and not line.startswith("{"))
+        if in_traceback or '"level":"error"' in line or "ERROR" in line:
+            found.append(line)
+    return found
+
+
+def measure(args: argparse.Namespace) -> Held:
     raise_open_files(args.chats)
-    print("$", shlex.join([sys.executable, *sys.argv]))
     with tempfile.TemporaryDirectory(prefix="parley-held-") as workdir:
         work = Path(workdir)
         database = f"sqlite:///{work / 'parley.db'}"
+        parley("migrate", "--database", database)  # admin commands never create a database
         key = parley("account", "create", "--database", database, "--id", ACCOUNT)
         port = free_port()
         base = f"http://{HOST}:{port}"
@@ -233,18 +297,20 @@ def main() -> None:
         ]
         if args.max_connections is not None:
             command += ["--max-connections", str(args.max_connections)]
-        print("$", shlex.join(command))
+        print("$", shlex.join(command), flush=True)
         server = Process(command, work / "parley.log", base + "/health").start()
         try:
-            asyncio.run(run(args, server, base, key, port))
+            held = asyncio.run(run(args, server, base, key, port))
         finally:
             server.stop()
-            errors = [
-                line
-                for line in (work / "parley.log").read_text().splitlines()
-                if "Traceback" in line or "ERROR" in line
-            ]
-            print(f"server log: {len(errors)} error lines" + "".join(f"\n  {line}" for line in errors[:5]))
+        held.log_errors = error_lines((work / "parley.log").read_text())
+    return held
+
+
+def main() -> None:
+    args = parse_args()
+    print("$", shlex.join([sys.executable, *sys.argv]))
+    report(measure(args))
 
 
 if __name__ == "__main__":

@@ -29,11 +29,11 @@ HELPER_LOGIN = "benchbot"
 CHAT_TIMEOUT = 3600
 
 
-def parse_args() -> argparse.Namespace:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     loads.add_arguments(parser)
     parser.add_argument("--chats", type=int, default=50, help="open chats to poll (default 50)")
-    return parser.parse_args()
+    return parser.parse_args(argv)
 
 
 def open_chats(base: str, count: int) -> list[tuple[str, int]]:
@@ -67,8 +67,9 @@ def open_chats(base: str, count: int) -> list[tuple[str, int]]:
     return ready
 
 
-def main() -> int:
-    args = parse_args()
+def measure(args: argparse.Namespace) -> tuple[list[Row], list[str], Load, Path]:
+    """The rows (the reference first), each with its results per round; the memory lines; the load
+    tool; the work folder (removed by the caller). bench/all.py calls this; main() prints it."""
     workdir = Path(tempfile.mkdtemp(prefix="parley-bench-polls-"))
     load = Load(args, workdir)
     memory: list[str] = []
@@ -164,7 +165,12 @@ def main() -> int:
             helper.stop()
         server.stop()
         reference.stop()
+    return rows, memory, load, workdir
 
+
+def main() -> int:
+    args = parse_args()
+    rows, memory, load, workdir = measure(args)
     reference_rates = rows[0].results
     table = []
     for row in rows:

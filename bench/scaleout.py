@@ -41,7 +41,7 @@ LINE = '{"event":{"@type":"line","text":"hello from the scale-out bench"}}'
 BACKENDS = {"sqlite": 0, "pg1": 1, "pg2": 2, "pg4": 4}  # name -> workers (0: the embedded store, one process)
 
 
-def parse_args() -> argparse.Namespace:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     loads.add_arguments(parser)
     parser.add_argument(
@@ -56,7 +56,7 @@ def parse_args() -> argparse.Namespace:
         help="PostgreSQL server a database is made on per backend, dropped after",
     )
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0", help="Redis the PostgreSQL backends share")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     args.backends = args.backends.split(",")
     unknown = set(args.backends) - set(BACKENDS)
     if unknown:
@@ -228,8 +228,18 @@ def make_backend(name: str, workdir: Path) -> Backend:
     return Backend(name, workers, database)
 
 
-def main() -> int:
-    args = parse_args()
+@dataclass
+class Measured:
+    """What measure() returns: the reference row and the backends with their results per round."""
+
+    reference: Row
+    backends: list[Backend]
+    memory: list[str]
+    log_errors: dict[str, list[str]]  # backend -> its log's error lines
+    load: Load
+
+
+def measure(args: argparse.Namespace) -> Measured:
     workdir = Path(tempfile.mkdtemp(prefix="parley-bench-scaleout-"))
     load = Load(args, workdir)
     reference = loads.reference_server(workdir)
@@ -259,7 +269,29 @@ def main() -> int:
         for backend in backends:
             backend.stop()
         reference.stop()
+    log_errors = {
+        backend.name: [
+            line
+            for line in (workdir / f"{backend.name}.log").read_text().splitlines()
+            if "Traceback" in line or "ERROR" in line
+        ]
+        for backend in backends
+    }
+    shutil.rmtree(workdir, ignore_errors=True)
+    return Measured(ref_row, backends, memory, log_errors, load)
 
+
+def mismatched_rounds(backend: Backend, connections: int) -> int:
+    """Rounds whose stored lines are not the 201s plus at most the requests in flight at wrk's stop."""
+    # wrk stops with up to one request in flight per connection: the server may commit those
+    # after wrk closed its socket, so up to that many more lines than 201s are stored.
+    return sum(1 for acked, stored, errors in backend.stored if not 0 <= stored - acked <= connections + errors)
+
+
+def main() -> int:
+    args = parse_args()
+    measured = measure(args)
+    ref_row, backends, memory, load = measured.reference, measured.backends, measured.memory, measured.load
     print(f"command: python bench/scaleout.py {shlex.join(sys.argv[1:])}".rstrip())
     print(
         f"{load.describe()}; polls rotate over {args.chats} chats, lines over {args.chats} others;"
@@ -321,15 +353,9 @@ def main() -> int:
     for backend in backends:
         acked = sum(a for a, _, _ in backend.stored)
         stored = sum(s for _, s, _ in backend.stored)
-        # wrk stops with up to one request in flight per connection: the server may commit those
-        # after wrk closed its socket, so up to that many more lines than 201s are stored.
         slack = [s - a for a, s, _ in backend.stored]
-        bad = [
-            d
-            for d, (_, _, errors) in zip(slack, backend.stored, strict=True)
-            if not 0 <= d <= args.connections + errors
-        ]
-        mismatched += len(bad)
+        bad = mismatched_rounds(backend, args.connections)
+        mismatched += bad
         print(
             f"{backend.name}: {acked:,} lines answered 201, {stored:,} stored"
             f" (per round, stored beyond the 201s: {', '.join(map(str, slack))}; in flight when wrk stopped"
@@ -337,14 +363,8 @@ def main() -> int:
         )
     for line in memory:
         print(line)
-    for backend in backends:
-        errors = [
-            line
-            for line in (workdir / f"{backend.name}.log").read_text().splitlines()
-            if "Traceback" in line or "ERROR" in line
-        ]
-        print(f"{backend.name} log: {len(errors)} error lines" + "".join(f"\n  {line}" for line in errors[:3]))
-    shutil.rmtree(workdir, ignore_errors=True)
+    for name, errors in measured.log_errors.items():
+        print(f"{name} log: {len(errors)} error lines" + "".join(f"\n  {line}" for line in errors[:3]))
     wrong = sum(r.wrong + r.socket_errors for b in backends for row in (b.polls, b.lines) for r in row.results)
     wrong += sum(r.wrong + r.socket_errors for r in ref_row.results)
     if wrong or mismatched:

@@ -35,12 +35,12 @@ from parley.store import open_store  # noqa: E402
 BATCH = 20_000
 
 
-def parse_args() -> argparse.Namespace:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chats", type=int, default=1_000_000, help="ended chats in the large store")
     parser.add_argument("--events", type=int, default=7, help="events per ended chat")
     parser.add_argument("--rounds", type=int, default=3, help="starts of each store, alternating")
-    return parser.parse_args()
+    return parser.parse_args(argv)
 
 
 def seeded(path: Path) -> Path:
@@ -146,8 +146,8 @@ def start_seconds(database: Path, log: Path) -> float:
         server.stop()
 
 
-def main() -> int:
-    args = parse_args()
+def measure(args: argparse.Namespace) -> dict[str, list[float]]:
+    """Start times in seconds per round: {"empty": [...], "history": [...]}."""
     with tempfile.TemporaryDirectory(prefix="parley-bench-start-") as folder:
         folder = Path(folder)
         empty, full = seeded(folder / "empty.db"), seeded(folder / "history.db")
@@ -162,12 +162,18 @@ def main() -> int:
         for _ in range(args.rounds):
             times["empty"].append(start_seconds(empty, folder / "empty.log"))
             times["history"].append(start_seconds(full, folder / "history.log"))
-        reference = statistics.median(times["empty"])
-        rows = []
-        for name, label in (("empty", "empty store (reference)"), ("history", f"{args.chats:,} ended chats")):
-            median = statistics.median(times[name])
-            rows.append([label, f"{median:.2f}", f"{min(times[name]):.2f}", f"{median / reference:.2f}"])
-        print_table(["store", "median s", "best s", "ratio"], rows)
+    return times
+
+
+def main() -> int:
+    args = parse_args()
+    times = measure(args)
+    reference = statistics.median(times["empty"])
+    rows = []
+    for name, label in (("empty", "empty store (reference)"), ("history", f"{args.chats:,} ended chats")):
+        median = statistics.median(times[name])
+        rows.append([label, f"{median:.2f}", f"{min(times[name]):.2f}", f"{median / reference:.2f}"])
+    print_table(["store", "median s", "best s", "ratio"], rows)
     return 0
 
 

@@ -24,9 +24,19 @@ def echo(text: str) -> str:
 
 class Bot:
     def __init__(
-        self, url: str, account: str, login: str, password: str, *, answer=echo, hold_seconds: float = HOLD_SECONDS
+        self,
+        url: str,
+        account: str,
+        login: str,
+        password: str,
+        *,
+        answer=echo,
+        hold_seconds: float = HOLD_SECONDS,
+        app_credentials: dict | None = None,
     ) -> None:
         self.url, self.account, self.login_name, self.password = url, account, login, password
+        # appKey, secret, accessToken, accessTokenSecret: log in as an application instead of by password.
+        self.app_credentials = app_credentials
         self.answer = answer
         self.hold_seconds = hold_seconds
         self.client: AgentClient | None = None
@@ -43,7 +53,11 @@ class Bot:
         if self.client is not None:
             await self.client.close()
         self.client = AgentClient(self.url, self.account)
-        await self.client.login(self.login_name, self.password)
+        if self.app_credentials:
+            names = ("appKey", "secret", "accessToken", "accessTokenSecret")
+            await self.client.login_application(self.login_name, *(self.app_credentials[n] for n in names))
+        else:
+            await self.client.login(self.login_name, self.password)
         await self.client.start_session()
         await self.client.set_availability("Online")
         self.nickname = (await self.client.info())["agentName"]

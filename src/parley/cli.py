@@ -371,12 +371,19 @@ def _survey_document(path: str) -> dict:
 @_option("--account", default=accounts.DEMO_ACCOUNT, help="account id")
 @_option("--login", default=accounts.DEMO_AGENT, help="agent login name")
 @_option("--password", default=accounts.DEMO_AGENT, help="agent password")
+@_option(
+    "--app-credentials",
+    type=click.File("rb"),
+    help="log in with application credentials: the JSON `parley agent app-credentials create` printed",
+)
 @click.option(
     "--until-stdin-closes", is_flag=True, help="exit when stdin reaches its end (a parent process holds it open)"
 )
-def bot(url: str, account: str, login: str, password: str, until_stdin_closes: bool) -> int:
+def bot(url: str, account: str, login: str, password: str, app_credentials: Any, until_stdin_closes: bool) -> int:
     """Run an agent bot that accepts rings, greets and echoes."""
     from parley.bot import Bot
+
+    credentials = jsoncodec.parse(app_credentials.read()) if app_credentials else None
 
     if until_stdin_closes:
         _exit_when_stdin_closes()
@@ -390,7 +397,7 @@ def bot(url: str, account: str, login: str, password: str, until_stdin_closes: b
             time.sleep(0.2)
 
     async def main() -> None:
-        agent = Bot(url, account, login, password)
+        agent = Bot(url, account, login, password, app_credentials=credentials)
         running = asyncio.current_task()
         assert running is not None  # main() runs as asyncio.run's task
         loop = asyncio.get_running_loop()

@@ -228,16 +228,16 @@ def test_app_keys_created_listed_and_revoked_at_once(admin_server, http):
 def test_skills_created_listed_and_renamed(admin_server, http):
     skills, auth = f"{admin_server.url}{ADMIN}/accounts/{ACCOUNT}/skills", admin_server.auth
     assert http.get(skills, headers=auth).json() == {
-        "skills": [{"id": 1, "name": "Sales"}, {"id": 2, "name": "Support"}]
+        "skills": [{"id": 1, "name": "Sales", "retired": False}, {"id": 2, "name": "Support", "retired": False}]
     }
     made = http.post(skills, headers=auth, json={"skill": {"name": "Billing"}})
     assert made.status_code == 201 and made.headers["location"] == f"{skills}/3"
-    assert made.json() == {"skill": {"id": 3, "name": "Billing"}}
+    assert made.json() == {"skill": {"id": 3, "name": "Billing", "retired": False}}
     assert refused(http.post(skills, headers=auth, json={"name": "billing"}), 400)["internalCode"] == 11
     assert refused(http.post(skills, headers=auth, json={"name": " "}), 400)["internalCode"] == 5
     assert refused(http.post(skills, headers=auth, json={"name": "x" * 201}), 400)["internalCode"] == 11
     renamed = http.patch(f"{skills}/1", headers=auth, json={"name": "Pre-sales"})
-    assert renamed.json() == {"skill": {"id": 1, "name": "Pre-sales"}}
+    assert renamed.json() == {"skill": {"id": 1, "name": "Pre-sales", "retired": False}}
     assert refused(http.patch(f"{skills}/1", headers=auth, json={"name": "support"}), 400)["internalCode"] == 11
     assert refused(http.patch(f"{skills}/99", headers=auth, json={"name": "X"}), 404)["internalCode"] == 12
     assert refused(http.patch(f"{skills}/abc", headers=auth, json={"name": "X"}), 404)["internalCode"] == 12

@@ -94,7 +94,7 @@ def error_body(content_type: str, body: bytes) -> dict:
 
 
 # The internalCode each status may carry (server spec §1.9; 27 is the limits' code).
-CODES = {400: {5, 11}, 401: {10}, 403: {10}, 404: {12}, 405: {13}, 413: {14}, 429: {27}}
+CODES = {400: {5, 11}, 401: {10}, 403: {10}, 404: {12}, 405: {13}, 409: {11}, 413: {14}, 429: {27}}
 
 
 # Headers that frame the request body: the HTTP server (granian) refuses broken ones itself, with
@@ -155,12 +155,15 @@ class World:
             f"{admin}/agents", json={"login": "fuzzed", "password": "fuzzed", "skills": ["Fuzzed"]}, headers=auth
         ).json()["agent"]
         key = self.http.post(f"{admin}/appKeys", headers=auth).json()["appKey"]
+        made = self.http.post(f"{admin}/agents/{agent['id']}/appCredentials", headers=auth).json()["appCredentials"]
         # A webhook to a loopback port nobody listens on: its posts and tests fail at once.
         hook = self.http.post(f"{admin}/webhooks", json={"url": "http://127.0.0.1:9/fuzz"}, headers=auth)
         self.admin_ids = {
             "skill_id": str(skill["id"]),
             "agent_id": str(agent["id"]),
             "key_id": key["id"],
+            "credential_id": str(made["id"]),
+            "kind": "prechat",
             "hook_id": str(hook.json()["webhook"]["id"]),
         }
 

@@ -182,6 +182,9 @@ def build_world(server, http) -> World:
         "key_id": digest(KEY)[:16],  # the demo key's id: a revocation that went through would show below
         "skill_id": "1",
         "agent_id": "1",  # Sales and Natalie: a change that went through would show below
+        "kind": "prechat",
+        "survey_id": "1",
+        "credential_id": "1",
         "hook_id": "1",  # a deletion or change that went through would show below
     }
     natalie_values = {

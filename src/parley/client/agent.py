@@ -33,11 +33,25 @@ class AgentClient:
         await self.http.aclose()
 
     async def login(self, username: str, password: str) -> dict:
-        response = checked(
-            await self.http.post(
-                f"{self.base}/login?v=1.3", json={"username": username, "password": password}, headers=JSON_HEADERS
-            )
+        return await self._login({"username": username, "password": password})
+
+    async def login_application(
+        self, username: str, app_key: str, secret: str, access_token: str, access_token_secret: str
+    ) -> dict:
+        """The Login Service's application login (how LivePerson tells bots to log in): the four
+        values ``parley agent app-credentials create`` (or the admin API) made for this user."""
+        return await self._login(
+            {
+                "username": username,
+                "appKey": app_key,
+                "secret": secret,
+                "accessToken": access_token,
+                "accessTokenSecret": access_token_secret,
+            }
         )
+
+    async def _login(self, body: dict) -> dict:
+        response = checked(await self.http.post(f"{self.base}/login?v=1.3", json=body, headers=JSON_HEADERS))
         body = response.json()
         self.bearer, self.csrf = body["bearer"], body["csrf"]
         self.login_name = body["config"]["loginName"]

@@ -28,6 +28,9 @@ class Skill:
     id: int
     account_id: str
     name: str
+    # Retired: new chats cannot name it (they get the answer for an unknown skill) and it is not
+    # offered, but its waiting chats are still served and history keeps its name.
+    retired: bool = False
 
 
 @dataclass

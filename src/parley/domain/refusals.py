@@ -27,6 +27,10 @@ class Forbidden(Refusal):
     """Not allowed in the current state (e.g. a line on an ended chat)."""
 
 
+class Conflict(Refusal):
+    """The change would leave something behind it cannot handle (a skill deleted under waiting chats)."""
+
+
 class NotFound(Refusal):
     """The chat, event or session does not exist for this caller (or has expired)."""
 

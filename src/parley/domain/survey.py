@@ -90,6 +90,7 @@ class Definition:
     skill_id: int | None
     name: str
     survey: Survey
+    imported_ms: int = 0
 
 
 # -- scalars, read leniently: numbers and numeric strings alike, true and "true" -----------------

@@ -176,7 +176,7 @@ async def revoke_app_key(request: Request) -> Response:
 
 
 def skill_tree(skill: Skill) -> dict:
-    return {"id": skill.id, "name": skill.name}
+    return {"id": skill.id, "name": skill.name, "retired": skill.retired}
 
 
 @guarded
@@ -193,18 +193,42 @@ async def create_skill(request: Request) -> Response:
     skill_id = await _admin(request).create_skill(account_id, name)
     await engine_of(request).directory_changed()
     location = f"{base_url(request)}{PREFIX}/accounts/{account_id}/skills/{skill_id}"
-    return answer({"skill": {"id": skill_id, "name": name.strip()}}, 201, {"Location": location})
+    return answer({"skill": {"id": skill_id, "name": name.strip(), "retired": False}}, 201, {"Location": location})
+
+
+def _skill_id(request: Request) -> int:
+    return fields.path_id(request.path_params["skill_id"], f"no skill in account {request.path_params['account_id']}")
 
 
 @guarded
-async def rename_skill(request: Request) -> Response:
-    account_id = request.path_params["account_id"]
-    skill_id = fields.path_id(request.path_params["skill_id"], f"no skill in account {account_id}")
+async def update_skill(request: Request) -> Response:
+    """Rename (``name``) and/or retire or bring back (``retired``)."""
+    account_id, skill_id = request.path_params["account_id"], _skill_id(request)
     await _admin(request).account(account_id)
-    name = required(await body_of(request, "skill", {"name"}), "name")
-    skill = await _admin(request).rename_skill(account_id, skill_id, name)
+    content = await body_of(request, "skill", {"name", "retired"})
+    retired = content.get("retired")
+    if retired is not None and not isinstance(retired, bool):
+        raise Invalid("retired is true or false")
+    if content.get("name") is None and retired is None:
+        raise Malformed("give a name or retired")
+    if content.get("name") is not None:
+        await _admin(request).rename_skill(account_id, skill_id, required(content, "name"))
+    if retired is not None:
+        await _admin(request).retire_skill(account_id, skill_id, retired)
     await engine_of(request).directory_changed()
+    skill = next(s for s in await _admin(request).skills(account_id) if s.id == skill_id)
     return answer({"skill": skill_tree(skill)})
+
+
+@guarded
+async def delete_skill(request: Request) -> Response:
+    """409 while chats wait for the skill, unless ``?moveTo=<skillId>`` says where they go."""
+    account_id, skill_id = request.path_params["account_id"], _skill_id(request)
+    raw = request.query_params.get("moveTo")
+    move_to = None if raw is None else fields.integer(raw, "moveTo", low=1)
+    await _admin(request).delete_skill(account_id, skill_id, move_to)
+    await engine_of(request).directory_changed()  # the leader moves the skill's chats here, now
+    return answer(None, 204)
 
 
 # -- agents ------------------------------------------------------------------------------------
@@ -217,7 +241,7 @@ def agent_tree(snapshot: Directory, agent: Agent) -> dict:
         "nickname": agent.nickname,
         "maxChats": agent.max_chats,
         "enabled": agent.enabled,
-        "skills": [skill_tree(snapshot.skills[s]) for s in agent.skill_ids if s in snapshot.skills],
+        "skills": [{"id": s, "name": snapshot.skills[s].name} for s in agent.skill_ids if s in snapshot.skills],
     }
 
 
@@ -310,7 +334,8 @@ routes = [
     Route(ACCOUNT + "/appKeys/{key_id}", revoke_app_key, methods=["DELETE"]),
     Route(ACCOUNT + "/skills", list_skills, methods=["GET"]),
     Route(ACCOUNT + "/skills", create_skill, methods=["POST"]),
-    Route(ACCOUNT + "/skills/{skill_id}", rename_skill, methods=["PATCH"]),
+    Route(ACCOUNT + "/skills/{skill_id}", update_skill, methods=["PATCH"]),
+    Route(ACCOUNT + "/skills/{skill_id}", delete_skill, methods=["DELETE"]),
     Route(ACCOUNT + "/agents", list_agents, methods=["GET"]),
     Route(ACCOUNT + "/agents", create_agent, methods=["POST"]),
     Route(ACCOUNT + "/agents/{agent_id}", show_agent, methods=["GET"]),

@@ -19,12 +19,15 @@ from parley.config import Settings
 from parley.domain import refusals
 from parley.http import (
     admin,
+    admin_surveys,
     agent,
     agent_chats,
+    app_credentials,
     bridge,
     canned,
     console,
     discovery,
+    history,
     login,
     metrics,
     surveys,
@@ -59,6 +62,7 @@ REFUSALS = {
     refusals.Invalid: (400, errors.OUT_OF_RANGE),
     refusals.Unauthenticated: (401, errors.UNAUTHORIZED),
     refusals.Forbidden: (403, errors.UNAUTHORIZED),
+    refusals.Conflict: (409, errors.OUT_OF_RANGE),
     refusals.NotFound: (404, errors.NOT_FOUND),
 }
 # Surfaces whose clients only speak JSON get JSON errors when they did not choose.
@@ -174,6 +178,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     routes += widget.routes  # the visitor chat widget and its embed script
     routes += console.routes  # the agent console's pages
     routes += admin.routes  # /admin/v1/: accounts, keys, skills, agents (admin tokens)
+    routes += admin_surveys.routes + app_credentials.routes  # /admin/v1/: surveys, bots' app credentials
+    routes += history.routes  # /admin/v1/: chat history, text search, export
     routes += webhooks.routes  # /admin/v1/accounts/{id}/webhooks
     name_routes(routes)  # the access log and /metrics name a request by its route's pattern
     # Each handler takes the exception class it is registered for; Starlette's annotation wants

@@ -18,6 +18,7 @@ from parley.wire.tree import Many
 # Privilege ids the sample clients expect to see on an agent login.
 AGENT_PRIVILEGES = [100, 101]
 COOKIE = "Session_id"
+APPLICATION_FIELDS = ("appKey", "secret", "accessToken", "accessTokenSecret")
 
 
 def _unauthorized(error: Refusal) -> ApiError:
@@ -31,11 +32,16 @@ async def login(request: Request):
     content = body.get("login", body) if isinstance(body.get("login"), dict) else body
     username = fields.text(content.get("username"), "username", max_length=200)
     password = fields.text(content.get("password"), "password", max_length=1000)
-    if not username or not password:
-        raise Malformed("username and password are required")
+    # The application login (a bot): appKey, secret, accessToken, accessTokenSecret instead of a password.
+    application = [fields.text(content.get(name), name, max_length=200) for name in APPLICATION_FIELDS]
+    if not username or not (password or all(application)):
+        raise Malformed("username and password (or appKey, secret, accessToken and accessTokenSecret) are required")
     await throttles_of(request).login(request, account.id, username)
     try:
-        done, agent = await Agents(engine).login(account.id, username, password)
+        if password:
+            done, agent = await Agents(engine).login(account.id, username, password)
+        else:
+            done, agent = await Agents(engine).login_application(account.id, username, *map(str, application))
     except Unauthenticated as exc:
         raise _unauthorized(exc) from exc
     now = engine.clock()

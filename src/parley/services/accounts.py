@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from parley.domain.account import Account, Agent, Skill
 from parley.domain.email import valid_email
 from parley.domain.ids import digest, new_app_key
-from parley.domain.refusals import Invalid, NotFound
+from parley.domain.refusals import Conflict, Invalid, NotFound
 from parley.services.passwords import hash_password
 from parley.store.protocol import AppKeyRecord, Store
 
@@ -72,6 +73,8 @@ class Admin:
             account.timezone = timezone
         if default_skill:
             account.default_skill_id = self._skill_ids(directory, account_id, [default_skill])[0]
+            if directory.skills[account.default_skill_id].retired:
+                raise Invalid(f"skill {default_skill!r} is retired: it cannot be the default")
         if offline_email is not None:
             if offline_email and not valid_email(offline_email):
                 raise Invalid(f"not an e-mail address: {offline_email!r}")
@@ -162,6 +165,35 @@ class Admin:
         await self.store.rename_skill(skill_id, name)
         return Skill(skill_id, account_id, name)
 
+    async def retire_skill(self, account_id: str, skill_id: int, retired: bool = True) -> Skill:
+        """Retired: new chats naming it get the answer for an unknown skill, availability and
+        transfers do not offer it; its waiting chats are still served by its agents, and chats
+        keep its name. ``retired=False`` brings it back."""
+        skill = self._skill(await self.store.load_directory(), account_id, skill_id)
+        if skill.retired != retired:
+            await self.store.retire_skill(skill_id, _now_ms() if retired else None)
+        skill.retired = retired
+        return skill
+
+    async def delete_skill(self, account_id: str, skill_id: int, move_to: int | None = None) -> Skill:
+        """Delete a skill: agents lose it, the account's default and its surveys go. Refused while
+        chats wait for it, unless ``move_to`` names another (not retired) skill of the account:
+        the leader then moves its open chats there (waiting ones are told they are transferred)."""
+        directory = await self.store.load_directory()
+        skill = self._skill(directory, account_id, skill_id)
+        if move_to is not None:
+            target = directory.skills.get(move_to)
+            if target is None or target.account_id != account_id or target.id == skill_id or target.retired:
+                raise Invalid(f"moveTo must be another skill of account {account_id} that is not retired")
+        waiting = await self.store.waiting_chats(skill_id)
+        if waiting and move_to is None:
+            raise Conflict(
+                f"{waiting} chat(s) wait for skill {skill.name!r}: name a skill to move them to (moveTo),"
+                " or retire the skill instead"
+            )
+        await self.store.delete_skill(skill_id, move_to, _now_ms())
+        return skill
+
     async def agents(self, account_id: str) -> list[Agent]:
         directory = await self.store.load_directory()
         self._account(directory, account_id)
@@ -230,6 +262,13 @@ class Admin:
             raise NotFound(f"no account {account_id}")
         return directory.accounts[account_id]
 
+    def _skill(self, directory, account_id: str, skill_id: int) -> Skill:
+        self._account(directory, account_id)
+        skill = directory.skills.get(skill_id)
+        if skill is None or skill.account_id != account_id:
+            raise NotFound(f"no skill {skill_id} in account {account_id}")
+        return skill
+
     def _agent(self, directory, account_id: str, agent_id: int) -> Agent:
         self._account(directory, account_id)
         agent = directory.agents.get(agent_id)
@@ -251,6 +290,10 @@ class Admin:
             if match[0] not in ids:  # named twice: one row, not a duplicate key
                 ids.append(match[0])
         return ids
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
 
 
 def _check_name(name: str | None, what: str) -> None:

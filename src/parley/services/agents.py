@@ -14,6 +14,7 @@ from parley.domain.numbers import is_integer, parse_integer
 from parley.domain.refusals import Invalid, NotFound, Unauthenticated
 from parley.domain.session import AgentSession, LoginSession
 from parley.services import passwords
+from parley.services.app_credentials import AppCredentials
 from parley.services.engine import Engine
 from parley.services.tally import tally
 
@@ -57,6 +58,23 @@ class Agents:
         ok = await passwords.verify(agent.password_hash if agent else None, password)
         if agent is None or not ok or not agent.enabled:
             raise Unauthenticated("Invalid username or password")
+        return await self._open_login(agent), agent
+
+    async def login_application(
+        self, account_id: str, username: str, app_key: str, secret: str, access_token: str, access_token_secret: str
+    ) -> tuple[Login, Agent]:
+        """L1's application login (a bot): the four values must be a set made for this agent user
+        and not revoked. Refused exactly as a wrong password is, so nothing tells which part was wrong."""
+        agent = self.engine.directory.agent_by_login(account_id, username)
+        # Looked up even for unknown users, like the password check above.
+        owner = await AppCredentials(self.engine.store).agent_of(app_key, secret, access_token, access_token_secret)
+        if agent is None or owner != agent.id or not agent.enabled:
+            raise Unauthenticated("Invalid username or password")
+        return await self._open_login(agent), agent
+
+    async def _open_login(self, agent: Agent) -> Login:
+        engine = self.engine
+        account_id = agent.account_id
         bearer = new_token()
         session = LoginSession(
             id=new_token()[:32],
@@ -68,7 +86,7 @@ class Agents:
         )
         await engine.store.insert_login(session)
         engine.presence.add_login(session)
-        return Login(session, bearer), agent
+        return Login(session, bearer)
 
     def login_session(self, account_id: str, session_id: str | None, csrf: str | None) -> LoginSession:
         """The login a refresh or logout names. The csrf token is the proof; the ``Session_id``

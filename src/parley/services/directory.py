@@ -40,12 +40,22 @@ class DirectoryView:
             raise Unauthenticated("Invalid User")
 
     def skills(self, account_id: str) -> list[Skill]:
-        return [skill for skill in self.snapshot.skills.values() if skill.account_id == account_id]
+        """The skills a new chat or a transfer may go to: retired ones are not offered."""
+        return [
+            skill for skill in self.snapshot.skills.values() if skill.account_id == account_id and not skill.retired
+        ]
 
     def skill(self, skill_id: int | None) -> Skill | None:
+        """Any skill by id, retired ones too (a chat keeps the name of the skill it came in on)."""
         return self.snapshot.skills.get(skill_id) if skill_id is not None else None
 
+    def open_skill(self, skill_id: int | None) -> Skill | None:
+        """A skill by id that a new chat may ask for: None when unknown or retired."""
+        skill = self.skill(skill_id)
+        return None if skill is None or skill.retired else skill
+
     def skill_named(self, account_id: str, name: str) -> Skill | None:
+        """A skill a new chat may name; a retired one answers as an unknown name does."""
         wanted = name.strip().lower()
         for skill in self.skills(account_id):
             if skill.name.lower() == wanted:
@@ -53,10 +63,11 @@ class DirectoryView:
         return None
 
     def default_skill(self, account_id: str) -> Skill | None:
-        """The account's marked default skill, else its first (compatibility rule 3)."""
+        """The account's marked default skill, else its first (compatibility rule 3); never a retired one."""
         account = self.snapshot.accounts.get(account_id)
-        if account and account.default_skill_id in self.snapshot.skills:
-            return self.snapshot.skills[account.default_skill_id]
+        marked = self.open_skill(account.default_skill_id) if account else None
+        if marked is not None:
+            return marked
         skills = self.skills(account_id)
         return skills[0] if skills else None
 

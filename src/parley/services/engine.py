@@ -139,6 +139,7 @@ class Engine:
             return
         for agent_id in [a for a in self.queue.assigned if not self.presence.logged_in(a)]:
             await self._release(agent_id)  # its login expired while we were down
+        await self._move_chats_of_deleted_skills()  # deleted (by the CLI) while we were down or following
         self.route()
         if run_timers:
             self._tasks.append(asyncio.create_task(self._sweep_forever()))
@@ -233,6 +234,7 @@ class Engine:
             self.presence.availability.setdefault(agent_id, availability)
         if not self.replica:
             await self._log_out_disabled()
+            await self._move_chats_of_deleted_skills()
 
     async def _log_out_disabled(self) -> None:
         """A disabled agent's logins end now (its bearers stop working, its chats are requeued or
@@ -247,6 +249,27 @@ class Engine:
         for login in gone:
             await self.store.set_login_expiry(login.id, now)
             await self.close_agent_sessions(self.presence.drop_login(login))
+
+    async def _move_chats_of_deleted_skills(self) -> None:
+        """Open chats of a deleted skill go where the deletion said (``moved``), whichever process
+        deleted it: a waiting one is told it is transferred (line 15) and queued for the new skill;
+        a held one only changes its skill. Without a successor (a chat that came in as the skill
+        was deleted) a waiting chat ends (line 6)."""
+        moved = self.directory.snapshot.moved
+        if not moved:
+            return
+        for chat in [c for c in self.chats.values() if c.active and c.skill_id in moved]:
+            async with self.lock(chat.id):
+                if not chat.active or chat.skill_id not in moved:
+                    continue
+                target = moved[chat.skill_id]
+                if chat.state == WAITING and target is None:
+                    await self.end(chat, messages.DISCONNECTED)
+                elif chat.state == WAITING:
+                    self.queue.withdraw_rings_for(chat.id)
+                    await self.append(chat, [system_line(messages.TRANSFERRED_TO_SKILL)], skill_id=target)
+                else:
+                    await self.append(chat, [], skill_id=target)
 
     async def directory_changed(self) -> None:
         """An administrator changed the configuration through this process (the admin API): read it

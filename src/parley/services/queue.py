@@ -106,6 +106,11 @@ class Queue:
         mine = [rings[agent_id] for rings in self.rings.values() if agent_id in rings]
         return sorted(mine, key=lambda r: r.since_ms)
 
+    def withdraw_rings_for(self, chat_id: str) -> None:
+        """The chat is offered afresh (its skill changed under it): its rings go."""
+        for agent_id in list(self.rings.get(chat_id, ())):
+            self._drop_ring(chat_id, agent_id)
+
     def withdraw_rings_of(self, agent_id: int) -> None:
         for chat_id in [c for c, rings in self.rings.items() if agent_id in rings]:
             self._drop_ring(chat_id, agent_id)

@@ -42,25 +42,60 @@ async def import_survey(
     now_ms: int = 0,
 ) -> int:
     """Store a survey document for an account, kind and optional skill (replacing the one there)."""
-    if kind not in KINDS:
-        raise Invalid(f"kind must be one of: {', '.join(KINDS)}")
+    _check_kind(kind)
     directory = await store.load_directory()
     if account_id not in directory.accounts:
         raise Invalid(f"no account {account_id}")
-    skill_id = None
-    if skill:
-        match = [
-            s.id
-            for s in directory.skills.values()
-            if s.account_id == account_id and s.name.lower() == skill.strip().lower()
-        ]
-        if not match:
-            raise Invalid(f"no skill {skill!r} in account {account_id}")
-        skill_id = match[0]
+    skill_id = _skill_id(directory, account_id, skill)
     survey = parse_document(document, new_id=new_number(*NEW_SURVEY_ID_RANGE))
     label = (name or "").strip() or survey.title.strip() or f"{kind} survey {survey.id}"
     await store.surveys.save_definition(account_id, Definition(kind, skill_id, label, survey), now_ms)
     return survey.id
+
+
+async def survey_definitions(
+    store: Store, account_id: str, kind: str | None = None, skill: str | None = None
+) -> list[Definition]:
+    """An account's configured surveys (admin API and ``parley survey list``), narrowed to a kind
+    and a skill name when given; ordered by kind, then skill (the account default first)."""
+    if kind is not None:
+        _check_kind(kind)
+    directory = await store.load_directory()
+    if account_id not in directory.accounts:
+        raise NotFound(f"no account {account_id}")
+    skill_id = _skill_id(directory, account_id, skill)
+    found = [d for d in await store.surveys.definitions(account_id, kind) if not skill or d.skill_id == skill_id]
+    return sorted(found, key=lambda d: (KINDS.index(d.kind), d.skill_id or 0))
+
+
+async def survey_definition(store: Store, account_id: str, kind: str, survey_id: int) -> Definition:
+    for definition in await survey_definitions(store, account_id, kind):
+        if definition.survey.id == survey_id:
+            return definition
+    raise NotFound(f"no {kind} survey {survey_id} in account {account_id}")
+
+
+async def delete_survey(store: Store, account_id: str, kind: str, survey_id: int) -> Definition:
+    """Remove a survey definition: visitors asking for it get "no survey" (or the next that fits)
+    from the next request on; answers already given keep their questions' labels."""
+    definition = await survey_definition(store, account_id, kind, survey_id)
+    await store.surveys.delete_definition(account_id, kind, survey_id)
+    return definition
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in KINDS:
+        raise Invalid(f"kind must be one of: {', '.join(KINDS)}")
+
+
+def _skill_id(directory, account_id: str, skill: str | None) -> int | None:
+    if not skill:
+        return None
+    wanted = skill.strip().lower()
+    match = [s.id for s in directory.skills.values() if s.account_id == account_id and s.name.lower() == wanted]
+    if not match:
+        raise Invalid(f"no skill {skill!r} in account {account_id}")
+    return match[0]
 
 
 class Surveys:

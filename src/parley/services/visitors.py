@@ -62,11 +62,11 @@ class Visitors:
                 return None, agent.id
         skill = directory.skill_named(account_id, request.skill) if request.skill else None
         if skill is None and request.skill_id is not None:
-            candidate = directory.skill(request.skill_id)
+            candidate = directory.open_skill(request.skill_id)
             skill = candidate if candidate and candidate.account_id == account_id else None
         if skill is None:
             # Unknown or missing skill: the account's marked default skill, else any agent.
-            skill = directory.skill(directory.account(account_id).default_skill_id)
+            skill = directory.open_skill(directory.account(account_id).default_skill_id)
         return (skill.id if skill else None), None
 
     async def start_chat(

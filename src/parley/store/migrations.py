@@ -11,6 +11,7 @@ read one version number whatever the backend.
 from __future__ import annotations
 
 import re
+import sqlite3
 from dataclasses import dataclass
 
 
@@ -45,8 +46,18 @@ def postgres_sql(sqlite: str) -> str:
 
 
 def statements(script: str) -> list[str]:
-    """A SQLite step's statements, for ``execute`` one at a time (no step has ``;`` in a string)."""
-    return [statement for statement in script.split(";") if statement.strip()]
+    """A SQLite step's statements, for ``execute`` one at a time (no step has ``;`` in a string).
+    A trigger's body holds ``;`` of its own: pieces join until SQLite calls the statement complete."""
+    found, pending = [], ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                found.append(pending)
+            pending = ""
+    if pending.strip(" \n;"):
+        found.append(pending)
+    return found
 
 
 STEPS: list[Step] = [
@@ -296,7 +307,83 @@ STEPS: list[Step] = [
         revoked_ms INTEGER
     );
     """),
-    # webhooks: an account's subscriptions (the secret kept readable: the server signs with it) and the
+    # 11 (admin API, rest of issue 10): a retired skill (hidden from new chats, kept for history);
+    # deleted skills' names and where their waiting chats go (the leader moves them, whichever
+    # process deleted the skill); bots' application credentials (digests only; the four values
+    # are shown once, when made).
+    Step("""
+    ALTER TABLE skills ADD COLUMN retired_ms INTEGER;
+    CREATE TABLE deleted_skills (
+        id INTEGER PRIMARY KEY,
+        account_id TEXT NOT NULL REFERENCES accounts(id),
+        name TEXT NOT NULL,
+        moved_to INTEGER,
+        deleted_ms INTEGER NOT NULL
+    );
+    CREATE TABLE app_credentials (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        agent_id INTEGER NOT NULL REFERENCES agents(id),
+        credentials_digest TEXT NOT NULL UNIQUE,
+        created_ms INTEGER NOT NULL
+    );
+    CREATE INDEX app_credentials_agent ON app_credentials (agent_id);
+    """),
+    # 12: chat history (docs/admin.md "History"). Lists read an account's chats newest first by
+    # (start_ms, id); a visitor's by their own index; a chat shows its transcript requests, sent
+    # ones too. Text search: on SQLite a contentless FTS5 index of line texts (the events table has
+    # no rowid of its own: an entry's rowid is the chat's rt_session_id, unique and never changed,
+    # times 2^24 plus the event id), kept by triggers on events so that inserting AND deleting
+    # events (retention, erasure) keeps it exact; a contentless index forgets an entry only when
+    # told its text, which the delete trigger reads from the row going away. Delete a chat's
+    # events before the chat (the foreign key insists). Diacritics are kept, as PostgreSQL's
+    # 'simple' configuration keeps them: one meaning on both. On PostgreSQL a GIN index over the
+    # line's to_tsvector('simple', ...), the same expression the search uses. CREATE INDEX and the
+    # INSERT below index the rows stored before.
+    Step(
+        """
+    CREATE INDEX chats_history ON chats (account_id, start_ms, id);
+    CREATE INDEX chats_visitor ON chats (account_id, visitor_id, start_ms, id);
+    CREATE INDEX transcript_requests_chat ON transcript_requests (chat_id);
+    CREATE VIRTUAL TABLE event_text USING fts5(text, content='', tokenize='unicode61 remove_diacritics 0');
+    CREATE TRIGGER event_text_insert AFTER INSERT ON events
+        WHEN new.type = 'line' AND json_extract(new.fields, '$.text') IS NOT NULL
+    BEGIN
+        INSERT INTO event_text (rowid, text) VALUES (
+            ((SELECT rt_session_id FROM chats WHERE id = new.chat_id) << 24) + new.id,
+            json_extract(new.fields, '$.text'));
+    END;
+    CREATE TRIGGER event_text_delete AFTER DELETE ON events
+        WHEN old.type = 'line' AND json_extract(old.fields, '$.text') IS NOT NULL
+    BEGIN
+        INSERT INTO event_text (event_text, rowid, text) VALUES ('delete',
+            ((SELECT rt_session_id FROM chats WHERE id = old.chat_id) << 24) + old.id,
+            json_extract(old.fields, '$.text'));
+    END;
+    CREATE TRIGGER event_text_update AFTER UPDATE OF type, fields ON events
+    BEGIN
+        INSERT INTO event_text (event_text, rowid, text)
+            SELECT 'delete', ((SELECT rt_session_id FROM chats WHERE id = old.chat_id) << 24) + old.id,
+                json_extract(old.fields, '$.text')
+            WHERE old.type = 'line' AND json_extract(old.fields, '$.text') IS NOT NULL;
+        INSERT INTO event_text (rowid, text)
+            SELECT ((SELECT rt_session_id FROM chats WHERE id = new.chat_id) << 24) + new.id,
+                json_extract(new.fields, '$.text')
+            WHERE new.type = 'line' AND json_extract(new.fields, '$.text') IS NOT NULL;
+    END;
+    INSERT INTO event_text (rowid, text)
+        SELECT (c.rt_session_id << 24) + e.id, json_extract(e.fields, '$.text')
+        FROM events e JOIN chats c ON c.id = e.chat_id
+        WHERE e.type = 'line' AND json_extract(e.fields, '$.text') IS NOT NULL;
+    """,
+        postgres="""
+    CREATE INDEX chats_history ON chats (account_id, start_ms, id);
+    CREATE INDEX chats_visitor ON chats (account_id, visitor_id, start_ms, id);
+    CREATE INDEX transcript_requests_chat ON transcript_requests (chat_id);
+    CREATE INDEX events_text ON events USING gin (to_tsvector('simple', fields::json ->> 'text'))
+        WHERE type = 'line';
+    """,
+    ),
+    # 13: webhooks: an account's subscriptions (the secret kept readable: the server signs with it) and the
     # durable deliveries, inserted in the transaction of the change they report (a transactional outbox).
     # Deliveries of one subscription and stream (a chat's id; '' for offline messages) go out in order:
     # only the first pending one of its stream is the ``head``, so the sender reads due heads by index

@@ -15,6 +15,7 @@ from typing import Protocol
 from parley.domain.account import Account, Agent, Skill
 from parley.domain.canned import CannedResponse
 from parley.domain.chat import Chat, Event
+from parley.domain.history import ChatQuery, Position
 from parley.domain.mail import Message
 from parley.domain.session import AgentSession, LoginSession
 from parley.domain.survey import Answer, Definition
@@ -55,6 +56,9 @@ class Directory:
     skills: dict[int, Skill]
     agents: dict[int, Agent]
     availability: dict[int, str]
+    # Deleted skills -> the skill their open chats move to (None: their waiting chats end). The
+    # leader applies it on its next read of the directory, whichever process deleted the skill.
+    moved: dict[int, int | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -106,6 +110,16 @@ class AdminToken:
     token_digest: str
     created_ms: int
     revoked_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class AppCredentialRecord:
+    """A bot's application credentials as stored: which agent, when made; the four values are
+    kept only as one digest (they are shown once, when made)."""
+
+    id: int
+    agent_id: int
+    created_ms: int
 
 
 @dataclass
@@ -188,7 +202,8 @@ class SurveyRecords(Protocol):
     """Survey definitions (one per account, kind and skill) and submitted answers."""
 
     async def save_definition(self, account_id: str, definition: Definition, now_ms: int) -> None: ...
-    async def definitions(self, account_id: str, kind: str) -> list[Definition]: ...
+    async def definitions(self, account_id: str, kind: str | None = None) -> list[Definition]: ...
+    async def delete_definition(self, account_id: str, kind: str, survey_id: int) -> bool: ...
     async def save_submission(
         self, submission: Submission, *, replace: bool = False, mail: Message | None = None
     ) -> None: ...
@@ -209,6 +224,56 @@ class CannedRecords(Protocol):
     async def for_account(self, account_id: str) -> list[CannedResponse]: ...
     async def add(self, account_id: str, title: str, text: str, now_ms: int, limit: int) -> int | None: ...
     async def remove(self, account_id: str, canned_id: int) -> bool: ...
+
+
+class AppCredentialRecords(Protocol):
+    """Application credentials of agent users (bots' Login Service L1), as digests."""
+
+    async def add(self, agent_id: int, credentials_digest: str, now_ms: int) -> int: ...
+    async def for_agent(self, agent_id: int) -> list[AppCredentialRecord]: ...
+    async def agent_of(self, credentials_digest: str) -> int | None: ...
+    async def remove(self, agent_id: int, credential_id: int) -> bool: ...
+
+
+@dataclass(frozen=True)
+class TranscriptRecord:
+    """A transcript request as history shows it: to whom, and whether it went out."""
+
+    email: str
+    subject: str | None
+    requested_ms: int
+    done_ms: int | None
+
+
+@dataclass
+class ChatSummary:
+    """A chat of a history list: its row (no events), its line count, and with a text search the
+    first line that matched."""
+
+    chat: Chat
+    lines: int
+    match: Event | None = None
+
+
+@dataclass
+class ChatRecord:
+    """A stored chat whole: every event, its survey submissions and transcript requests."""
+
+    chat: Chat
+    submissions: list[Submission]
+    transcripts: list[TranscriptRecord]
+
+
+class HistoryRecords(Protocol):
+    """Stored chats of any age (the live view keeps only open and recently ended ones)."""
+
+    async def summaries(
+        self, account_id: str, query: ChatQuery, after: Position | None, limit: int
+    ) -> list[ChatSummary]: ...
+    async def record(self, account_id: str, chat_id: str) -> ChatRecord | None: ...
+    async def export_page(
+        self, account_id: str, from_ms: int | None, to_ms: int | None, after: Position | None, limit: int
+    ) -> list[ChatRecord]: ...
 
 
 class WebhookRecords(Protocol):
@@ -244,6 +309,10 @@ class Store(Protocol):
     @property
     def canned(self) -> CannedRecords: ...
     @property
+    def app_credentials(self) -> AppCredentialRecords: ...
+    @property
+    def history(self) -> HistoryRecords: ...
+    @property
     def webhooks(self) -> WebhookRecords: ...
 
     async def open(self) -> None: ...
@@ -260,6 +329,9 @@ class Store(Protocol):
     async def create_agent(self, agent: Agent) -> int: ...
     async def update_agent(self, agent: Agent) -> None: ...
     async def rename_skill(self, skill_id: int, name: str) -> None: ...
+    async def retire_skill(self, skill_id: int, retired_ms: int | None) -> None: ...
+    async def delete_skill(self, skill_id: int, moved_to: int | None, now_ms: int) -> None: ...
+    async def waiting_chats(self, skill_id: int) -> int: ...
     async def save_availability(self, agent_id: int, availability: str) -> None: ...
     async def load_directory(self) -> Directory: ...
     async def change_counter(self) -> int: ...

@@ -6,6 +6,7 @@ import orjson
 
 from parley.domain.account import Account, Agent, Skill
 from parley.domain.chat import Chat, Event, Routing, Typing
+from parley.domain.survey import Answer
 from parley.store.protocol import Directory
 
 # A chat's routing is kept in its details column under these keys (the names the request used),
@@ -154,23 +155,25 @@ def event_from_row(row) -> Event:
 DIRECTORY_QUERIES = (
     "SELECT id, name, timezone, default_skill_id, offline_email FROM accounts",
     "SELECT key_digest, account_id FROM app_keys",
-    "SELECT id, account_id, name FROM skills ORDER BY id",
+    "SELECT id, account_id, name, retired_ms FROM skills ORDER BY id",
     "SELECT id, account_id, login, password_hash, nickname, display_name, email, privilege_group,"
     " max_chats, enabled, availability FROM agents ORDER BY id",
     "SELECT agent_id, skill_id FROM agent_skills ORDER BY skill_id",
+    "SELECT id, moved_to FROM deleted_skills",
 )
 
 
-def directory_from_rows(accounts, keys, skills, agents, agent_skills) -> Directory:
+def directory_from_rows(accounts, keys, skills, agents, agent_skills, deleted_skills) -> Directory:
     directory = Directory(
         {
             row[0]: Account(id=row[0], name=row[1], timezone=row[2], default_skill_id=row[3], offline_email=row[4])
             for row in accounts
         },
         {row[0]: row[1] for row in keys},
-        {row[0]: Skill(id=row[0], account_id=row[1], name=row[2]) for row in skills},
+        {row[0]: Skill(id=row[0], account_id=row[1], name=row[2], retired=row[3] is not None) for row in skills},
         {},
         {},
+        {row[0]: row[1] for row in deleted_skills},
     )
     for row in agents:
         directory.agents[row[0]] = Agent(
@@ -189,3 +192,10 @@ def directory_from_rows(accounts, keys, skills, agents, agent_skills) -> Directo
     for agent_id, skill_id in agent_skills:
         directory.agents[agent_id].skill_ids.append(skill_id)
     return directory
+
+
+def submission_answers(raw: str) -> list[Answer]:
+    """A survey submission's answers column (both stores write it alike)."""
+    return [
+        Answer(item["id"], item["label"], tuple(item["answer"]), item["validationType"]) for item in orjson.loads(raw)
+    ]

@@ -16,6 +16,8 @@ from parley.domain.chat import Chat, Event
 from parley.domain.session import AgentSession, LoginSession
 from parley.domain.webhooks import chat_notifications
 from parley.store.canned import CannedStore
+from parley.store.credentials import AppCredentialStore
+from parley.store.history import HistoryStore
 from parley.store.migrations import STEPS, statements
 from parley.store.outbox import Outbox
 from parley.store.participants import Participants
@@ -49,6 +51,8 @@ class SqliteStore:
         self.surveys = SurveyStore(self)
         self.participants = Participants(self)
         self.canned = CannedStore(self)
+        self.app_credentials = AppCredentialStore(self)
+        self.history = HistoryStore(self)
         self.webhooks = WebhookStore(self)
 
     def _connect(self) -> sqlite3.Connection:
@@ -210,6 +214,35 @@ class SqliteStore:
 
     async def rename_skill(self, skill_id: int, name: str) -> None:
         await self.write(lambda db: db.execute("UPDATE skills SET name = ? WHERE id = ?", (name, skill_id)))
+
+    async def retire_skill(self, skill_id: int, retired_ms: int | None) -> None:
+        await self.write(lambda db: db.execute("UPDATE skills SET retired_ms = ? WHERE id = ?", (retired_ms, skill_id)))
+
+    async def delete_skill(self, skill_id: int, moved_to: int | None, now_ms: int) -> None:
+        """Gone from agents, the account's default and its surveys, in one transaction; its name
+        and where its open chats go are kept in ``deleted_skills`` (the leader moves them)."""
+
+        def job(db):
+            db.execute("DELETE FROM agent_skills WHERE skill_id = ?", (skill_id,))
+            db.execute("UPDATE accounts SET default_skill_id = NULL WHERE default_skill_id = ?", (skill_id,))
+            db.execute("DELETE FROM survey_definitions WHERE skill_id = ?", (skill_id,))
+            # Chats still bound for this skill (an earlier deletion's) follow it to its successor.
+            db.execute("UPDATE deleted_skills SET moved_to = ? WHERE moved_to = ?", (moved_to, skill_id))
+            db.execute(
+                "INSERT INTO deleted_skills (id, account_id, name, moved_to, deleted_ms)"
+                " SELECT id, account_id, name, ?, ? FROM skills WHERE id = ?",
+                (moved_to, now_ms, skill_id),
+            )
+            db.execute("DELETE FROM skills WHERE id = ?", (skill_id,))
+
+        await self.write(job)
+
+    async def waiting_chats(self, skill_id: int) -> int:
+        return await self.read(
+            lambda db: db.execute(
+                "SELECT count(*) FROM chats WHERE state = 'waiting' AND ended_ms IS NULL AND skill_id = ?", (skill_id,)
+            ).fetchone()[0]
+        )
 
     async def save_availability(self, agent_id: int, availability: str) -> None:
         def job(db):

@@ -58,18 +58,32 @@ class SurveyStore:
 
         await self.store.write(job)
 
-    async def definitions(self, account_id: str, kind: str) -> list[Definition]:
-        """Newest first, so a name or id given twice picks the latest import."""
+    async def definitions(self, account_id: str, kind: str | None = None) -> list[Definition]:
+        """Newest first, so a name or id given twice picks the latest import; every kind when None."""
 
         def read(db):
             rows = db.execute(
-                "SELECT kind, skill_id, name, document FROM survey_definitions WHERE account_id = ? AND kind = ?"
-                " ORDER BY imported_ms DESC, id DESC",
-                (account_id, kind),
+                "SELECT kind, skill_id, name, document, imported_ms FROM survey_definitions"
+                " WHERE account_id = ? AND (? IS NULL OR kind = ?) ORDER BY imported_ms DESC, id DESC",
+                (account_id, kind, kind),
             )
-            return [Definition(row[0], row[1], row[2], surveys.parse_document(orjson.loads(row[3]))) for row in rows]
+            return [
+                Definition(row[0], row[1], row[2], surveys.parse_document(orjson.loads(row[3])), row[4]) for row in rows
+            ]
 
         return await self.store.read(read)
+
+    async def delete_definition(self, account_id: str, kind: str, survey_id: int) -> bool:
+        """Answers already given keep their labels (they are stored with the answers)."""
+        return await self.store.write(
+            lambda db: (
+                db.execute(
+                    "DELETE FROM survey_definitions WHERE account_id = ? AND kind = ? AND survey_id = ?",
+                    (account_id, kind, survey_id),
+                ).rowcount
+                > 0
+            )
+        )
 
     async def save_submission(
         self, submission: Submission, *, replace: bool = False, mail: Message | None = None

@@ -22,6 +22,7 @@ STORE_BACKENDS = (
     "parley.store.surveys",
     "parley.store.participants",
     "parley.store.canned",
+    "parley.store.history",
     "parley.store.writer",
     "parley.store.postgres",
 )
@@ -47,6 +48,7 @@ def implementations():
             (protocol.SurveyRecords, type(store.surveys)),
             (protocol.ParticipantRecords, type(store.participants)),
             (protocol.CannedRecords, type(store.canned)),
+            (protocol.HistoryRecords, type(store.history)),
         ]
     return found + [(Bus, LocalBus)]
 
@@ -74,7 +76,7 @@ def test_the_backend_implements_every_method_with_the_protocols_signature(contra
     ids=["sqlite", "postgres"],
 )
 def test_the_stores_sub_records_are_attributes_the_protocol_names(store):
-    for name in ("mail", "surveys", "participants", "canned"):
+    for name in ("mail", "surveys", "participants", "canned", "history"):
         assert isinstance(vars(protocol.Store)[name], property)
         assert getattr(store, name) is not None
 

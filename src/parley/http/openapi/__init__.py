@@ -23,6 +23,9 @@ PARTS = (
     "widget.yaml",
     "console.yaml",
     "admin.yaml",
+    "admin_surveys.yaml",
+    "app_credentials.yaml",
+    "history.yaml",
     "webhooks.yaml",
 )
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")

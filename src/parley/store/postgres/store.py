@@ -17,7 +17,9 @@ from parley.domain.account import Account, Agent
 from parley.domain.chat import Chat, Event
 from parley.domain.session import AgentSession, LoginSession
 from parley.domain.webhooks import chat_notifications
+from parley.store.postgres.credentials import AppCredentialStore
 from parley.store.postgres.database import Database
+from parley.store.postgres.history import HistoryStore
 from parley.store.postgres.records import CannedStore, Outbox, Participants, SurveyStore
 from parley.store.postgres.webhooks import WebhookStore, insert_deliveries
 from parley.store.protocol import AdminToken, AppKeyRecord, Directory
@@ -45,6 +47,8 @@ class PostgresStore:
         self.surveys = SurveyStore(self)
         self.participants = Participants(self)
         self.canned = CannedStore(self)
+        self.app_credentials = AppCredentialStore(self)
+        self.history = HistoryStore(self)
         self.webhooks = WebhookStore(self)
 
     async def open(self) -> None:
@@ -176,6 +180,37 @@ class PostgresStore:
 
     async def rename_skill(self, skill_id: int, name: str) -> None:
         await self.write(lambda db: db.execute("UPDATE skills SET name = $1 WHERE id = $2", name, skill_id))
+
+    async def retire_skill(self, skill_id: int, retired_ms: int | None) -> None:
+        await self.write(lambda db: db.execute("UPDATE skills SET retired_ms = $1 WHERE id = $2", retired_ms, skill_id))
+
+    async def delete_skill(self, skill_id: int, moved_to: int | None, now_ms: int) -> None:
+        """Gone from agents, the account's default and its surveys, in one transaction; its name
+        and where its open chats go are kept in ``deleted_skills`` (the leader moves them)."""
+
+        async def job(db):
+            await db.execute("DELETE FROM agent_skills WHERE skill_id = $1", skill_id)
+            await db.execute("UPDATE accounts SET default_skill_id = NULL WHERE default_skill_id = $1", skill_id)
+            await db.execute("DELETE FROM survey_definitions WHERE skill_id = $1", skill_id)
+            # Chats still bound for this skill (an earlier deletion's) follow it to its successor.
+            await db.execute("UPDATE deleted_skills SET moved_to = $1 WHERE moved_to = $2", moved_to, skill_id)
+            await db.execute(
+                "INSERT INTO deleted_skills (id, account_id, name, moved_to, deleted_ms)"
+                " SELECT id, account_id, name, $1::bigint, $2::bigint FROM skills WHERE id = $3",
+                moved_to,
+                now_ms,
+                skill_id,
+            )
+            await db.execute("DELETE FROM skills WHERE id = $1", skill_id)
+
+        await self.write(job)
+
+    async def waiting_chats(self, skill_id: int) -> int:
+        return await self.read(
+            lambda db: db.fetchval(
+                "SELECT count(*) FROM chats WHERE state = 'waiting' AND ended_ms IS NULL AND skill_id = $1", skill_id
+            )
+        )
 
     async def save_availability(self, agent_id: int, availability: str) -> None:
         await self.write(
