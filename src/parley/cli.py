@@ -508,4 +508,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 # The administration verbs the admin API mirrors live in their own module; importing it registers them.
-from parley import administration  # noqa: E402,F401
+from parley import administration, webhook_commands  # noqa: E402,F401

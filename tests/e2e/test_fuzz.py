@@ -156,12 +156,15 @@ class World:
         ).json()["agent"]
         key = self.http.post(f"{admin}/appKeys", headers=auth).json()["appKey"]
         made = self.http.post(f"{admin}/agents/{agent['id']}/appCredentials", headers=auth).json()["appCredentials"]
+        # A webhook to a loopback port nobody listens on: its posts and tests fail at once.
+        hook = self.http.post(f"{admin}/webhooks", json={"url": "http://127.0.0.1:9/fuzz"}, headers=auth)
         self.admin_ids = {
             "skill_id": str(skill["id"]),
             "agent_id": str(agent["id"]),
             "key_id": key["id"],
             "credential_id": str(made["id"]),
             "kind": "prechat",
+            "hook_id": str(hook.json()["webhook"]["id"]),
         }
 
     @property

@@ -18,6 +18,7 @@ from parley.config import Settings
 from parley.domain.ids import digest
 from parley.http.app import create_app
 from parley.services.admin_tokens import AdminTokens
+from parley.services.webhooks import Webhooks
 from tests.e2e.conftest import ACCOUNT, KEY, Server, seed
 from tests.e2e.test_agent_api import Agent
 
@@ -98,6 +99,8 @@ async def _other_account(admin) -> None:
     await admin.create_app_key(OTHER_ACCOUNT, OTHER_KEY)
     await admin.create_skill(OTHER_ACCOUNT, "Sales")
     await admin.create_agent(OTHER_ACCOUNT, "oscar", "oscar-secret", "Oscar", ["Sales"], 4)
+    # Webhook 1 of the demo account (a port nobody listens on: its deliveries just wait).
+    await Webhooks(admin.store).create(ACCOUNT, "http://127.0.0.1:9/hook", None)
 
 
 @pytest.fixture
@@ -184,6 +187,7 @@ def build_world(server, http) -> World:
         "credential_id": "1",
         # Bob's chat's visitor: an erasure that went through would take the chat checked below.
         "visitor_id": http.get(f"{bobs}.json", headers=bob.auth).json()["chat"]["info"]["visitorId"],
+        "hook_id": "1",  # a deletion or change that went through would show below
     }
     natalie_values = {
         "session_id": natalie.session.rsplit("/", 1)[1],
@@ -350,4 +354,6 @@ def test_every_route_refuses_every_credential_that_should_not_open_it(two_accoun
     natalie = http.get(f"{world.url}/admin/v1/accounts/{ACCOUNT}/agents/1", headers=admin).json()["agent"]
     assert (natalie["login"], natalie["enabled"], natalie["skills"]) == ("natalie", True, [{"id": 1, "name": "Sales"}])
     assert http.get(f"{world.natalie.session}.json", headers=world.natalie.auth).status_code == 200
+    hook = http.get(f"{world.url}/admin/v1/accounts/{ACCOUNT}/webhooks/1", headers=admin).json()["webhook"]
+    assert (hook["url"], hook["active"]) == ("http://127.0.0.1:9/hook", True)
     assert http.get(f"{world.oscar.session}.json", headers=world.oscar.auth).status_code == 200

@@ -35,6 +35,7 @@ from parley.http import (
     transcripts,
     tunnel,
     visitor,
+    webhooks,
     widget,
 )
 from parley.http.access import ROUTE_KEY, UNMATCHED, name_routes
@@ -50,6 +51,7 @@ from parley.services.cluster import Cluster
 from parley.services.engine import Engine
 from parley.services.mail import Mailer
 from parley.services.retention import Retention
+from parley.services.webhooks import Sender
 from parley.store import StoreUnavailable, is_postgres, open_store
 from parley.wire import errors
 from parley.wire.errors import ApiError, error_tree
@@ -164,6 +166,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     mailer = Mailer(engine)
     engine.add_worker(mailer.run)
     engine.add_worker(Retention(engine).run)  # deletes chats past their account's retentionDays
+    # The webhooks' sender posts the deliveries the store queued with each change.
+    sender = Sender(engine)
+    engine.commit_listeners.append(sender.notify)
+    engine.add_worker(sender.run)
 
     # The busiest routes first: every request walks this list until a pattern matches, and the
     # visitor's polls are most requests (chat ids have their own pattern, so order is free).
@@ -179,6 +185,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     routes += admin_surveys.routes + app_credentials.routes  # /admin/v1/: surveys, bots' app credentials
     routes += history.routes  # /admin/v1/: chat history, text search, export
     routes += erasure.routes  # /admin/v1/: erase a visitor
+    routes += webhooks.routes  # /admin/v1/accounts/{id}/webhooks
     name_routes(routes)  # the access log and /metrics name a request by its route's pattern
     # Each handler takes the exception class it is registered for; Starlette's annotation wants
     # every handler to take any Exception, which no handler of a narrower class can satisfy.

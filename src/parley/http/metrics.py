@@ -172,6 +172,14 @@ class Scrape:
             value=counts.retention_submissions,
         )
         yield CounterMetricFamily("parley_erasures", "Visitors erased through the admin API", value=counts.erasures)
+            "parley_webhooks_delivered", "Webhook deliveries a receiver took (2xx)", value=counts.webhooks_delivered
+        )
+        yield CounterMetricFamily(
+            "parley_webhook_retries", "Webhook posts that failed and will be retried", value=counts.webhook_retries
+        )
+        yield CounterMetricFamily(
+            "parley_webhook_failures", "Webhook deliveries given up for good", value=counts.webhook_failures
+        )
         commits = self.engine.store.commits
         yield CounterMetricFamily(
             "parley_store_commits", "Store transactions committed (group commit)", value=commits.transactions

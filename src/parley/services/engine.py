@@ -83,6 +83,8 @@ class Engine:
         self.cluster: Cluster | None = None
         self.replica = False
         self._directory_lock = asyncio.Lock()
+        # Told after every commit of a change (a worker with an outbox to read, e.g. the webhooks' sender).
+        self.commit_listeners: list[Callable[[], None]] = []
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -375,6 +377,12 @@ class Engine:
         self.route()
         change = self.cluster.change(chat, events) if self.cluster is not None else None
         self.bus.publish(chat_topic(chat.id), chat.version, change)
+        self.changed()
+
+    def changed(self) -> None:
+        """A change was committed (a chat's here; survey answers call it themselves)."""
+        for listener in self.commit_listeners:
+            listener()
 
     # -- idempotent requests (Idempotency-Key, clientMessageId) ---------------------------
 

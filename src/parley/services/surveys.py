@@ -150,6 +150,7 @@ class Surveys:
             )
         submission = Submission(account_id, OFFLINE, None, survey_id, answers, details, now)
         await self.store.save_submission(submission, mail=message)
+        self.engine.changed()
         return message is not None
 
     async def submit_exit(self, chat: Chat, content: dict, details: dict) -> None:
@@ -157,6 +158,7 @@ class Surveys:
         survey_id, answers = await self.checked_answers(chat.account_id, EXIT, content)
         submission = Submission(chat.account_id, EXIT, chat.id, survey_id, answers, details, self.engine.clock())
         await self.store.save_submission(submission, replace=True)
+        self.engine.changed()
 
     async def submit_agent(self, agent: Agent, chat: Chat, content: dict) -> None:
         """The agent's wrap-up answers (A24); a second submission replaces the first."""
@@ -164,6 +166,7 @@ class Surveys:
         details = {"agentId": agent.id, "agentName": agent.nickname}
         submission = Submission(chat.account_id, AGENT, chat.id, survey_id, answers, details, self.engine.clock())
         await self.store.save_submission(submission, replace=True)
+        self.engine.changed()
 
     async def last_known(self, account_id: str, kind: str, visitor_id: int | None) -> dict[int, str]:
         """A returning visitor's earlier answers, shown as ``lastKnownValue`` (spec §9)."""
@@ -192,3 +195,4 @@ async def store_prechat_answers(engine: Engine, chat: Chat, survey_content: dict
     survey_id, answers = await surveys.checked_answers(chat.account_id, PRECHAT, survey_content)
     submission = Submission(chat.account_id, PRECHAT, chat.id, survey_id, answers, {}, engine.clock())
     await surveys.store.save_submission(submission, replace=True)
+    engine.changed()

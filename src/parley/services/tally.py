@@ -26,6 +26,9 @@ class Tally:
     retention_events: int = 0
     retention_submissions: int = 0  # survey answers and offline messages it deleted
     erasures: int = 0  # visitors erased through the admin API
+    webhooks_delivered: int = 0
+    webhook_retries: int = 0  # posts that failed and will be tried again
+    webhook_failures: int = 0  # deliveries given up for good
 
 
 _tallies: weakref.WeakKeyDictionary[Engine, Tally] = weakref.WeakKeyDictionary()

@@ -395,5 +395,41 @@ STEPS: list[Step] = [
     CREATE INDEX outbox_submission ON outbox (submission_id) WHERE submission_id IS NOT NULL;
     CREATE INDEX chats_account_ended ON chats (account_id, ended_ms);
     CREATE INDEX survey_submissions_offline ON survey_submissions (account_id, submitted_ms) WHERE chat_id IS NULL;
+    # 14: webhooks: an account's subscriptions (the secret kept readable: the server signs with it) and the
+    # durable deliveries, inserted in the transaction of the change they report (a transactional outbox).
+    # Deliveries of one subscription and stream (a chat's id; '' for offline messages) go out in order:
+    # only the first pending one of its stream is the ``head``, so the sender reads due heads by index
+    # however many deliveries wait behind them.
+    Step("""
+    CREATE TABLE webhooks (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        account_id TEXT NOT NULL REFERENCES accounts(id),
+        url TEXT NOT NULL,
+        kinds TEXT NOT NULL,
+        secret TEXT NOT NULL,
+        active INTEGER NOT NULL DEFAULT 1,
+        created_ms INTEGER NOT NULL
+    );
+    CREATE INDEX webhooks_account ON webhooks (account_id, active);
+    CREATE TABLE webhook_deliveries (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        hook_id INTEGER NOT NULL REFERENCES webhooks(id),
+        chat_id TEXT,
+        stream TEXT NOT NULL,
+        head INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        body TEXT NOT NULL,
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        created_ms INTEGER NOT NULL,
+        next_attempt_ms INTEGER NOT NULL,
+        last_attempt_ms INTEGER,
+        done_ms INTEGER,
+        response_code INTEGER,
+        last_error TEXT
+    );
+    CREATE INDEX webhook_heads_due ON webhook_deliveries (next_attempt_ms, id) WHERE status = 'pending' AND head = 1;
+    CREATE INDEX webhook_deliveries_stream ON webhook_deliveries (hook_id, stream, id) WHERE status = 'pending';
+    CREATE INDEX webhook_deliveries_log ON webhook_deliveries (hook_id, id);
     """),
 ]

@@ -153,6 +153,46 @@ class Removal:
     def counts(self) -> dict[str, int]:
         return {name: getattr(self, name) for name in self.COUNTS}
 
+@dataclass(frozen=True)
+class Webhook:
+    """A subscription: where an account's events of these kinds are posted, and the key that signs them."""
+
+    id: int
+    account_id: str
+    url: str
+    kinds: tuple[str, ...]
+    secret: str
+    active: bool
+    created_ms: int
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One event for one subscription, as the delivery log shows it."""
+
+    id: int
+    hook_id: int
+    chat_id: str | None
+    kind: str
+    body: bytes
+    status: str  # pending, delivered, failed
+    attempts: int
+    created_ms: int
+    next_attempt_ms: int
+    last_attempt_ms: int | None = None
+    done_ms: int | None = None
+    response_code: int | None = None
+    last_error: str | None = None
+
+
+@dataclass(frozen=True)
+class DueDelivery:
+    """A delivery that may be attempted (the first pending one of its chat), with where it goes."""
+
+    delivery: Delivery
+    url: str
+    secret: str
+
 
 class MailRecords(Protocol):
     """The durable outbox and the transcript requests waiting for their chat to end."""
@@ -268,6 +308,25 @@ class RetentionRecords(Protocol):
     async def erase_visitor(self, account_id: str, visitor_id: int) -> Removal: ...
     async def count_visitor(self, account_id: str, visitor_id: int) -> Removal: ...
 
+class WebhookRecords(Protocol):
+    """Webhook subscriptions and their durable deliveries. Deliveries are inserted by the store itself,
+    in the transaction of the chat change or survey answer they report (``save_chat``, ``insert_chat``,
+    ``surveys.save_submission``), for every active subscription of the account that asked for the kind."""
+
+    async def create(self, account_id: str, url: str, kinds: tuple[str, ...], secret: str, now_ms: int) -> int: ...
+    async def for_account(self, account_id: str) -> list[Webhook]: ...
+    async def get(self, account_id: str, hook_id: int) -> Webhook | None: ...
+    async def update(self, hook: Webhook) -> None: ...
+    async def delete(self, account_id: str, hook_id: int) -> bool: ...
+    async def deliveries(self, hook_id: int, before_id: int | None, limit: int) -> list[Delivery]: ...
+    async def heads(self, limit: int) -> list[DueDelivery]: ...
+    async def mark_delivered(self, delivery_id: int, attempts: int, now_ms: int, code: int) -> None: ...
+    async def mark_retry(
+        self, delivery_id: int, attempts: int, now_ms: int, next_attempt_ms: int, code: int | None, error: str
+    ) -> None: ...
+    async def mark_failed(self, delivery_id: int, attempts: int, now_ms: int, code: int | None, error: str) -> None: ...
+    async def prune(self, done_before_ms: int) -> int: ...
+
 
 class Store(Protocol):
     commits: Commits
@@ -287,6 +346,8 @@ class Store(Protocol):
     def history(self) -> HistoryRecords: ...
     @property
     def retention(self) -> RetentionRecords: ...
+
+    def webhooks(self) -> WebhookRecords: ...
 
     async def open(self) -> None: ...
     async def close(self) -> None: ...

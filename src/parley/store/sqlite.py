@@ -14,6 +14,7 @@ import orjson
 from parley.domain.account import Account, Agent
 from parley.domain.chat import Chat, Event
 from parley.domain.session import AgentSession, LoginSession
+from parley.domain.webhooks import chat_notifications
 from parley.store.canned import CannedStore
 from parley.store.credentials import AppCredentialStore
 from parley.store.history import HistoryStore
@@ -31,6 +32,7 @@ from parley.store.rows import (
     event_from_row,
 )
 from parley.store.surveys import SurveyStore
+from parley.store.webhooks import WebhookStore, insert_deliveries
 from parley.store.writer import GroupCommitWriter
 
 
@@ -53,6 +55,7 @@ class SqliteStore:
         self.app_credentials = AppCredentialStore(self)
         self.history = HistoryStore(self)
         self.retention = RetentionStore(self)
+        self.webhooks = WebhookStore(self)
 
     def _connect(self) -> sqlite3.Connection:
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
@@ -314,6 +317,8 @@ class SqliteStore:
         return await self.read(read)
 
     async def insert_chat(self, chat: Chat, events: list[Event], new_visitor: bool) -> None:
+        notifications = chat_notifications(chat, events, created=True)
+
         def job(db):
             if new_visitor:
                 db.execute(
@@ -329,12 +334,14 @@ class SqliteStore:
                 + chat_columns(chat, len(events)),
             )
             _insert_events(db, chat.id, events)
+            insert_deliveries(db, notifications)
 
         await self.write(job)
 
     async def save_chat(self, chat: Chat, events: list[Event]) -> None:
         """Update the chat row and append its new events in one transaction."""
         next_event_id = chat.next_event_id + len(events)
+        notifications = chat_notifications(chat, events, created=False)
 
         def job(db):
             db.execute(
@@ -344,6 +351,7 @@ class SqliteStore:
                 chat_columns(chat, next_event_id) + (chat.id,),
             )
             _insert_events(db, chat.id, events)
+            insert_deliveries(db, notifications)  # the webhooks' outbox, in this same transaction
 
         await self.write(job)
 

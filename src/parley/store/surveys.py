@@ -11,8 +11,10 @@ from parley.domain import survey as surveys
 from parley.domain.mail import Message
 from parley.domain.refusals import Invalid
 from parley.domain.survey import Answer, Definition
+from parley.domain.webhooks import submission_notification
 from parley.store.outbox import insert_message
 from parley.store.protocol import Submission
+from parley.store.webhooks import insert_deliveries
 
 if TYPE_CHECKING:  # the store holds its survey records: imported here only for the annotation
     from parley.store.sqlite import SqliteStore
@@ -87,7 +89,17 @@ class SurveyStore:
         self, submission: Submission, *, replace: bool = False, mail: Message | None = None
     ) -> None:
         """Store answers (``replace``: instead of the chat's earlier ones of this kind), and queue ``mail``
-        in the same transaction, so an acknowledged offline message always has its mail queued."""
+        in the same transaction, so an acknowledged offline message always has its mail queued (and its
+        webhook deliveries)."""
+        notification = submission_notification(
+            submission.account_id,
+            submission.kind,
+            submission.chat_id,
+            submission.survey_id,
+            answers_tree(submission.answers),
+            submission.details,
+            submission.submitted_ms,
+        )
 
         def job(db):
             if replace and submission.chat_id is not None:
@@ -98,6 +110,7 @@ class SurveyStore:
             submission_id = _insert_submission(db, submission)
             if mail is not None:
                 insert_message(db, mail, submission.submitted_ms, submission.chat_id, submission_id)
+            insert_deliveries(db, [notification])
 
         await self.store.write(job)
 
@@ -137,11 +150,16 @@ class SurveyStore:
         return Submission(row[0], row[1], row[2], row[3], _answers(row[4]), orjson.loads(row[5]), row[6])
 
 
-def _insert_submission(db: sqlite3.Connection, submission: Submission) -> int:
-    answers = [
+def answers_tree(answers: list[Answer]) -> list[dict]:
+    """Answers as stored (and as a webhook's body carries them)."""
+    return [
         {"id": a.question_id, "label": a.label, "answer": list(a.values), "validationType": a.validation_type}
-        for a in submission.answers
+        for a in answers
     ]
+
+
+def _insert_submission(db: sqlite3.Connection, submission: Submission) -> int:
+    answers = answers_tree(submission.answers)
     row_id = db.execute(
         "INSERT INTO survey_submissions (account_id, kind, chat_id, survey_id, answers, details, submitted_ms)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)",

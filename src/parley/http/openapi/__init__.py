@@ -26,6 +26,7 @@ PARTS = (
     "admin_surveys.yaml",
     "app_credentials.yaml",
     "history.yaml",
+    "webhooks.yaml",
 )
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 

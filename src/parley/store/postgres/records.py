@@ -18,7 +18,10 @@ from parley.domain.chat import Chat, Event
 from parley.domain.mail import Message
 from parley.domain.refusals import Invalid
 from parley.domain.survey import Answer, Definition
+from parley.domain.webhooks import submission_notification
+from parley.store.postgres.webhooks import insert_deliveries
 from parley.store.protocol import ParticipantRecord, Pending, Submission, TranscriptRequest
+from parley.store.surveys import answers_tree
 
 if TYPE_CHECKING:  # the store holds its records: imported here only for the annotation
     from parley.store.postgres.store import PostgresStore
@@ -274,7 +277,18 @@ class SurveyStore:
         self, submission: Submission, *, replace: bool = False, mail: Message | None = None
     ) -> None:
         """Store answers (``replace``: instead of the chat's earlier ones of this kind), and queue ``mail``
-        in the same transaction, so an acknowledged offline message always has its mail queued."""
+        in the same transaction, so an acknowledged offline message always has its mail queued (and its
+        webhook deliveries)."""
+        answers = answers_tree(submission.answers)
+        notification = submission_notification(
+            submission.account_id,
+            submission.kind,
+            submission.chat_id,
+            submission.survey_id,
+            answers,
+            submission.details,
+            submission.submitted_ms,
+        )
 
         async def job(db):
             if replace and submission.chat_id is not None:
@@ -283,10 +297,6 @@ class SurveyStore:
                     submission.chat_id,
                     submission.kind,
                 )
-            answers = [
-                {"id": a.question_id, "label": a.label, "answer": list(a.values), "validationType": a.validation_type}
-                for a in submission.answers
-            ]
             submission_id = await db.fetchval(
                 "INSERT INTO survey_submissions (account_id, kind, chat_id, survey_id, answers, details, submitted_ms)"
                 " VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
@@ -300,6 +310,7 @@ class SurveyStore:
             )
             if mail is not None:
                 await insert_message(db, mail, submission.submitted_ms, submission.chat_id, submission_id)
+            await insert_deliveries(db, [notification])
 
         await self.store.write(job)
 

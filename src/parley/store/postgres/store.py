@@ -16,11 +16,13 @@ import orjson
 from parley.domain.account import Account, Agent
 from parley.domain.chat import Chat, Event
 from parley.domain.session import AgentSession, LoginSession
+from parley.domain.webhooks import chat_notifications
 from parley.store.postgres.credentials import AppCredentialStore
 from parley.store.postgres.database import Database
 from parley.store.postgres.history import HistoryStore
 from parley.store.postgres.records import CannedStore, Outbox, Participants, SurveyStore
 from parley.store.postgres.retention import RetentionStore
+from parley.store.postgres.webhooks import WebhookStore, insert_deliveries
 from parley.store.protocol import AdminToken, AppKeyRecord, Directory
 from parley.store.rows import (
     CHAT_COLUMNS,
@@ -49,6 +51,7 @@ class PostgresStore:
         self.app_credentials = AppCredentialStore(self)
         self.history = HistoryStore(self)
         self.retention = RetentionStore(self)
+        self.webhooks = WebhookStore(self)
 
     async def open(self) -> None:
         await self.database.open()
@@ -268,6 +271,8 @@ class PostgresStore:
         return found is not None
 
     async def insert_chat(self, chat: Chat, events: list[Event], new_visitor: bool) -> None:
+        notifications = chat_notifications(chat, events, created=True)
+
         async def job(db):
             if new_visitor:
                 await db.execute(
@@ -289,12 +294,14 @@ class PostgresStore:
                 *chat_columns(chat, len(events)),
             )
             await _insert_events(db, chat.id, events)
+            await insert_deliveries(db, notifications)
 
         await self.write(job)
 
     async def save_chat(self, chat: Chat, events: list[Event]) -> None:
         """Update the chat row and append its new events in one transaction."""
         next_event_id = chat.next_event_id + len(events)
+        notifications = chat_notifications(chat, events, created=False)
 
         async def job(db):
             await db.execute(
@@ -305,6 +312,7 @@ class PostgresStore:
                 chat.id,
             )
             await _insert_events(db, chat.id, events)
+            await insert_deliveries(db, notifications)  # the webhooks' outbox, in this same transaction
 
         await self.write(job)
 
