@@ -103,7 +103,7 @@ def test_the_cli_counts_then_deletes_exactly_the_chats_past_retention(tmp_path):
 
     dry = parley(database, "retention", "sweep", "--dry-run")
     assert dry.returncode == 0, dry.stderr
-    expected = "3 chats, 9 events, 4 submissions, 3 transcripts, 4 mails"
+    expected = "3 chats, 9 events, 4 submissions, 3 transcripts, 4 mails, 0 webhooks"
     assert dry.stdout.strip() == f"account {ACCOUNT}: would delete {expected}"
     assert stored(database, old) == times(WHOLE, 3) and offline(database) == 2  # nothing deleted
 
@@ -115,7 +115,7 @@ def test_the_cli_counts_then_deletes_exactly_the_chats_past_retention(tmp_path):
     assert offline(database) == 1
     again = parley(database, "retention", "sweep")
     assert again.stdout.strip() == f"account {ACCOUNT}: deleted " + ", ".join(
-        f"0 {name}" for name in ("chats", "events", "submissions", "transcripts", "mails")
+        f"0 {name}" for name in ("chats", "events", "submissions", "transcripts", "mails", "webhooks")
     )
     assert "no account nope" in parley(database, "retention", "sweep", "--account", "nope").stderr
 
@@ -191,6 +191,7 @@ def test_erasing_a_visitor_through_the_api_ends_its_chat_and_leaves_nothing(admi
         "mails": 1,
         "participants": 0,
         "visitors": 1,
+        "webhooks": 0,
     }
     assert http.get(f"{location}.json?{q()}").status_code == 200  # a dry run changes nothing
 
@@ -227,7 +228,7 @@ def test_the_cli_erases_a_visitor_but_not_while_its_chat_is_open(tmp_path):
     query(database, "UPDATE chats SET state = 'ended', ended_ms = $1 WHERE id = $2", now, open_chat)
 
     dry = parley(database, "erase", "--account", ACCOUNT, "--visitor", "7", "--dry-run")
-    counts = "2 chats, 6 events, 2 submissions, 2 transcripts, 2 mails, 0 participants, 1 visitors"
+    counts = "2 chats, 6 events, 2 submissions, 2 transcripts, 2 mails, 0 participants, 1 visitors, 0 webhooks"
     assert dry.stdout.strip() == f"visitor 7 of account {ACCOUNT}: would delete {counts}", dry.stderr
     assert stored(database, [ended, open_chat]) == times(WHOLE, 2)
     erased = parley(database, "erase", "--account", ACCOUNT, "--visitor", "7")

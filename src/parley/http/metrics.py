@@ -172,6 +172,7 @@ class Scrape:
             value=counts.retention_submissions,
         )
         yield CounterMetricFamily("parley_erasures", "Visitors erased through the admin API", value=counts.erasures)
+        yield CounterMetricFamily(
             "parley_webhooks_delivered", "Webhook deliveries a receiver took (2xx)", value=counts.webhooks_delivered
         )
         yield CounterMetricFamily(

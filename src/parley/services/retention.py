@@ -101,7 +101,7 @@ def describe(results: dict[str, Removal], dry_run: bool) -> str:
     return "\n".join(lines) or "no account has a retention set (retentionDays)"
 
 
-_SWEPT = ("chats", "events", "submissions", "transcripts", "mails")
+_SWEPT = ("chats", "events", "submissions", "transcripts", "mails", "webhooks")
 
 
 async def erase_stored(store: Store, account_id: str, visitor_id: int, *, dry_run: bool = False) -> Removal:

@@ -395,6 +395,7 @@ STEPS: list[Step] = [
     CREATE INDEX outbox_submission ON outbox (submission_id) WHERE submission_id IS NOT NULL;
     CREATE INDEX chats_account_ended ON chats (account_id, ended_ms);
     CREATE INDEX survey_submissions_offline ON survey_submissions (account_id, submitted_ms) WHERE chat_id IS NULL;
+    """),
     # 14: webhooks: an account's subscriptions (the secret kept readable: the server signs with it) and the
     # durable deliveries, inserted in the transaction of the change they report (a transactional outbox).
     # Deliveries of one subscription and stream (a chat's id; '' for offline messages) go out in order:
@@ -431,5 +432,6 @@ STEPS: list[Step] = [
     CREATE INDEX webhook_heads_due ON webhook_deliveries (next_attempt_ms, id) WHERE status = 'pending' AND head = 1;
     CREATE INDEX webhook_deliveries_stream ON webhook_deliveries (hook_id, stream, id) WHERE status = 'pending';
     CREATE INDEX webhook_deliveries_log ON webhook_deliveries (hook_id, id);
+    CREATE INDEX webhook_deliveries_chat ON webhook_deliveries (chat_id) WHERE chat_id IS NOT NULL;
     """),
 ]

@@ -141,9 +141,10 @@ class Removal:
     mails: int = 0  # outbox rows about those chats or submissions, sent or not
     participants: int = 0  # authenticated-visitor records (V8) the chats named
     visitors: int = 0
+    webhooks: int = 0  # webhook deliveries about those chats, pending or logged
     chat_ids: list[str] = field(default_factory=list)  # the chats deleted (empty for a count)
 
-    COUNTS = ("chats", "events", "submissions", "transcripts", "mails", "participants", "visitors")
+    COUNTS = ("chats", "events", "submissions", "transcripts", "mails", "participants", "visitors", "webhooks")
 
     def add(self, other: Removal) -> None:
         for name in self.COUNTS:
@@ -152,6 +153,7 @@ class Removal:
 
     def counts(self) -> dict[str, int]:
         return {name: getattr(self, name) for name in self.COUNTS}
+
 
 @dataclass(frozen=True)
 class Webhook:
@@ -308,6 +310,7 @@ class RetentionRecords(Protocol):
     async def erase_visitor(self, account_id: str, visitor_id: int) -> Removal: ...
     async def count_visitor(self, account_id: str, visitor_id: int) -> Removal: ...
 
+
 class WebhookRecords(Protocol):
     """Webhook subscriptions and their durable deliveries. Deliveries are inserted by the store itself,
     in the transaction of the chat change or survey answer they report (``save_chat``, ``insert_chat``,
@@ -346,7 +349,7 @@ class Store(Protocol):
     def history(self) -> HistoryRecords: ...
     @property
     def retention(self) -> RetentionRecords: ...
-
+    @property
     def webhooks(self) -> WebhookRecords: ...
 
     async def open(self) -> None: ...

@@ -146,6 +146,8 @@ def _remove_chats(db: sqlite3.Connection, rows: list) -> Removal:
     ).rowcount
     removal.submissions = db.execute(f"DELETE FROM survey_submissions WHERE chat_id IN ({marks})", ids).rowcount
     removal.transcripts = db.execute(f"DELETE FROM transcript_requests WHERE chat_id IN ({marks})", ids).rowcount
+    # Webhook deliveries carry the chats' lines in their bodies: pending or logged, they go too.
+    removal.webhooks = db.execute(f"DELETE FROM webhook_deliveries WHERE chat_id IN ({marks})", ids).rowcount
     removal.chats = db.execute(f"DELETE FROM chats WHERE id IN ({marks})", ids).rowcount
     return removal
 
@@ -160,4 +162,5 @@ def _count_chats(db: sqlite3.Connection, where: str, params: tuple) -> Removal:
         transcripts=_count(db, f"SELECT count(*) FROM transcript_requests WHERE chat_id IN ({chats})", params),
         mails=_count(db, f"SELECT count(*) FROM outbox WHERE chat_id IN ({chats})", params)
         + _count(db, f"SELECT count(*) FROM outbox WHERE submission_id IN ({submissions})", params),
+        webhooks=_count(db, f"SELECT count(*) FROM webhook_deliveries WHERE chat_id IN ({chats})", params),
     )

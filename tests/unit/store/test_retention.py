@@ -206,3 +206,27 @@ async def test_swept_and_erased_chats_leave_the_text_search(accounts):
     assert await found() == {erased, kept}
     await store.retention.erase_visitor("1", 31)
     assert await found() == {kept}
+
+
+async def test_erasing_and_sweeping_take_the_chats_webhook_deliveries(accounts, database_url):
+    """Deliveries carry a chat's lines in their bodies: an erased or swept chat's go with it."""
+    from parley.domain.webhooks import KINDS
+
+    store = accounts
+    hook = await store.webhooks.create("1", "http://127.0.0.1:1/hook", KINDS, "whsec_x", NOW)
+    erased = await a_chat(store, "1", 40, NOW - DAY)
+    swept = await a_chat(store, "1", 41, NOW - 9 * DAY)
+    kept = await a_chat(store, "1", 42, NOW - DAY)
+
+    async def deliveries(chat_id: str) -> int:
+        return (await raw(database_url, "SELECT count(*) FROM webhook_deliveries WHERE chat_id = $1", chat_id))[0][0]
+
+    assert hook and all([await deliveries(chat) for chat in (erased, swept, kept)])
+    queued = await deliveries(erased)
+    counted = await store.retention.count_visitor("1", 40)
+    removal = await store.retention.erase_visitor("1", 40)
+    assert removal.webhooks == counted.webhooks == queued > 0
+    assert await deliveries(erased) == 0
+    swept_removal = await store.retention.sweep("1", NOW - 5 * DAY, 200)
+    assert swept_removal.webhooks > 0 and await deliveries(swept) == 0
+    assert await deliveries(kept) > 0

@@ -145,6 +145,8 @@ async def _remove_chats(db: asyncpg.Connection, rows: list) -> Removal:
     removal.transcripts = _deleted(
         await db.execute("DELETE FROM transcript_requests WHERE chat_id = ANY($1::text[])", ids)
     )
+    # Webhook deliveries carry the chats' lines in their bodies: pending or logged, they go too.
+    removal.webhooks = _deleted(await db.execute("DELETE FROM webhook_deliveries WHERE chat_id = ANY($1::text[])", ids))
     removal.chats = _deleted(await db.execute("DELETE FROM chats WHERE id = ANY($1::text[])", ids))
     # Every node reads this counter every second: the deleted chats leave their views (step 7).
     await db.execute("UPDATE config_changes SET counter = counter + 1 WHERE id = 1")
@@ -161,4 +163,5 @@ async def _count_chats(db: asyncpg.Connection, where: str, params: tuple) -> Rem
         transcripts=await db.fetchval(f"SELECT count(*) FROM transcript_requests WHERE chat_id IN ({chats})", *params),
         mails=await db.fetchval(f"SELECT count(*) FROM outbox WHERE chat_id IN ({chats})", *params)
         + await db.fetchval(f"SELECT count(*) FROM outbox WHERE submission_id IN ({submissions})", *params),
+        webhooks=await db.fetchval(f"SELECT count(*) FROM webhook_deliveries WHERE chat_id IN ({chats})", *params),
     )
