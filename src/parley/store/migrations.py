@@ -337,8 +337,9 @@ STEPS: list[Step] = [
     # told its text, which the delete trigger reads from the row going away. Delete a chat's
     # events before the chat (the foreign key insists). Diacritics are kept, as PostgreSQL's
     # 'simple' configuration keeps them: one meaning on both. On PostgreSQL a GIN index over the
-    # line's to_tsvector('simple', ...), the same expression the search uses. CREATE INDEX and the
-    # INSERT below index the rows stored before.
+    # line's to_tsvector('simple', ...), the same expression the search uses (a NUL escape becomes
+    # U+2400 first: PostgreSQL text cannot hold NUL, and casting it failed every such line's
+    # insert). CREATE INDEX and the INSERT below index the rows stored before.
     Step(
         """
     CREATE INDEX chats_history ON chats (account_id, start_ms, id);
@@ -379,8 +380,8 @@ STEPS: list[Step] = [
     CREATE INDEX chats_history ON chats (account_id, start_ms, id);
     CREATE INDEX chats_visitor ON chats (account_id, visitor_id, start_ms, id);
     CREATE INDEX transcript_requests_chat ON transcript_requests (chat_id);
-    CREATE INDEX events_text ON events USING gin (to_tsvector('simple', fields::json ->> 'text'))
-        WHERE type = 'line';
+    CREATE INDEX events_text ON events USING gin
+        (to_tsvector('simple', replace(fields, '\\u0000', '\\u2400')::json ->> 'text')) WHERE type = 'line';
     """,
     ),
     # 13 (retention and erasure): how many days an account keeps ended chats (NULL: forever); what

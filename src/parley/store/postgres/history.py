@@ -21,7 +21,10 @@ from parley.store.rows import CHAT_COLUMNS, chat_from_row, event_from_row, submi
 if TYPE_CHECKING:  # the store holds its history records: imported here only for the annotation
     from parley.store.postgres.store import PostgresStore
 
-LINE_TEXT = "to_tsvector('simple', fields::json ->> 'text')"
+# The index's expression (migrations step 12), repeated exactly so the planner uses it. A JSON NUL
+# escape is rewritten first (to U+2400's, the same length, so escaped backslashes stay paired):
+# PostgreSQL text cannot hold NUL, and the cast would refuse the line.
+LINE_TEXT = r"to_tsvector('simple', replace(fields, '\u0000', '\u2400')::json ->> 'text')"
 _C_COLUMNS = ", ".join("c." + column.strip() for column in CHAT_COLUMNS.split(","))
 _LINES = "(SELECT count(*) FROM events e WHERE e.chat_id = c.id AND e.type = 'line')"
 
