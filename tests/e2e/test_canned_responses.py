@@ -145,6 +145,7 @@ def test_refused_to_everyone_but_the_accounts_agents(server, http):
         ({"cannedResponse": {"title": "t", "text": "x" * (MAX_TEXT + 1)}}, f"longer than {MAX_TEXT}"),
         ({"cannedResponse": {"title": "t" * (MAX_TITLE + 1), "text": "x"}}, f"longer than {MAX_TITLE}"),
         ({"cannedResponse": {"title": "t", "text": {"nested": 1}}}, "must be a string"),
+        ({"cannedResponse": {"title": "t", "text": "a\x00b"}}, "NUL"),
         ({"cannedResponse": "just text"}, "non-blank"),
         ({"somethingElse": {}}, "cannedResponse"),
     ],

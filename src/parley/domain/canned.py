@@ -35,4 +35,6 @@ def checked(title: str | None, text: str | None) -> tuple[str, str]:
         raise Invalid(f"text is longer than {MAX_TEXT} characters")
     if len(title) > MAX_TITLE:
         raise Invalid(f"title is longer than {MAX_TITLE} characters")
+    if "\x00" in title or "\x00" in text:  # PostgreSQL text cannot hold it; nobody types it
+        raise Invalid("a canned response may not contain the NUL character")
     return title or text.splitlines()[0][:MAX_TITLE], text
